@@ -1,0 +1,109 @@
+"""`pre-eval`: the command line of the PRE evaluation platform (messages in French)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pre_eval.paths import DataHome
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from pre_eval.referential import load_sites
+    from pre_eval.report import summary_line, to_json, to_markdown
+    from pre_eval.validator import Context, validate_file
+
+    sites = load_sites()
+    names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
+    status = 0
+    for file in args.files:
+        path = Path(file)
+        if not path.is_file():
+            print(f"Fichier introuvable : {file}", file=sys.stderr)
+            status = max(status, 2)
+            continue
+        report = validate_file(path, Context(known_sites=set(names)))
+        name = names.get(report.code_pre or "")
+        if args.json:
+            print(to_json(report))
+        else:
+            print(to_markdown(report, name))
+            print(summary_line(report, name))
+        if not report.accepted:
+            status = max(status, 1)
+    return status
+
+
+def _cmd_modele(args: argparse.Namespace) -> int:
+    from pre_eval.template import write_template
+
+    path = write_template(Path(args.out))
+    print(f"Modèle de dépôt écrit : {path}")
+    return 0
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from pre_eval.sitedoc import write_site_docs
+
+    paths = write_site_docs(Path(args.out))
+    print(f"Documentation du format écrite : {len(paths)} fichiers dans {args.out}")
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from pre_eval.generate import generate
+
+    sites = [s.strip().upper() for s in args.sites.split(",")] if args.sites else None
+    files = generate(Path(args.out), seed=args.seed, sites=sites, from_year=args.from_year,
+                     to_year=args.to_year, sites_count=args.sites_count,
+                     with_errors=args.with_errors, home=DataHome.from_env(),
+                     progress=lambda msg: print(msg, flush=True))
+    valid = sum(1 for f in files if f.expected_rule is None)
+    print(f"{valid} dépôts valides et {len(files) - valid} dépôts volontairement erronés écrits dans {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pre-eval", description="Plateforme d'évaluation des Programmes de Réussite Éducative")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="commande")
+
+    p = sub.add_parser("validate", help="contrôle un fichier de dépôt et affiche le rapport")
+    p.add_argument("files", nargs="+", metavar="FICHIER")
+    p.add_argument("--json", action="store_true", help="rapport au format JSON")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("modele", help="écrit le classeur modèle XLSX à remplir par un site")
+    p.add_argument("--out", default="modele_depot_pre.xlsx", metavar="FICHIER")
+    p.set_defaults(func=_cmd_modele)
+
+    p = sub.add_parser("docs", help="régénère la documentation du format d'échange à partir des contrats")
+    p.add_argument("--out", default="docs/format", metavar="DOSSIER")
+    p.set_defaults(func=_cmd_docs)
+
+    p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
+    p.add_argument("--out", required=True, metavar="DOSSIER")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--sites", default=None, help="codes PRE séparés par des virgules")
+    p.add_argument("--from-year", type=int, default=2021)
+    p.add_argument("--to-year", type=int, default=2024)
+    p.add_argument("--sites-count", type=int, default=None)
+    p.add_argument("--with-errors", action="store_true", help="ajoute des dépôts erronés")
+    p.set_defaults(func=_cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

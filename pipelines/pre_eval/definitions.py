@@ -1,0 +1,7 @@
+"""Entry point of the Dagster code location: only assembles the per-domain definitions."""
+
+import dagster as dg
+
+from pre_eval.defs import referential
+
+defs = dg.Definitions.merge(referential.defs)

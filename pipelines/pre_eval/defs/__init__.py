@@ -1,0 +1,1 @@
+"""Dagster definitions, one module per domain; `pre_eval.definitions` assembles them."""
