@@ -88,11 +88,10 @@ class Findings:
             group = self._groups[key] = RuleFindings(rule, table, column)
         return group
 
-    def add(self, rule: Rule, *, table: str | None = None, line: int | None = None,
+    def add(self, rule: Rule, *, table: str | None, line: int | None = None,
             column: str | None = None, **values: Any) -> None:
-        self.add_many(rule, table=table if table is not None else rule.table,
-                      column=column if column is not None else rule.column,
-                      lines=[line], values=[values])
+        """One occurrence; `table` is None for what concerns the whole file."""
+        self.add_many(rule, table=table, column=column, lines=[line], values=[values])
 
     def add_many(self, rule: Rule, *, table: str | None, column: str | None,
                  lines: Sequence[int | None], values: Sequence[dict[str, Any]] | None = None,

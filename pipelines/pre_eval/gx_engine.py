@@ -17,6 +17,7 @@ import polars as pl
 from pre_eval.contracts import Rule
 
 LINE = "_ligne"
+DEPOT = "_depot"  # which submission of a batch a row comes from
 _counter = itertools.count()
 _context = None
 
@@ -66,7 +67,9 @@ def expectation(rule: Rule, gxe) -> Any:
         return gxe.ExpectColumnValuesToBeBetween(column="_age_entree", min_value=p.get("min"),
                                                  max_value=p.get("max"), meta=meta)
     if kind == "unique":
-        return gxe.ExpectColumnValuesToBeUnique(column=col, meta=meta)
+        # Unique within each submission of the batch.
+        return gxe.ExpectCompoundColumnsToBeUnique(column_list=[DEPOT, col], ignore_row_if="any_value_is_missing",
+                                                   meta=meta)
     if kind == "compare":
         op, other = p["op"], other_column(rule)
         # GX states "A > B" (or >=): put the larger side first.
@@ -90,31 +93,41 @@ def _bound(value):
     return value
 
 
-def run_suite(table: str, frame: pl.DataFrame, rules: list[Rule]) -> dict[str, list[int]]:
-    """Run the rules on `frame`; return, per rule code, the lines of the failing rows."""
+_validations: dict[tuple, Any] = {}
+
+
+def _validation(table: str, rules: list[Rule]):
+    """The validation definition for these rules, built once per process and reused.
+
+    Building a suite is the expensive part of GX (each expectation is serialised into the
+    store), while a suite depends only on the contract, never on the data.
+    """
+    key = (table, tuple(r.code for r in rules))
+    validation = _validations.get(key)
+    if validation is None:
+        gx, gxe = _gx()
+        context = _get_context()
+        name = f"{table}_{next(_counter)}"
+        source = context.data_sources.get("soumissions")
+        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("tout")
+        suite = context.suites.add(gx.ExpectationSuite(name=name))
+        for rule in rules:
+            suite.add_expectation(expectation(rule, gxe))
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(data=batch, suite=suite, name=name))
+        _validations[key] = validation
+    return validation
+
+
+def run_suite(table: str, frame: pl.DataFrame, rules: list[Rule]) -> dict[str, list[tuple[int, int]]]:
+    """Run the rules on `frame`; return, per rule code, the (submission, line) of failing rows."""
     if not rules:
         return {}
-    gx, gxe = _gx()
-    context = _get_context()
-    n = next(_counter)
-    source = context.data_sources.get("soumissions")
-    asset = source.add_dataframe_asset(f"{table}_{n}")
-    batch = asset.add_batch_definition_whole_dataframe("tout")
-    suite = context.suites.add(gx.ExpectationSuite(name=f"{table}_{n}"))
-    for rule in rules:
-        suite.add_expectation(expectation(rule, gxe))
-    validation = context.validation_definitions.add(
-        gx.ValidationDefinition(data=batch, suite=suite, name=f"{table}_{n}"))
-    try:
-        frame_pd = frame.to_pandas()
-        result = validation.run(
-            batch_parameters={"dataframe": frame_pd},
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]})
-    finally:
-        context.validation_definitions.delete(validation.name)
-        context.suites.delete(suite.name)
-        source.delete_asset(asset.name)
-    failures: dict[str, list[int]] = {}
+    validation = _validation(table, rules)
+    result = validation.run(
+        batch_parameters={"dataframe": frame.to_pandas()},
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [DEPOT, LINE]})
+    failures: dict[str, list[tuple[int, int]]] = {}
     for r in result.results:
         code = r.expectation_config.meta["regle"]
         if r.exception_info and r.exception_info.get("raised_exception"):
@@ -123,5 +136,5 @@ def run_suite(table: str, frame: pl.DataFrame, rules: list[Rule]) -> dict[str, l
         if r.success:
             continue
         index = r.result.get("unexpected_index_list") or []
-        failures[code] = [int(row[LINE]) for row in index]
+        failures[code] = [(int(row[DEPOT]), int(row[LINE])) for row in index]
     return failures
