@@ -36,8 +36,9 @@ def to_markdown(report: Report, site_name: str | None = None) -> str:
     if report.accepted:
         lines.append(f"- **Verdict : accepté** ({pluriel(report.warning_count, 'avertissement')})")
     else:
-        lines.append(f"- **Verdict : refusé** — {pluriel(report.blocking_count, 'anomalie bloquante', 'anomalies bloquantes')} "
-                     "à corriger avant un nouvel envoi ; les données déjà en vigueur pour le site restent inchangées.")
+        blocking = pluriel(report.blocking_count, "anomalie bloquante", "anomalies bloquantes")
+        lines.append(f"- **Verdict : refusé** — {blocking} à corriger avant un nouvel envoi ; "
+                     "les données déjà en vigueur pour le site restent inchangées.")
     lines.append("")
     groups = report.findings.groups()
     for severity, title in ((BLOQUANT, "Anomalies bloquantes (à corriger)"),

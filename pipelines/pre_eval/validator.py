@@ -133,10 +133,8 @@ class _Batch:
         rows = rows.sort(DEPOT, LINE)
         for (depot,), part in rows.group_by(DEPOT, maintain_order=True):
             sub = self.subs[depot]
-            if table.key_value:  # manifeste: the line of the key, not of a row
-                lines = [sub.manifest_lines.get(rule.column)] * part.height
-            else:
-                lines = part[LINE].to_list()
+            # manifeste: the line of the key, not of a row
+            lines = [sub.manifest_lines.get(rule.column)] * part.height if table.key_value else part[LINE].to_list()
             self.findings[depot].add_many(rule, table=table.name, column=rule.column, lines=lines,
                                           values=values(part) if values else None)
 
