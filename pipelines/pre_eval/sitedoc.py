@@ -114,7 +114,7 @@ def example_csv(column: Column) -> str:
     if value is None:
         return ""
     if column.logical_type == "number" and isinstance(value, int | float):
-        return fr_amount(value).replace("\u202f", "")
+        return fr_amount(value).replace(" ", "")
     return str(value)
 
 
@@ -127,7 +127,8 @@ def rule_counts(rules: list[Rule]) -> str:
 
 
 def placeholder_legend(rules: list[Rule]) -> list[str]:
-    used = sorted({m for r in rules for m in _PLACEHOLDER.findall(r.message)})
+    found = {m for r in rules for m in _PLACEHOLDER.findall(r.message)}
+    used = [p for p in PLACEHOLDERS if p in found] + sorted(found - set(PLACEHOLDERS))
     if not used:
         return []
     parts = [f"*{name}* : {PLACEHOLDERS.get(name, 'une précision donnée par le contrôle')}"
@@ -171,8 +172,8 @@ def render_table_page(table: Table) -> str:
         lines += [
             f"Fichier `{table.name}.csv` du ZIP ou feuille `{table.name}` du classeur : "
             f"{fr_number(len(columns))} colonnes, dont {fr_number(n_required)} obligatoires, "
-            "une ligne par enregistrement sous la ligne d'en-tête. L'ordre des colonnes est "
-            "libre ; leurs noms doivent être exactement ceux-ci.",
+            "une ligne par enregistrement sous la ligne d'en-tête. Les en-têtes portent les noms "
+            "ci-dessous (majuscules et accents indifférents) ; aucune autre colonne n'est admise.",
             "",
             "## Colonnes",
             "",
@@ -184,6 +185,16 @@ def render_table_page(table: Table) -> str:
         [[md_code(c.name), TYPE_LABELS[c.logical_type], required_text(c), c.description,
           c.instruction or "—", allowed_text(c), example_display(c)] for c in columns],
     )
+    for column in columns:
+        for rule in column.rules:
+            if rule.kind == "pair_in_set":
+                lines += ["", f"### Codes de `{column.name}` selon `{rule.params['other']}`", ""]
+                lines += md_table(
+                    [md_code(rule.params["other"]), f"{md_code(column.name)} admis"],
+                    [[md_code(key), ", ".join(md_code(v) for v in values)]
+                     for key, values in rule.params["pairs"].items()])
+                lines += ["", f"Un code d'un autre {rule.params['other']} donne un "
+                              f"{severity_label(rule)} ({md_code(rule.code)})."]
     lines += ["", "## Exemple", "", "```csv"]
     if table.key_value:
         lines.append(",".join(MANIFEST_HEADER))

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from babel.numbers import format_decimal
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from pre_eval.contracts import BLOQUANT, Column, Contracts, Table, load_contracts
+from pre_eval.fmt import nombre
 
 # Sheets of the template that are not tables of the exchange format; the reader ignores them.
 TEMPLATE_EXTRA_SHEETS = ("lisez-moi", "listes")
@@ -50,13 +50,15 @@ AUTHOR = "Plateforme PRE"
 
 
 def fr_number(value: float | int) -> str:
-    """A number written the French way (1 250,5; 10 000)."""
-    return format_decimal(value, locale="fr_FR")
+    """A number written the French way (10 000; 0,5), as everywhere in the platform."""
+    if isinstance(value, float) and not value.is_integer():
+        return nombre(value, len(repr(value).partition(".")[2]))
+    return nombre(int(value))
 
 
 def fr_amount(value: float | int) -> str:
     """An amount with two decimals written the French way (1 250,50)."""
-    return format_decimal(value, format="#,##0.00", locale="fr_FR")
+    return nombre(value, 2)
 
 
 def required_label(column: Column) -> str:
@@ -121,27 +123,37 @@ def _fr_date(value: Any) -> str:
     return _as_date(value).strftime("%d/%m/%Y")
 
 
-def header_comment(table: Table, column: Column) -> str:
+def header_comment(column: Column) -> str:
     """The note on a column header: what the column holds and how to fill it."""
     lines = [f"{column.name} ({TYPE_LABELS[column.logical_type]}, {required_label(column)})",
              column.description]
     if column.instruction:
         lines.append(f"Consigne : {column.instruction}")
     codes = column.codes
-    if codes:
+    pairs = [r for r in column.rules if r.kind == "pair_in_set"]
+    if codes and not pairs:
         lines.append(f"Codes admis : {', '.join(codes)}.")
+    for rule in pairs:  # codes listed by the value of another column (type_action by volet)
+        lines.append(f"Codes admis selon {rule.params['other']} :")
+        lines += [f"- {key} : {', '.join(values)}" for key, values in rule.params["pairs"].items()]
     if column.example is not None:
         lines.append(f"Exemple : {example_text(column)}")
     return "\n".join(line for line in lines if line)
+
+
+def comment_options(text: str) -> dict[str, Any]:
+    """Note box sized to its text (about 48 characters a line, 15 pixels a line)."""
+    lines = sum(len(line) // 48 + 1 for line in text.splitlines())
+    return {"author": AUTHOR, "width": 340, "height": 20 + 15 * lines}
 
 
 def example_text(column: Column) -> str:
     value = column.example
     if column.logical_type == "date":
         return _fr_date(value)
-    if column.logical_type in ("integer", "number") and isinstance(value, int | float):
-        return fr_number(value)
-    return str(value)
+    if column.logical_type == "number" and isinstance(value, int | float):
+        return fr_amount(value)
+    return str(value)  # integers are years and small counts: no thousands separator
 
 
 def instruction_text(column: Column) -> str:
@@ -270,8 +282,8 @@ def _write_table(ws: Worksheet, table: Table, fmt: _Formats) -> None:
     for col, column in enumerate(table.columns):
         header = fmt.header_required if column.required else fmt.header_optional
         ws.write_string(0, col, column.name, header)
-        ws.write_comment(0, col, header_comment(table, column),
-                         {"author": AUTHOR, "x_scale": 2.2, "y_scale": 2.2})
+        note = header_comment(column)
+        ws.write_comment(0, col, note, comment_options(note))
         width = _width([column.name, example_text(column) if column.example is not None else "",
                         *(column.codes or [])])
         ws.set_column(col, col, width, fmt.for_column(column))
@@ -292,8 +304,8 @@ def _write_manifest(ws: Worksheet, table: Table, fmt: _Formats) -> None:
                      {"author": AUTHOR, "x_scale": 1.5})
     for row, column in enumerate(table.columns, start=1):
         ws.write_string(row, 0, column.name, fmt.key)
-        ws.write_comment(row, 0, header_comment(table, column),
-                         {"author": AUTHOR, "x_scale": 2.2, "y_scale": 1.8})
+        note = header_comment(column)
+        ws.write_comment(row, 0, note, comment_options(note))
         codes = column.codes
         if codes and len(codes) == 1:  # a value fixed by the contract (version_format = 1)
             ws.write_string(row, 1, str(codes[0]), fmt.for_column(column))
