@@ -37,6 +37,10 @@ def _get_context():
     if _context is None:
         gx, _ = _gx()
         _context = gx.get_context(mode="ephemeral")
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # No tqdm bars: reports and logs are read by people, not terminals.
+        _context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         _context.data_sources.add_pandas("soumissions")
     return _context
 
