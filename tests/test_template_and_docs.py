@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import from_excel
+
 from pre_eval.contracts import TABLES, load_contracts
 from pre_eval.paths import REPO_ROOT
 from pre_eval.sitedoc import CODES_PAGE, INDEX, main, render_site_docs, write_site_docs

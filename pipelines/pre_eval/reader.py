@@ -212,35 +212,27 @@ def _parse_csv(text: str, table: str, contracts: Contracts,
 
 def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, lines: dict) -> None:
     import fastexcel
-    import openpyxl
 
     env = contracts.envelope_rule
     reader = fastexcel.read_excel(data)
-    # calamine trims leading empty rows; openpyxl's dimension gives the first row's number.
-    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    try:
-        for sheet_name in reader.sheet_names:
-            key = sheet_name.strip().lower()
-            if key in TEMPLATE_SHEETS:
-                continue
-            if key not in TABLES:
-                sub.findings.add(env("no_extra_table"), table=None, valeur=f"onglet {sheet_name}")
-                continue
-            if key in raw:
-                sub.findings.add(env("table_once"), table=key, valeur=key)
-                continue
-            sheet = reader.load_sheet(sheet_name, header_row=None, dtypes="string")
-            frame = sheet.to_polars()
-            try:
-                first_row = book[sheet_name].min_row or 1
-            except Exception:
-                first_row = 1
-            rows = [list(r) for r in frame.rows()]
-            raw[key] = rows
-            lines[key] = list(range(first_row, first_row + len(rows)))
-            _note_numeric_cells(reader, sheet_name, key, rows, lines[key], contracts, sub)
-    finally:
-        book.close()
+    for sheet_name in reader.sheet_names:
+        key = sheet_name.strip().lower()
+        if key in TEMPLATE_SHEETS:
+            continue
+        if key not in TABLES:
+            sub.findings.add(env("no_extra_table"), table=None, valeur=f"onglet {sheet_name}")
+            continue
+        if key in raw:
+            sub.findings.add(env("table_once"), table=key, valeur=key)
+            continue
+        # skip_rows=0 keeps the leading empty rows, so row i of the frame is sheet row i + 1
+        # (the sheet's dimension is no guide: it counts formatted empty cells, calamine does not).
+        sheet = reader.load_sheet(sheet_name, header_row=None, skip_rows=0, dtypes="string")
+        rows = [list(r) for r in sheet.to_polars().rows()]
+        first = next((i for i, r in enumerate(rows) if any(v is not None for v in r)), len(rows))
+        raw[key] = rows[first:]
+        lines[key] = list(range(first + 1, len(rows) + 1))
+        _note_numeric_cells(reader, sheet_name, key, raw[key], lines[key], contracts, sub)
 
 
 def _note_numeric_cells(reader, sheet_name: str, table: str, rows: list, row_lines: list,
@@ -255,15 +247,17 @@ def _note_numeric_cells(reader, sheet_name: str, table: str, rows: list, row_lin
                and contract.column(h).logical_type == "string"]
     if not watched or len(rows) < 2:
         return
-    typed = reader.load_sheet(sheet_name, header_row=0, use_columns=watched,
-                              schema_sample_rows=None).to_polars()
+    # Cast to boolean, fastexcel turns number (and boolean) cells into True/False and every
+    # other cell, text "100234" included, into null: this finds number cells one by one, also
+    # in a column that mixes numbers and text (whose inferred type would be text).
+    cast = reader.load_sheet(sheet_name, header_row=0, use_columns=watched, dtypes="boolean").to_polars()
     rule = contracts.envelope_rule("integer_text_repair")
-    for name, dtype in zip(typed.columns, typed.dtypes, strict=False):
-        if dtype.is_numeric():
-            column = normalise_header(name)
-            idx = typed[name].is_not_null().arg_true().to_list()
-            sub.findings.add_many(rule, table=table, column=column,
-                                  lines=[row_lines[i + 1] for i in idx], values=None)
+    for position, name in zip(watched, cast.columns, strict=True):
+        number = cast[name].is_not_null().to_list()
+        idx = [i for i, is_number in enumerate(number)
+               if is_number and i + 1 < len(rows) and re.fullmatch(r"-?[0-9]+", str(rows[i + 1][position]))]
+        sub.findings.add_many(rule, table=table, column=header[position],
+                              lines=[row_lines[i + 1] for i in idx], values=None)
 
 
 # --------------------------------------------------------------------------- building tables
@@ -277,7 +271,8 @@ def _header(table: Table, rows: list, row_lines: list, contracts: Contracts,
         sub.unusable.add(table.name)
         return None
     header = [normalise_header(h) for h in rows[0]]
-    data_present = [any(r[i] not in (None, "") for r in rows[1:] if i < len(r)) for i in range(len(header))]
+    # A blank cell (spaces only) is empty, as everywhere else: it does not make a column.
+    data_present = [any((r[i] or "").strip() for r in rows[1:] if i < len(r)) for i in range(len(header))]
     positions: dict[str, int] = {}
     line = row_lines[0]
     for i, name in enumerate(header):
