@@ -288,3 +288,19 @@ def test_single_check_agrees_with_batch(code, tmp_path, reports):
     alone = validate_file(path, case.context)
     _, batched = reports[code]
     assert list(alone.findings) == list(batched.findings)
+
+
+@pytest.mark.parametrize(("table", "column", "value", "expected"), [
+    ("parcours", "date_entree", "31/02/2023", "parcours.date_entree.type"),
+    ("parcours", "annee_naissance", "deux mille", "parcours.annee_naissance.type"),
+    ("parcours", "motif_sortie", "FINI", "parcours.motif_sortie.liste"),
+    ("actions", "date_debut", "hier", "actions.date_debut.type"),
+    ("attentes", "date_abandon", "2023-13-45", "attentes.date_abandon.type"),
+])
+def test_one_bad_cell_gives_one_finding(tmp_path, table, column, value, expected):
+    """A refused cell is not judged again (not "empty", not compared, not checked for presence)."""
+    tables = copy_tables(base_tables())
+    row = next(i for i, r in enumerate(tables[table]) if r[column])
+    tables[table][row][column] = value
+    report = validate_file(write_zip(tmp_path / "d.zip", tables), Context(known_sites=set(SITES)))
+    assert [(f.rule, f.line, f.column) for f in report.findings] == [(expected, row + 2, column)]

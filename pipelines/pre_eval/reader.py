@@ -53,6 +53,9 @@ class Submission:
     unusable: set[str] = field(default_factory=set)
     manifest_lines: dict[str, int] = field(default_factory=dict)
     raw_rows: dict[str, int] = field(default_factory=dict)
+    # Cells whose value could not be typed, per table and column (their `_ligne`): the
+    # validator does not judge them again (one bad cell, one finding).
+    type_refused: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     @property
     def manifest(self) -> dict:
@@ -435,6 +438,7 @@ def _type(frame: pl.DataFrame, table: Table, sub: Submission, lines: dict[str, i
         rule = next(r for r in c.rules if r.kind == "type")
         failed = frame[c.name].is_not_null() & typed[c.name].is_null()
         if failed.any():
+            sub.type_refused.setdefault(table.name, {})[c.name] = frame[LINE].filter(failed).to_list()
             bad_lines = ([lines.get(c.name)] if lines is not None else frame[LINE].filter(failed).to_list())
             sub.findings.add_many(rule, table=table.name, column=c.name, lines=bad_lines,
                                   values=[{"valeur": shown_value(v)} for v in frame[c.name].filter(failed).to_list()])

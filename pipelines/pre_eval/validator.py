@@ -106,8 +106,9 @@ def validate_many(subs: Sequence[Submission], contexts: Sequence[Context] | None
             continue
         frame = pl.concat(frames, how="vertical_relaxed")
         frame = _with_references(frame, table, extraction, checked)
-        frame = _run_gx(frame, table, batch)
-        _project_checks(frame, table, checked, batch)
+        refused = _type_refused(subs, name)
+        frame = _run_gx(frame, table, batch, refused)
+        _project_checks(frame, table, checked, batch, refused)
         checked[name] = frame
     reports = []
     for i, sub in enumerate(subs):
@@ -174,16 +175,31 @@ def _keys(pairs: list[tuple[int, int]]) -> pl.DataFrame:
     return pl.DataFrame(pairs, schema={DEPOT: pl.Int64, LINE: pl.Int64}, orient="row")
 
 
-def _run_gx(frame: pl.DataFrame, table: Table, batch: _Batch) -> pl.DataFrame:
+def _type_refused(subs: Sequence[Submission], table: str) -> dict[str, pl.DataFrame]:
+    """Cells the reader could not type, as (_depot, _ligne) keys per column."""
+    pairs: dict[str, list[tuple[int, int]]] = {}
+    for depot, sub in enumerate(subs):
+        for column, lines in sub.type_refused.get(table, {}).items():
+            pairs.setdefault(column, []).extend((depot, line) for line in lines)
+    return {column: _keys(p) for column, p in pairs.items()}
+
+
+def _operands(rule: Rule) -> list[str]:
+    other = rule.params.get("other")
+    return [c for c in (rule.column, other) if c]
+
+
+def _run_gx(frame: pl.DataFrame, table: Table, batch: _Batch, refused: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """One GX run per table; returns the frame with refused cells cleared.
 
-    Comparisons are run in the same suite, then their failures on rows where an operand was
-    refused by a column rule are dropped: exactly what running them after clearing would give
-    (GX skips rows with a missing operand), for one GX run instead of two.
+    `refused` starts with the cells the reader could not type and grows with the cells refused
+    by column rules. A failure on a refused operand is dropped: for comparisons, exactly what
+    running them after clearing would give (GX skips rows with a missing operand), for one GX
+    run instead of two; for `required`, a cell that holds an untypable value is not empty.
     """
     rules = [r for r in table.rules if r.kind in GX_KINDS_COLUMN | GX_KINDS_PAIR and _applicable(r, frame)]
     failures = gx_engine.run_suite(table.name, frame, rules)
-    refused: dict[str, pl.DataFrame] = {}
+    typed_refused = dict(refused)
     for rule in rules:
         if rule.kind in CLEARING and rule.blocking and failures.get(rule.code):
             keys = _keys(failures[rule.code])
@@ -193,10 +209,10 @@ def _run_gx(frame: pl.DataFrame, table: Table, batch: _Batch) -> pl.DataFrame:
         if not pairs:
             continue
         rows = frame.join(_keys(pairs).unique(), on=[DEPOT, LINE], how="semi")
-        if rule.kind in GX_KINDS_PAIR:
-            for operand in (rule.column, rule.params["other"]):
-                if operand in refused:
-                    rows = rows.join(refused[operand], on=[DEPOT, LINE], how="anti")
+        seen = refused if rule.kind in GX_KINDS_PAIR else typed_refused
+        for operand in _operands(rule):
+            if operand in seen:
+                rows = rows.join(seen[operand], on=[DEPOT, LINE], how="anti")
         batch.record(rule, table, rows, lambda part, rule=rule: _message_values(rule, table, part))
     for column, keys in refused.items():
         flag = f"_refuse_{column}"
@@ -224,14 +240,20 @@ def _message_values(rule: Rule, table: Table, rows: pl.DataFrame) -> list[dict[s
 # --------------------------------------------------------------------------- project rules
 
 
-def _project_checks(frame: pl.DataFrame, table: Table, checked: dict[str, pl.DataFrame], batch: _Batch) -> None:
+def _project_checks(frame: pl.DataFrame, table: Table, checked: dict[str, pl.DataFrame], batch: _Batch,
+                    refused: dict[str, pl.DataFrame]) -> None:
     for rule in table.rules:
         check = _CHECKS.get(rule.kind)
         if check is None:
             continue
         rows, values = check(rule, frame, checked, batch)
-        if rows is not None:
-            batch.record(rule, table, rows, values)
+        if rows is None:
+            continue
+        # A refused cell is unknown, not absent: rules on it would only repeat the first finding.
+        for operand in _operands(rule):
+            if operand in refused and LINE in rows.columns:
+                rows = rows.join(refused[operand], on=[DEPOT, LINE], how="anti")
+        batch.record(rule, table, rows, values)
 
 
 def _known_site(rule, frame, checked, batch):
