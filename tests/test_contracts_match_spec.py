@@ -3,7 +3,7 @@
 The expectations below are transcribed BY HAND from the spec text
 (`/work/shared/spec/exchange-format.md`, §1 "A submission" and §2 "Tables"), never generated
 from the contract YAML. Each test compares that transcription with what
-`pre_eval.contracts.load_contracts()` reads from `data_contracts/*.odcs.yaml`, in both directions
+`pipelines.contracts.load_contracts()` reads from `data_contracts/*.odcs.yaml`, in both directions
 where it makes sense (nothing missing, nothing extra), and fails with a message naming the table,
 the column, the rule and what the spec says.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from pre_eval.contracts import Contracts, Rule, load_contracts
+from pipelines.contracts import Contracts, Rule, load_contracts
 
 B = "bloquant"
 A = "avertissement"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pre_eval.definitions import defs
+from pipelines.definitions import defs
 
 
 def test_definitions_load():
@@ -26,3 +26,21 @@ def test_referential_assets_materialize(tmp_path, monkeypatch):
             for e in result.get_asset_materialization_events()}
     assert meta["referentiel_sites"]["row_count"].value == 16  # 15 shipped + 1 added as data
     assert meta["contrats_de_donnees"]["tables"].value == 5
+
+
+def test_workspace_and_dg_load_the_definitions():
+    """`dagster … -w workspace.yaml` and `dg` both find the code location (as `dagster dev` / `dg dev` would)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    bin_dir = Path(sys.executable).parent
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": "/tmp", "DAGSTER_HOME": "", "PRE_HOME": "/tmp/pre-defs"}
+    env.pop("DAGSTER_HOME")
+    validate = subprocess.run([str(bin_dir / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+                              cwd=root, capture_output=True, text=True, timeout=180, env=env)
+    assert validate.returncode == 0, validate.stderr[-2000:]
+    check = subprocess.run([str(bin_dir / "dg"), "check", "defs"], cwd=root, capture_output=True, text=True,
+                           timeout=180, env=env)
+    assert check.returncode == 0, (check.stdout + check.stderr)[-2000:]

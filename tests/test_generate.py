@@ -16,8 +16,8 @@ import fastexcel
 import polars as pl
 import pytest
 
-from pre_eval.contracts import BLOQUANT, TABLES, load_contracts
-from pre_eval.generate import (
+from pipelines.contracts import BLOQUANT, TABLES, load_contracts
+from pipelines.generate import (
     DATA_TABLES,
     GENERATED_SITES_FILE,
     MODALITES,
@@ -35,8 +35,8 @@ from pre_eval.generate import (
     expected_rules,
     generate,
 )
-from pre_eval.paths import DataHome
-from pre_eval.referential import SHIPPED, load_sites
+from pipelines.paths import DataHome
+from pipelines.referential import SHIPPED, load_sites
 
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PHONE = re.compile(r"^(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}$")

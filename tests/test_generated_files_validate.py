@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from pre_eval.contracts import BLOQUANT
-from pre_eval.generate import generate
-from pre_eval.paths import DataHome
-from pre_eval.reader import read_submission
-from pre_eval.validator import Context, validate_many
+from pipelines.contracts import BLOQUANT
+from pipelines.generate import generate
+from pipelines.paths import DataHome
+from pipelines.reader import read_submission
+from pipelines.validator import Context, validate_many
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def checked(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     home = DataHome(root / "home")
     files = generate(root / "depots", seed=7, with_errors=True, home=home)
-    from pre_eval.referential import known_codes
+    from pipelines.referential import known_codes
 
     context = Context(known_sites=known_codes(home))
     reports = validate_many([read_submission(f.path) for f in files], [context] * len(files))

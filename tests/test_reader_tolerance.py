@@ -21,9 +21,9 @@ import pytest
 from openpyxl.styles import PatternFill
 from polars.testing import assert_frame_equal
 
-from pre_eval.contracts import load_contracts
-from pre_eval.reader import LINE, read_submission
-from pre_eval.validator import Context, validate_many
+from pipelines.contracts import load_contracts
+from pipelines.reader import LINE, read_submission
+from pipelines.validator import Context, validate_many
 from submission_builder import COLUMNS, base_tables
 
 CONTRACTS = load_contracts()

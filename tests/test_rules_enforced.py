@@ -13,9 +13,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from pre_eval.contracts import load_contracts
-from pre_eval.reader import read_submission
-from pre_eval.validator import Context, validate_file, validate_many
+from pipelines.contracts import load_contracts
+from pipelines.reader import read_submission
+from pipelines.validator import Context, validate_file, validate_many
 from submission_builder import COLUMNS, base_tables, copy_tables, csv_text, write_zip
 
 CONTRACTS = load_contracts()

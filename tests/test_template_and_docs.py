@@ -15,10 +15,10 @@ import pytest
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import from_excel
 
-from pre_eval.contracts import TABLES, load_contracts
-from pre_eval.paths import REPO_ROOT
-from pre_eval.sitedoc import CODES_PAGE, INDEX, main, render_site_docs, write_site_docs
-from pre_eval.template import (
+from pipelines.contracts import TABLES, load_contracts
+from pipelines.paths import REPO_ROOT
+from pipelines.sitedoc import CODES_PAGE, INDEX, main, render_site_docs, write_site_docs
+from pipelines.template import (
     LISTS_SHEET,
     MANIFEST_HEADER,
     README_SHEET,
@@ -279,8 +279,8 @@ def test_template_follows_the_contracts(tmp_path, contracts):
 
 def test_filled_template_is_accepted_as_is(tmp_path):
     """The "Lisez-moi" and "listes" sheets do not make the reader refuse a filled template."""
-    from pre_eval import reader
-    from pre_eval.validator import Context, validate_file
+    from pipelines import reader
+    from pipelines.validator import Context, validate_file
 
     assert tuple(reader.TEMPLATE_SHEETS) == TEMPLATE_EXTRA_SHEETS
     wb = openpyxl.load_workbook(write_template(tmp_path / "modele.xlsx"))
@@ -370,10 +370,10 @@ def test_index_covers_the_essentials(pages):
 
 
 def test_committed_docs_are_up_to_date(tmp_path):
-    """A contract change without `python -m pre_eval.sitedoc docs/format` fails here."""
+    """A contract change without `python -m pipelines.sitedoc docs/format` fails here."""
     fresh = {p.name: p.read_bytes() for p in write_site_docs(tmp_path)}
     committed = {p.name: p.read_bytes() for p in DOCS_DIR.glob("*.md")}
-    hint = "régénérez la documentation : python -m pre_eval.sitedoc docs/format"
+    hint = "régénérez la documentation : python -m pipelines.sitedoc docs/format"
     assert sorted(committed) == sorted(fresh), hint
     stale = [name for name in fresh if committed[name] != fresh[name]]
     assert not stale, f"{', '.join(stale)} périmé(s) : {hint}"

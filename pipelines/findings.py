@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pre_eval.contracts import BLOQUANT, Rule
+from pipelines.contracts import BLOQUANT, Rule
 
 MAX_EXAMPLES = 10  # examples kept per rule for the human report
 MAX_LINES = 1000  # line numbers kept per rule for the machine-readable report

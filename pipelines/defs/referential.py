@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from pre_eval.contracts import load_contracts
-from pre_eval.defs.metadata import markdown_table
-from pre_eval.paths import DataHome
-from pre_eval.referential import load_sites
+from pipelines.contracts import load_contracts
+from pipelines.defs.metadata import markdown_table
+from pipelines.paths import DataHome
+from pipelines.referential import load_sites
 
 
 @dg.asset(group_name="referentiel", kinds={"polars"})

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from pre_eval.contracts import Rule
+from pipelines.contracts import Rule
 
 LINE = "_ligne"
 DEPOT = "_depot"  # which submission of a batch a row comes from

@@ -21,10 +21,10 @@ from typing import Any
 
 import polars as pl
 
-from pre_eval import gx_engine
-from pre_eval.contracts import AVERTISSEMENT, BLOQUANT, Contracts, Rule, Table, load_contracts
-from pre_eval.findings import Findings, shown_value
-from pre_eval.reader import LINE, Submission, read_submission
+from pipelines import gx_engine
+from pipelines.contracts import AVERTISSEMENT, BLOQUANT, Contracts, Rule, Table, load_contracts
+from pipelines.findings import Findings, shown_value
+from pipelines.reader import LINE, Submission, read_submission
 
 DEPOT = gx_engine.DEPOT
 GX_KINDS_COLUMN = frozenset({"required", "in_set", "pattern", "not_pattern", "range", "unique", "age_range"})
@@ -89,7 +89,7 @@ def validate_many(subs: Sequence[Submission], contexts: Sequence[Context] | None
     contexts = list(contexts) if contexts is not None else [Context() for _ in subs]
     for context in contexts:
         if context.known_sites is None:
-            from pre_eval.referential import known_codes
+            from pipelines.referential import known_codes
 
             context.known_sites = known_codes()
     batch = _Batch(list(subs), contexts)

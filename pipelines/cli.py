@@ -7,13 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from pre_eval.paths import DataHome
+from pipelines.paths import DataHome
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from pre_eval.referential import load_sites
-    from pre_eval.report import summary_line, to_json, to_markdown
-    from pre_eval.validator import Context, validate_file
+    from pipelines.referential import load_sites
+    from pipelines.report import summary_line, to_json, to_markdown
+    from pipelines.validator import Context, validate_file
 
     sites = load_sites()
     names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
@@ -37,7 +37,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_modele(args: argparse.Namespace) -> int:
-    from pre_eval.template import write_template
+    from pipelines.template import write_template
 
     path = write_template(Path(args.out))
     print(f"Modèle de dépôt écrit : {path}")
@@ -45,7 +45,7 @@ def _cmd_modele(args: argparse.Namespace) -> int:
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
-    from pre_eval.sitedoc import write_site_docs
+    from pipelines.sitedoc import write_site_docs
 
     paths = write_site_docs(Path(args.out))
     print(f"Documentation du format écrite : {len(paths)} fichiers dans {args.out}")
@@ -53,7 +53,7 @@ def _cmd_docs(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from pre_eval.generate import generate
+    from pipelines.generate import generate
 
     sites = [s.strip().upper() for s in args.sites.split(",")] if args.sites else None
     files = generate(Path(args.out), seed=args.seed, sites=sites, from_year=args.from_year,

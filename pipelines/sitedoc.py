@@ -6,7 +6,7 @@ checks), one page per table (columns and rules) and a page listing every rule co
 codes, rule codes, titles and messages all come from `data_contracts/`; the committed copy in
 `docs/format/` is checked against the contracts by the tests.
 
-Regenerate with: `python -m pre_eval.sitedoc docs/format`
+Regenerate with: `python -m pipelines.sitedoc docs/format`
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pre_eval.contracts import (
+from pipelines.contracts import (
     AVERTISSEMENT,
     BLOQUANT,
     Column,
@@ -26,8 +26,8 @@ from pre_eval.contracts import (
     Table,
     load_contracts,
 )
-from pre_eval.paths import REPO_ROOT
-from pre_eval.template import (
+from pipelines.paths import REPO_ROOT
+from pipelines.template import (
     LISTS_SHEET,
     MANIFEST_HEADER,
     README_SHEET,
@@ -39,7 +39,7 @@ from pre_eval.template import (
 INDEX = "format-echange.md"
 CODES_PAGE = "codes-regles.md"
 GENERATED = ("<!-- Page générée à partir des contrats de données (data_contracts/) par "
-             "`python -m pre_eval.sitedoc docs/format` : ne pas la modifier à la main. -->")
+             "`python -m pipelines.sitedoc docs/format` : ne pas la modifier à la main. -->")
 
 SEVERITY_LABELS = {BLOQUANT: "bloquant", AVERTISSEMENT: "avertissement"}
 

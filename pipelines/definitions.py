@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from pre_eval.defs import referential
+from pipelines.defs import referential
 
 defs = dg.Definitions.merge(referential.defs)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pre_eval.contracts import TABLES, Column, Contracts, Table, load_contracts
-from pre_eval.findings import Findings, shown_value
+from pipelines.contracts import TABLES, Column, Contracts, Table, load_contracts
+from pipelines.findings import Findings, shown_value
 
 LINE = "_ligne"  # physical line (CSV) or row number (XLSX) of each record
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pre_eval.contracts import BLOQUANT
-from pre_eval.fmt import date_fr, nombre, pluriel
-from pre_eval.validator import Report
+from pipelines.contracts import BLOQUANT
+from pipelines.fmt import date_fr, nombre, pluriel
+from pipelines.validator import Report
 
 KIND_LABEL = {"zip": "archive ZIP", "xlsx": "classeur XLSX", "inconnu": "format non reconnu"}
 TABLE_LABEL = {"parcours": "parcours", "actions": "actions", "bilans": "bilans", "attentes": "demandes"}

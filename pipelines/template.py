@@ -10,7 +10,7 @@ The exchange format refuses any sheet it does not know; the reader ignores exact
 extra sheets of this template, listed in `TEMPLATE_EXTRA_SHEETS` (lower-case, sheet names are
 compared case-insensitively), so a filled template can be sent as is.
 
-Run `python -m pre_eval.template modele-depot-pre.xlsx` to write the template.
+Run `python -m pipelines.template modele-depot-pre.xlsx` to write the template.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from pre_eval.contracts import BLOQUANT, Column, Contracts, Table, load_contracts
-from pre_eval.fmt import nombre
+from pipelines.contracts import BLOQUANT, Column, Contracts, Table, load_contracts
+from pipelines.fmt import nombre
 
 # Sheets of the template that are not tables of the exchange format; the reader ignores them.
 TEMPLATE_EXTRA_SHEETS = ("lisez-moi", "listes")

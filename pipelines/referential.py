@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pre_eval.paths import DataHome
+from pipelines.paths import DataHome
 
 SHIPPED = Path(__file__).with_name("referentiel") / "sites.csv"
 COLUMNS = ["code_pre", "nom", "code_commune", "departement", "region", "porteur"]

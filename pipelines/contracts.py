@@ -14,7 +14,7 @@ from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
 
-from pre_eval.paths import CONTRACTS_DIR
+from pipelines.paths import CONTRACTS_DIR
 
 BLOQUANT = "bloquant"
 AVERTISSEMENT = "avertissement"

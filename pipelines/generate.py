@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pre_eval.contracts import BLOQUANT, load_contracts
-from pre_eval.paths import DataHome
-from pre_eval.referential import COLUMNS as SITE_COLUMNS
-from pre_eval.referential import SHIPPED, load_sites
+from pipelines.contracts import BLOQUANT, load_contracts
+from pipelines.paths import DataHome
+from pipelines.referential import COLUMNS as SITE_COLUMNS
+from pipelines.referential import SHIPPED, load_sites
 
 __all__ = ["GENERATED_SITES_FILE", "VARIANTS", "GeneratedFile", "generate"]
 

@@ -1,1 +1,0 @@
-"""Dagster definitions, one module per domain; `pre_eval.definitions` assembles them."""
