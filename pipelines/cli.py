@@ -11,28 +11,41 @@ from pipelines.paths import DataHome
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from pipelines.reader import read_submission
     from pipelines.referential import load_sites
     from pipelines.report import summary_line, to_json, to_markdown
-    from pipelines.validator import Context, validate_file
+    from pipelines.validator import Context, validate_many
 
     sites = load_sites()
     names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
     status = 0
+    paths = []
     for file in args.files:
         path = Path(file)
-        if not path.is_file():
+        if path.is_file():
+            paths.append(path)
+        else:
             print(f"Fichier introuvable : {file}", file=sys.stderr)
-            status = max(status, 2)
-            continue
-        report = validate_file(path, Context(known_sites=set(names)))
+            status = 2
+    # One batch: the contract checks run once per table for all the files.
+    context = Context(known_sites=set(names))
+    reports = validate_many([read_submission(p) for p in paths], [context] * len(paths))
+    for path, report in zip(paths, reports, strict=True):
         name = names.get(report.code_pre or "")
+        if args.rapports:
+            out = Path(args.rapports)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{path.name}.rapport.md").write_text(to_markdown(report, name), encoding="utf-8")
+            (out / f"{path.name}.rapport.json").write_text(to_json(report), encoding="utf-8")
         if args.json:
             print(to_json(report))
+        elif args.resume:
+            print(summary_line(report, name))
         else:
             print(to_markdown(report, name))
             print(summary_line(report, name))
-        if not report.accepted:
-            status = max(status, 1)
+        if not report.accepted and status == 0:
+            status = 1
     return status
 
 
@@ -73,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="contrôle un fichier de dépôt et affiche le rapport")
     p.add_argument("files", nargs="+", metavar="FICHIER")
     p.add_argument("--json", action="store_true", help="rapport au format JSON")
+    p.add_argument("--resume", action="store_true", help="une ligne par fichier, sans le détail")
+    p.add_argument("--rapports", metavar="DOSSIER", help="écrit aussi les rapports (Markdown et JSON) dans ce dossier")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("modele", help="écrit le classeur modèle XLSX à remplir par un site")

@@ -10,11 +10,6 @@ rm -rf "$demo"
 mkdir -p "$demo"
 echo "== Génération des dépôts de démonstration dans $demo"
 .venv/bin/pre-eval generate --out "$demo" --seed 42 --with-errors
-echo "== Contrôle de chaque dépôt"
-status=0
-for f in "$demo"/*.zip "$demo"/*.xlsx "$demo"/erreurs/*; do
-  [ -f "$f" ] || continue
-  .venv/bin/pre-eval validate "$f" > "$f.rapport.md" 2>&1 || true
-  tail -n 1 "$f.rapport.md"
-done
-echo "Rapports détaillés : $demo/*.rapport.md"
+echo "== Contrôle de chaque dépôt (rapports détaillés dans $demo/rapports/)"
+.venv/bin/pre-eval validate --resume --rapports "$demo/rapports" \
+  "$demo"/*.zip "$demo"/*.xlsx "$demo"/erreurs/* || true
