@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from pipelines.paths import DataHome
@@ -78,6 +79,28 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_process(args: argparse.Namespace) -> int:
+    from pipelines.process import process
+
+    result = process(DataHome.from_env())
+    for line in result.duplicates + result.lines:
+        print(line)
+    if not result.handled and not result.duplicates:
+        print("Boîte de dépôt vide : rien à traiter ; entrepôt republié.")
+    for name in result.left_in_inbox:
+        print(f"{name} : non traité (erreur interne), laissé dans la boîte de dépôt", file=sys.stderr)
+    for error in result.errors:
+        print(f"Erreur interne : {error}", file=sys.stderr)
+    return 0 if result.ok else 3
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from pipelines.dev import run_dev
+
+    return run_dev(DataHome.from_env(), dagster_port=args.dagster_port, dashboard_port=args.dashboard_port,
+                   host=args.host)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pre-eval", description="Plateforme d'évaluation des Programmes de Réussite Éducative")
@@ -98,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="docs/format", metavar="DOSSIER")
     p.set_defaults(func=_cmd_docs)
 
+    p = sub.add_parser("process", help="traite tous les fichiers de la boîte de dépôt, puis publie")
+    p.set_defaults(func=_cmd_process)
+
+    p = sub.add_parser("dev", help="lance l'interface Dagster (avec son démon) et le tableau de bord")
+    p.add_argument("--dagster-port", type=int, default=3000)
+    p.add_argument("--dashboard-port", type=int, default=8501)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=_cmd_dev)
+
     p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
     p.add_argument("--out", required=True, metavar="DOSSIER")
     p.add_argument("--seed", type=int, default=42)
@@ -112,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

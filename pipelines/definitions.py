@@ -2,6 +2,12 @@
 
 import dagster as dg
 
-from pipelines.defs import referential
+from pipelines.defs import ingestion, publication, referential
+from pipelines.defs.resources import DataHomeResource
 
-defs = dg.Definitions.merge(referential.defs)
+defs = dg.Definitions.merge(
+    referential.defs,
+    ingestion.defs,
+    publication.defs,
+    dg.Definitions(resources={"donnees": DataHomeResource()}),
+)

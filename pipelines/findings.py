@@ -109,6 +109,21 @@ class Findings:
             fill = (values[i] if values else {}) or {}
             group.examples.append((None if line is None else int(line), render(rule, fill)))
 
+    def to_list(self) -> list[dict]:
+        """Plain data (for staging between pipeline steps and for JSON reports)."""
+        return [{"regle": g.rule.code, "table": g.table, "colonne": g.column, "nombre": g.count,
+                 "lignes": g.lines, "exemples": [list(e) for e in g.examples]} for g in self.groups()]
+
+    @classmethod
+    def from_list(cls, items: list[dict], rules: dict[str, Rule]) -> Findings:
+        found = cls()
+        for item in items:
+            group = found._group(rules[item["regle"]], item["table"], item["colonne"])
+            group.count = item["nombre"]
+            group.lines = list(item["lignes"])
+            group.examples = [(e[0], e[1]) for e in item["exemples"]]
+        return found
+
     def extend(self, other: Findings) -> None:
         for group in other.groups():
             mine = self._group(group.rule, group.table, group.column)

@@ -82,7 +82,8 @@ def _is_personal_column(name: str) -> bool:
 
 
 def read_submission(path: Path | str, contracts: Contracts | None = None,
-                    *, name: str | None = None) -> Submission:
+                    *, name: str | None = None, only: tuple[str, ...] = TABLES) -> Submission:
+    """Read a submission file. `only` restricts reading to some tables (e.g. the manifest)."""
     contracts = contracts or load_contracts()
     path = Path(path)
     sub = Submission(source=name or path.name, kind="inconnu")
@@ -100,10 +101,10 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
                 names = {i.filename for i in archive.infolist()}
                 if "xl/workbook.xml" in names:
                     sub.kind = "xlsx"
-                    _read_xlsx(data, contracts, sub, raw, lines)
+                    _read_xlsx(data, contracts, sub, raw, lines, only)
                 else:
                     sub.kind = "zip"
-                    _read_zip(archive, contracts, sub, raw, lines)
+                    _read_zip(archive, contracts, sub, raw, lines, only)
         elif data[:8] == bytes.fromhex("D0CF11E0A1B11AE1"):
             sub.findings.add(env("file_readable"), table=None, detail=(
                 "c'est un classeur Excel ancien (.xls) ou protégé par mot de passe : "
@@ -123,7 +124,7 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
                          detail=f"le classeur est endommagé ou illisible ({type(exc).__name__}).")
         return sub
 
-    for table_name in TABLES:
+    for table_name in only:
         if table_name not in raw:
             sub.findings.add(env("table_present"), table=table_name, valeur=table_name)
             sub.unusable.add(table_name)
@@ -137,8 +138,17 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
     return sub
 
 
+def peek_site(path: Path | str) -> str | None:
+    """The site code of a submission, reading only its manifest (for routing, not for checking)."""
+    try:
+        code = read_submission(path, only=("manifeste",)).manifest.get("code_pre")
+    except Exception:  # an unreadable file is routed to the unknown site and refused there
+        return None
+    return code if isinstance(code, str) else None
+
+
 def _read_zip(archive: zipfile.ZipFile, contracts: Contracts, sub: Submission,
-              raw: dict, lines: dict) -> None:
+              raw: dict, lines: dict, only: tuple[str, ...]) -> None:
     env = contracts.envelope_rule
     for info in archive.infolist():
         lower = info.filename.lower()
@@ -151,6 +161,8 @@ def _read_zip(archive: zipfile.ZipFile, contracts: Contracts, sub: Submission,
             continue
         if table_name in raw:
             sub.findings.add(env("table_once"), table=table_name, valeur=table_name)
+            continue
+        if table_name not in only:
             continue
         text = _decode(archive.read(info), table_name, contracts, sub)
         if text is None:
@@ -213,7 +225,8 @@ def _parse_csv(text: str, table: str, contracts: Contracts,
     return rows, row_lines
 
 
-def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, lines: dict) -> None:
+def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, lines: dict,
+               only: tuple[str, ...]) -> None:
     import fastexcel
 
     env = contracts.envelope_rule
@@ -227,6 +240,8 @@ def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, li
             continue
         if key in raw:
             sub.findings.add(env("table_once"), table=key, valeur=key)
+            continue
+        if key not in only:
             continue
         # skip_rows=0 keeps the leading empty rows, so row i of the frame is sheet row i + 1
         # (the sheet's dimension is no guide: it counts formatted empty cells, calamine does not).

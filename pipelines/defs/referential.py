@@ -4,17 +4,24 @@ import dagster as dg
 
 from pipelines.contracts import load_contracts
 from pipelines.defs.metadata import markdown_table
-from pipelines.paths import DataHome
+from pipelines.defs.resources import DataHomeResource
 from pipelines.referential import load_sites
+from pipelines.warehouse import connect
 
 
-@dg.asset(group_name="referentiel", kinds={"polars"})
-def referentiel_sites() -> dg.MaterializeResult:
+@dg.asset(group_name="referentiel", kinds={"polars", "duckdb"})
+def referentiel_sites(donnees: DataHomeResource) -> dg.MaterializeResult:
     """Sites PRE connus : référentiel livré et fichiers ajoutés dans le dossier de données."""
-    sites = load_sites(DataHome.from_env())
+    home = donnees.home
+    sites = load_sites(home)
+    with connect(home) as con:
+        con.begin()
+        con.execute("delete from ingestion.sites")
+        con.execute("insert into ingestion.sites by name select * from sites")
+        con.commit()
     return dg.MaterializeResult(metadata={
         "row_count": sites.height,
-        "preview": dg.MetadataValue.md(markdown_table(sites.head(20))),
+        "apercu": dg.MetadataValue.md(markdown_table(sites.head(20))),
     })
 
 

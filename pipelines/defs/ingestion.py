@@ -1,0 +1,144 @@
+"""Event-driven ingestion: the inbox sensor, the per-site submission asset, its blocking contract
+check, and the site's tables in the warehouse."""
+
+import os
+
+import dagster as dg
+
+from pipelines import lifecycle
+from pipelines.defs.metadata import markdown_table
+from pipelines.defs.resources import DataHomeResource
+from pipelines.fmt import nombre
+from pipelines.inbox import InboxFile, from_config, ready_files, to_config, triage
+from pipelines.paths import DataHome
+from pipelines.reader import peek_site
+from pipelines.referential import known_codes
+
+sites = dg.DynamicPartitionsDefinition(name="sites")
+
+# The sensor waits until a file has not changed for this long (uploaders writing in place).
+STABLE_SECONDS = float(os.environ.get("PRE_INBOX_STABLE_SECONDS", "2"))
+
+
+class FichierRecu(dg.Config):
+    """One inbox file, as found by the sensor or `pre-eval process`."""
+
+    name: str
+    size: int
+    mtime: float
+    sha256: str
+
+
+class DepotConfig(dg.Config):
+    """The inbox files this run handles."""
+
+    fichiers: list[FichierRecu]
+
+
+@dg.asset(partitions_def=sites, backfill_policy=dg.BackfillPolicy.single_run(), group_name="ingestion",
+          kinds={"polars"})
+def depot(context: dg.AssetExecutionContext, config: DepotConfig, donnees: DataHomeResource) -> dg.MaterializeResult:
+    """Dépôts reçus d'un site : fichiers lus avec la tolérance du format et mis en attente de contrôle."""
+    home = donnees.home
+    staged = lifecycle.stage(home, context.run_id, from_config([f.model_dump() for f in config.fichiers]))
+    rows = []
+    for item in staged:
+        meta = item.meta
+        counts = meta["raw_rows"]
+        rows.append({"fichier": item.file.name, "format": meta["kind"],
+                     **{t: nombre(counts.get(t, 0)) for t in ("parcours", "actions", "bilans", "attentes")}})
+    context.log.info(f"{len(staged)} fichier(s) lu(s) pour {', '.join(context.partition_keys)}")
+    import polars as pl
+
+    return dg.MaterializeResult(metadata={
+        "fichiers": len(staged),
+        "apercu": dg.MetadataValue.md(markdown_table(pl.DataFrame(rows)) if rows else "Aucun fichier."),
+    })
+
+
+@dg.asset_check(asset=depot, blocking=True,
+                description="Conformité au format d'échange (contrats ODCS, Great Expectations) ; "
+                            "les dépôts refusés sont mis en quarantaine avec leur rapport.")
+def depot_conforme_au_contrat(context: dg.AssetCheckExecutionContext, donnees: DataHomeResource) -> dg.AssetCheckResult:
+    verdicts = lifecycle.check(donnees.home, context.run.run_id)
+    refused = [v for v in verdicts if not v.accepted]
+    metadata = {
+        "fichiers": len(verdicts),
+        "acceptes": len(verdicts) - len(refused),
+        "refuses": len(refused),
+        "nb_bloquants": sum(v.blocking for v in verdicts),
+        "nb_avertissements": sum(v.warnings for v in verdicts),
+        "rapports": dg.MetadataValue.md("\n".join(
+            f"- {v.file.name} : {'accepté' if v.accepted else 'refusé'} — {v.report_path}" for v in verdicts)
+            or "Aucun fichier."),
+    }
+    if refused:
+        metadata["regles_en_echec"] = ", ".join(sorted({r for v in refused for r in v.rules}))
+    # Nothing acceptable: block the site's tables. Some refused among accepted ones: warn only,
+    # the accepted ones are applied and the refused ones are already in quarantine.
+    severity = dg.AssetCheckSeverity.ERROR if refused and len(refused) == len(verdicts) else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(passed=not refused, severity=severity, metadata=metadata)
+
+
+@dg.asset(partitions_def=sites, deps=[depot], backfill_policy=dg.BackfillPolicy.single_run(),
+          group_name="ingestion", kinds={"duckdb"})
+def donnees_site(context: dg.AssetExecutionContext, donnees: DataHomeResource) -> dg.MaterializeResult:
+    """Données en vigueur du site (parcours, actions, bilans, attentes), remplacées d'un bloc.
+
+    Les identifiants y sont pseudonymisés (HMAC-SHA256 avec la clé du dossier de données, salée par le code du site).
+    """
+    applied = lifecycle.apply(donnees.home, context.run_id)
+    import polars as pl
+
+    table = pl.DataFrame([{"fichier": a.file.name, "site": a.code_pre, "statut": a.statut,
+                           **{t: a.rows.get(t) for t in ("parcours", "actions", "bilans", "attentes")}}
+                          for a in applied]) if applied else None
+    return dg.MaterializeResult(metadata={
+        "depots_appliques": sum(a.statut == "accepte" for a in applied),
+        "depots_ignores": sum(a.statut == "ignore" for a in applied),
+        "row_count": sum((a.rows.get("parcours") or 0) for a in applied if a.statut == "accepte"),
+        "apercu": dg.MetadataValue.md(markdown_table(table) if table is not None else "Aucun dépôt appliqué."),
+    })
+
+
+def run_config(files: list[InboxFile]) -> dg.RunConfig:
+    return dg.RunConfig(ops={"depot": DepotConfig(fichiers=[FichierRecu(**f) for f in to_config(files)])})
+
+
+ingestion_job = dg.define_asset_job(
+    "ingestion", selection=dg.AssetSelection.assets(depot, donnees_site),
+    description="Contrôle et chargement des dépôts d'un site (déclenché par la boîte de dépôt).")
+
+
+def pending_requests(home: DataHome, *, stable_seconds: float) -> tuple[list[tuple[str, InboxFile]], list]:
+    """New inbox contents with their site partition; duplicates are removed and logged."""
+    found = triage(home, ready_files(home, stable_seconds=stable_seconds))
+    known = known_codes(home)
+    return [(site_partition(home, f, known), f) for f in found.new], found.duplicates
+
+
+def site_partition(home: DataHome, file: InboxFile, known: set[str]) -> str:
+    code = peek_site(file.path(home))
+    return code if code in known else lifecycle.UNKNOWN_SITE
+
+
+@dg.sensor(job=ingestion_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Surveille la boîte de dépôt ($PRE_HOME/inbox) : une exécution par contenu nouveau.")
+def boite_de_depot(context: dg.SensorEvaluationContext, donnees: DataHomeResource) -> dg.SensorResult:
+    home = donnees.home.ensure()
+    pending, duplicates = pending_requests(home, stable_seconds=STABLE_SECONDS)
+    for file, original in duplicates:
+        context.log.info(f"{file.name} : contenu identique à {original}, retiré de la boîte de dépôt")
+    existing = set(context.instance.get_dynamic_partitions(sites.name))
+    new_sites = sorted({site for site, _ in pending} - existing)
+    requests = [
+        dg.RunRequest(run_key=file.sha256, partition_key=site, run_config=run_config([file]),
+                      tags={"fichier": file.name[:200], "sha256": file.sha256})
+        for site, file in pending
+    ]
+    return dg.SensorResult(run_requests=requests,
+                           dynamic_partitions_requests=[sites.build_add_request(new_sites)] if new_sites else [])
+
+
+defs = dg.Definitions(assets=[depot, donnees_site], asset_checks=[depot_conforme_au_contrat],
+                      jobs=[ingestion_job], sensors=[boite_de_depot])

@@ -1,0 +1,79 @@
+"""`pre-eval dev`: the Dagster UI with its daemon (sensors running) and the dashboard."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from pipelines.paths import REPO_ROOT, DataHome
+from pipelines.process import dagster_instance
+
+
+def _wait_http(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def start_services(home: DataHome, *, dagster_port: int, dashboard_port: int, host: str) -> list[subprocess.Popen]:
+    """Start both services, each in its own session so that it can be stopped as a group."""
+    home.ensure()
+    dagster_instance(home)
+    env = dict(os.environ, PRE_HOME=str(home.root), DAGSTER_HOME=os.environ["DAGSTER_HOME"])
+    bin_dir = Path(sys.executable).parent
+    dagster = subprocess.Popen(
+        [str(bin_dir / "dagster"), "dev", "-w", "workspace.yaml", "-h", host, "-p", str(dagster_port)],
+        cwd=REPO_ROOT, env=env, start_new_session=True)
+    dashboard = subprocess.Popen(
+        [str(bin_dir / "streamlit"), "run", "app.py", "--server.address", host,
+         "--server.port", str(dashboard_port), "--server.headless", "true"],
+        cwd=REPO_ROOT / "dashboards", env=env, start_new_session=True)
+    return [dagster, dashboard]
+
+
+def stop_services(processes: list[subprocess.Popen], timeout: float = 20) -> None:
+    for proc in processes:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in processes:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def run_dev(home: DataHome, *, dagster_port: int, dashboard_port: int, host: str) -> int:
+    processes = start_services(home, dagster_port=dagster_port, dashboard_port=dashboard_port, host=host)
+    stop = {"now": False}
+
+    def _stop(signum, frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        ok_dagster = _wait_http(f"http://{host}:{dagster_port}/server_info", 90)
+        ok_dashboard = _wait_http(f"http://{host}:{dashboard_port}/_stcore/health", 60)
+        print(f"Interface Dagster (démon et capteurs actifs) : http://{host}:{dagster_port}"
+              + ("" if ok_dagster else " — ne répond pas encore"), flush=True)
+        print(f"Tableau de bord : http://{host}:{dashboard_port}" + ("" if ok_dashboard else " — ne répond pas encore"),
+              flush=True)
+        print(f"Boîte de dépôt : {home.inbox} (déposez-y un fichier, il sera traité automatiquement)", flush=True)
+        print("Ctrl+C pour tout arrêter.", flush=True)
+        while not stop["now"] and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    finally:
+        stop_services(processes)
+    return 0

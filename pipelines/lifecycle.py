@@ -1,0 +1,360 @@
+"""Lifecycle of a submission: stage, check, then file it away (quarantine or archive + apply).
+
+Called by the Dagster assets of `pipelines.defs.ingestion`; each step works on the files of one
+run, under `$PRE_HOME/staging/<run_id>/<sha256>/`. Order of writes, for crash safety: the
+warehouse transaction (data + ledger row) commits first, then the file moves, then the ledger
+marker is written. A file found in the inbox whose content is already recorded in the warehouse
+is therefore a half-filed one: it is filed where the record says, without a new record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines import report as reports
+from pipelines.contracts import Contracts, load_contracts
+from pipelines.findings import Findings
+from pipelines.inbox import InboxFile, ledger_entry, log_arrival, write_ledger
+from pipelines.paths import DataHome
+from pipelines.pseudonym import load_key, pseudonymise_frame
+from pipelines.reader import LINE, Submission, read_submission
+from pipelines.referential import load_sites
+from pipelines.validator import Context, Report, validate_many
+from pipelines.warehouse import DATA_TABLES, connect
+
+UNKNOWN_SITE = "INCONNU"
+_CODE_PRE = re.compile(r"^PRE([0-9]{5}|2[AB][0-9]{3})$")
+STATUS_LABEL = {"accepte": "ACCEPTÉ", "refuse": "REFUSÉ", "ignore": "IGNORÉ"}
+
+
+def staging_root(home: DataHome, run_id: str) -> Path:
+    return home.root / "staging" / run_id
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[-120:] or "fichier"
+
+
+def _stem(file: InboxFile) -> str:
+    return f"{file.received_at:%Y%m%d-%H%M%S}_{file.sha256[:12]}_{_safe_name(file.name)}"
+
+
+def site_folder(code_pre: str | None, known: set[str]) -> str:
+    """Folder name for a site's files: only a known, well-formed code (never raw input)."""
+    return code_pre if code_pre and _CODE_PRE.match(code_pre) and code_pre in known else UNKNOWN_SITE
+
+
+def _manifest_code(sub: Submission) -> str | None:
+    code = sub.manifest.get("code_pre")
+    return code if isinstance(code, str) and _CODE_PRE.match(code) else None
+
+
+# --------------------------------------------------------------------------- 1. stage
+
+
+@dataclass
+class Staged:
+    file: InboxFile
+    folder: Path
+
+    @property
+    def meta(self) -> dict:
+        return json.loads((self.folder / "lecture.json").read_text(encoding="utf-8"))
+
+
+def stage(home: DataHome, run_id: str, files: list[InboxFile], contracts: Contracts | None = None) -> list[Staged]:
+    """Read each file of the run into typed frames kept under the run's staging folder.
+
+    Files whose content is already recorded (a crash between the record and the move) are
+    filed where the record says, and not staged again.
+    """
+    contracts = contracts or load_contracts()
+    recorded = _recorded(home, [f.sha256 for f in files])
+    staged = []
+    root = staging_root(home, run_id)
+    for file in files:
+        path = file.path(home)
+        if file.sha256 in recorded:
+            _finish_filing(home, file, recorded[file.sha256])
+            continue
+        if not path.is_file():
+            continue  # handled meanwhile by another run
+        sub = read_submission(path, contracts, name=file.name)
+        folder = root / file.sha256
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, frame in sub.tables.items():
+            frame.write_parquet(folder / f"{name}.parquet")
+        meta = {
+            "fichier": file.name, "sha256": file.sha256, "taille": file.size, "mtime": file.mtime,
+            "kind": sub.kind, "unusable": sorted(sub.unusable), "manifest_lines": sub.manifest_lines,
+            "raw_rows": sub.raw_rows, "type_refused": sub.type_refused, "findings": sub.findings.to_list(),
+            "tables": sorted(sub.tables),
+        }
+        (folder / "lecture.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
+        staged.append(Staged(file, folder))
+    return staged
+
+
+def _recorded(home: DataHome, shas: list[str]) -> dict[str, dict]:
+    if not shas or not home.warehouse.exists():
+        return {}
+    with connect(home) as con:
+        rows = con.execute(
+            "select sha256, statut, chemin from ingestion.depots where sha256 in (select unnest(?))",
+            [shas]).fetchall()
+    return {sha: {"statut": statut, "chemin": chemin} for sha, statut, chemin in rows}
+
+
+def _finish_filing(home: DataHome, file: InboxFile, record: dict) -> None:
+    source = file.path(home)
+    target = home.root / record["chemin"]
+    if source.exists():
+        if target.exists():  # the recorded copy is already there: this one is a duplicate
+            log_arrival(home, file, "doublon", identique_a=record["chemin"])
+            source.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(source, target)
+    write_ledger(home, file.sha256, record)
+
+
+def load_staged(staged: Staged, contracts: Contracts) -> Submission:
+    meta = staged.meta
+    tables = {name: pl.read_parquet(staged.folder / f"{name}.parquet") for name in meta["tables"]}
+    return Submission(
+        source=meta["fichier"], kind=meta["kind"], tables=tables,
+        findings=Findings.from_list(meta["findings"], contracts.rules_by_code),
+        unusable=set(meta["unusable"]), manifest_lines=meta["manifest_lines"], raw_rows=meta["raw_rows"],
+        type_refused=meta["type_refused"])
+
+
+def staged_in_run(home: DataHome, run_id: str) -> list[Staged]:
+    root = staging_root(home, run_id)
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in root.iterdir() if (p / "lecture.json").is_file()):
+        meta = json.loads((folder / "lecture.json").read_text(encoding="utf-8"))
+        found.append(Staged(InboxFile(meta["fichier"], meta["taille"], meta["mtime"], meta["sha256"]), folder))
+    return found
+
+
+def cleanup_staging(home: DataHome, instance) -> None:
+    """Remove the staging folders of runs that are over (a crashed run leaves its folder)."""
+    root = home.root / "staging"
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        run = instance.get_run_by_id(folder.name)
+        if run is None or run.is_finished:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- 2. check
+
+
+@dataclass
+class Verdict:
+    file: InboxFile
+    code_pre: str | None
+    accepted: bool
+    blocking: int
+    warnings: int
+    report_path: str  # relative to the data home
+    rules: list[str]
+
+
+def check(home: DataHome, run_id: str, contracts: Contracts | None = None) -> list[Verdict]:
+    """Run the contracts on the run's staged files; write every report; file the refused ones."""
+    contracts = contracts or load_contracts()
+    staged = staged_in_run(home, run_id)
+    if not staged:
+        return []
+    subs = [load_staged(s, contracts) for s in staged]
+    sites = load_sites(home)
+    known = set(sites["code_pre"].to_list())
+    names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
+    verdicts = []
+    with connect(home) as con:
+        in_force = dict(con.execute(
+            "select code_pre, nb_parcours from ingestion.depots where en_vigueur").fetchall())
+        contexts = [Context(known_sites=known, in_force_parcours=in_force.get(_manifest_code(s))) for s in subs]
+        for item, sub, rep in zip(staged, subs, validate_many(subs, contexts, contracts), strict=True):
+            if not _still_pending(home, con, item):
+                continue
+            folder = site_folder(rep.code_pre, known)
+            report_path = _write_report(home, item.file, folder, rep, names.get(rep.code_pre or ""))
+            verdict = Verdict(item.file, _manifest_code(sub), rep.accepted, rep.blocking_count, rep.warning_count,
+                              report_path, sorted(rep.findings.rules()))
+            (item.folder / "verdict.json").write_text(json.dumps({
+                "accepted": rep.accepted, "blocking": rep.blocking_count, "warnings": rep.warning_count,
+                "report": report_path, "code_pre": verdict.code_pre, "folder": folder,
+                "date_extraction": rep.date_extraction.isoformat() if rep.date_extraction else None,
+                "date_debut_donnees": _date_or_none(sub.manifest.get("date_debut_donnees")),
+                "rows": {t: (None if t in sub.unusable else sub.raw_rows.get(t)) for t in DATA_TABLES},
+            }), encoding="utf-8")
+            if not rep.accepted:
+                _file_refused(home, con, item, folder)
+            verdicts.append(verdict)
+    return verdicts
+
+
+def _date_or_none(value) -> str | None:
+    return value.isoformat() if isinstance(value, date) else None
+
+
+def _write_report(home: DataHome, file: InboxFile, folder: str, rep: Report, site_name: str | None) -> str:
+    target = home.reports / folder
+    target.mkdir(parents=True, exist_ok=True)
+    stem = _stem(file)
+    (target / f"{stem}.json").write_text(
+        reports.to_json(rep, {"sha256": file.sha256, "recu_le": file.received_at.isoformat()}), encoding="utf-8")
+    (target / f"{stem}.md").write_text(reports.to_markdown(rep, site_name), encoding="utf-8")
+    return str((target / f"{stem}.md").relative_to(home.root))
+
+
+def _still_pending(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged) -> bool:
+    """False when another writer (a concurrent run) filed this content meanwhile."""
+    recorded = con.execute("select 1 from ingestion.depots where sha256 = ?", [item.file.sha256]).fetchone()
+    if recorded or not item.file.path(home).is_file():
+        shutil.rmtree(item.folder, ignore_errors=True)
+        return False
+    return True
+
+
+def _verdict(item: Staged) -> dict:
+    return json.loads((item.folder / "verdict.json").read_text(encoding="utf-8"))
+
+
+def _record(con: duckdb.DuckDBPyConnection, item: Staged, statut: str, in_force: bool, chemin: str) -> None:
+    v = _verdict(item)
+    rows = v["rows"]
+    con.execute(
+        "insert into ingestion.depots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [item.file.sha256, item.file.name, v["code_pre"], v["date_extraction"], v["date_debut_donnees"],
+         item.file.received_at, datetime.now(tz=UTC), statut, in_force, v["blocking"], v["warnings"],
+         rows["parcours"], rows["actions"], rows["bilans"], rows["attentes"], v["report"], chemin])
+
+
+def _move(home: DataHome, item: Staged, destination: Path) -> str:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(item.file.path(home), destination)
+    return str(destination.relative_to(home.root))
+
+
+def _file_refused(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, folder: str) -> None:
+    destination = home.quarantine / folder / _stem(item.file)
+    chemin = str(destination.relative_to(home.root))
+    _record(con, item, "refuse", False, chemin)  # autocommit: recorded before the file moves
+    _move(home, item, destination)
+    _close(home, item, "refuse", chemin)
+
+
+def _close(home: DataHome, item: Staged, statut: str, chemin: str) -> None:
+    write_ledger(home, item.file.sha256, {"statut": statut, "chemin": chemin, "fichier": item.file.name})
+    log_arrival(home, item.file, statut, chemin=chemin)
+    shutil.rmtree(item.folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- 3. apply
+
+
+@dataclass
+class Applied:
+    file: InboxFile
+    code_pre: str
+    statut: str  # accepte | ignore
+    rows: dict[str, int]
+
+
+def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> list[Applied]:
+    """Replace each site's snapshot by its accepted submissions, in (date_extraction, arrival) order.
+
+    One transaction per submission: the four tables and the ledger row change together or not
+    at all. A submission strictly older than the snapshot in force is archived as `ignore`.
+    """
+    contracts = contracts or load_contracts()
+    accepted = [s for s in staged_in_run(home, run_id)
+                if (s.folder / "verdict.json").is_file() and _verdict(s)["accepted"]]
+    accepted.sort(key=lambda s: (_verdict(s)["code_pre"], _verdict(s)["date_extraction"], s.file.mtime, s.file.name))
+    if not accepted:
+        return []
+    key = load_key(home)
+    identifiers = {t: [c.name for c in contracts.tables[t].columns if c.nature == "identifiant"] for t in DATA_TABLES}
+    done = []
+    with connect(home) as con:
+        for item in accepted:
+            if not _still_pending(home, con, item):
+                continue
+            v = _verdict(item)
+            code = v["code_pre"]
+            current = con.execute("select date_extraction from ingestion.depots where code_pre = ? and en_vigueur",
+                                  [code]).fetchone()
+            destination = home.archive / v["folder"] / _stem(item.file)
+            chemin = str(destination.relative_to(home.root))
+            older = current and current[0] and date.fromisoformat(v["date_extraction"]) < current[0]
+            if older:
+                _record(con, item, "ignore", False, chemin)
+                statut = "ignore"
+            else:
+                frames = {t: pseudonymise_frame(_staged_table(item, t, code), identifiers[t], code, key)
+                          for t in DATA_TABLES}
+                con.begin()
+                try:
+                    for table, frame in frames.items():  # noqa: B007 - frame is read by DuckDB by name
+                        con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
+                        con.execute(f"insert into ingestion.{table} by name select * from frame")
+                    con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur",
+                                [code])
+                    _record(con, item, "accepte", True, chemin)
+                    con.commit()
+                except BaseException:
+                    con.rollback()
+                    raise
+                statut = "accepte"
+            _move(home, item, destination)
+            _close(home, item, statut, chemin)
+            done.append(Applied(item.file, code, statut, v["rows"]))
+    return done
+
+
+def _staged_table(item: Staged, table: str, code: str) -> pl.DataFrame:
+    return pl.read_parquet(item.folder / f"{table}.parquet").drop(LINE).with_columns(pl.lit(code).alias("code_pre"))
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def summary_lines(home: DataHome, shas: list[str]) -> list[str]:
+    """One French line per submission, from the warehouse's ledger."""
+    if not shas:
+        return []
+    with connect(home) as con:
+        rows = con.execute(
+            "select d.fichier, d.statut, d.code_pre, s.nom, d.nb_parcours, d.nb_actions, d.nb_bilans, d.nb_attentes, "
+            "d.nb_bloquants, d.nb_avertissements, d.rapport from ingestion.depots d "
+            "left join ingestion.sites s using (code_pre) where d.sha256 in (select unnest(?)) order by d.recu_le",
+            [shas]).fetchall()
+    from pipelines.fmt import nombre, pluriel
+
+    lines = []
+    for fichier, statut, code, nom, p, a, b, d, nb_b, nb_a, rapport in rows:
+        site = f"{code} ({nom})" if code and nom else (code or "site non identifié")
+        counts = ", ".join(f"{nombre(n) if n is not None else '—'} {label}"
+                           for n, label in ((p, "parcours"), (a, "actions"), (b, "bilans"), (d, "demandes")))
+        lines.append(f"{fichier} : {STATUS_LABEL[statut]} — {site}, {counts} ; "
+                     f"{pluriel(nb_b, 'anomalie bloquante', 'anomalies bloquantes')}, "
+                     f"{pluriel(nb_a, 'avertissement')} — rapport : {rapport}")
+    return lines
+
+
+def already_handled(home: DataHome, sha256: str) -> bool:
+    return ledger_entry(home, sha256) is not None

@@ -1,0 +1,109 @@
+"""`pre-eval process`: handle every file of the inbox once, synchronously, through the same
+Dagster definitions the sensors use, then rebuild the marts and publish."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from pipelines.paths import DataHome
+
+DAGSTER_YAML = """\
+# Written by pre-eval on first use. Runs launched by the daemon are queued and run one at a
+# time (the warehouse has a single writer; writers also take a file lock).
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_instance(home: DataHome) -> dg.DagsterInstance:
+    """The persistent Dagster instance of the data home (so runs show in the UI)."""
+    os.environ.setdefault("DAGSTER_HOME", str(home.dagster))
+    dagster_home = os.environ["DAGSTER_HOME"]
+    os.makedirs(dagster_home, exist_ok=True)
+    config = os.path.join(dagster_home, "dagster.yaml")
+    if not os.path.exists(config):
+        with open(config, "w", encoding="utf-8") as handle:
+            handle.write(DAGSTER_YAML)
+    return dg.DagsterInstance.get()
+
+
+# Runs keep their full logs in the Dagster instance; the terminal gets only errors.
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+@dataclass
+class ProcessResult:
+    handled: int = 0
+    lines: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    left_in_inbox: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.left_in_inbox and not self.errors
+
+
+def process(home: DataHome | None = None) -> ProcessResult:
+    from pipelines.definitions import defs
+    from pipelines.defs.ingestion import pending_requests, run_config, sites
+    from pipelines.lifecycle import cleanup_staging, summary_lines
+
+    home = (home or DataHome.from_env()).ensure()
+    os.environ["PRE_HOME"] = str(home.root)  # the definitions' resource reads it
+    instance = dagster_instance(home)
+    result = ProcessResult()
+    cleanup_staging(home, instance)
+    pending, duplicates = pending_requests(home, stable_seconds=0)
+    result.duplicates = [f"{f.name} : contenu identique à un dépôt déjà reçu ({original}), retiré de la boîte de dépôt"
+                         for f, original in duplicates]
+    if pending:
+        wanted = sorted({site for site, _ in pending})
+        known = instance.get_dynamic_partitions(sites.name)
+        missing = [s for s in wanted if s not in known]
+        if missing:
+            instance.add_dynamic_partitions(sites.name, missing)
+            known = instance.get_dynamic_partitions(sites.name)
+        # One run for the whole batch: a range of site partitions (sites in between with no
+        # file have nothing to do), so that a national load does not pay one run per site.
+        positions = sorted(known.index(s) for s in wanted)
+        start, end = known[positions[0]], known[positions[-1]]
+        job = defs.resolve_job_def("ingestion")
+        files = [f for _, f in pending]
+        options = {"partition_key": start} if start == end else {
+            "tags": {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}}
+        config = run_config(files).to_config_dict() | QUIET
+        run = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False, **options)
+        result.errors += _unexpected_failures(run)
+        result.handled = len(files)
+        result.left_in_inbox = [f.name for f in files if f.path(home).exists()]
+    publication = defs.resolve_job_def("publication").execute_in_process(
+        run_config=QUIET, instance=instance, raise_on_error=False)
+    if not publication.success:
+        result.errors += _unexpected_failures(publication) or ["la publication a échoué"]
+    if pending:
+        result.lines = summary_lines(home, [f.sha256 for _, f in pending])
+    return result
+
+
+def _unexpected_failures(run: dg.ExecuteInProcessResult) -> list[str]:
+    """Step failures other than the contract check refusing files (which is a handled outcome)."""
+    errors = []
+    for event in run.all_events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        error = data.error if data else None
+        if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+            continue  # a blocking contract check that did not pass: files refused, as designed
+        message = error.message.strip() if error else "erreur inconnue"
+        errors.append(f"étape {event.step_key} : {message}")
+    return errors

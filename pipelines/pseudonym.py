@@ -1,0 +1,62 @@
+"""Re-keying of identifiers with a keyed hash (HMAC-SHA256) salted with the site code.
+
+The key lives in `$PRE_HOME/secret/` (created on first use, owner-only) or comes from the
+environment variable PRE_PSEUDO_KEY; it is never logged, copied nor published. The same child
+keeps the same pseudonym across a site's successive submissions; two sites' identifiers never
+collide, and nobody without the key can link a pseudonym back to the site's own identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.paths import DataHome
+
+KEY_FILE = "cle_pseudonymisation"
+DIGEST_CHARS = 32  # 128 bits: no collision in practice, half the storage of the full digest
+
+
+def _key_file(home: DataHome) -> Path:
+    return home.secret / KEY_FILE
+
+
+def load_key(home: DataHome) -> bytes:
+    """The pseudonymisation key: PRE_PSEUDO_KEY, else the data home's key file (created if absent)."""
+    from_env = os.environ.get("PRE_PSEUDO_KEY")
+    if from_env:
+        return from_env.encode("utf-8")
+    path = _key_file(home)
+    if not path.exists():
+        home.secret.mkdir(parents=True, exist_ok=True)
+        os.chmod(home.secret, 0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # created meanwhile by another process
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def pseudonymise_values(values: list[str], code_pre: str, key: bytes) -> list[str]:
+    salt = code_pre.encode("utf-8") + b"\x1f"
+    return [hmac.new(key, salt + v.encode("utf-8"), hashlib.sha256).hexdigest()[:DIGEST_CHARS] for v in values]
+
+
+def pseudonymise_frame(frame: pl.DataFrame, columns: list[str], code_pre: str, key: bytes) -> pl.DataFrame:
+    """Replace the values of the identifier `columns` by their pseudonyms (nulls stay null)."""
+    exprs = []
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        distinct = frame[column].drop_nulls().unique().to_list()
+        mapping = dict(zip(distinct, pseudonymise_values(distinct, code_pre, key), strict=True))
+        exprs.append(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String))
+    return frame.with_columns(exprs) if exprs else frame

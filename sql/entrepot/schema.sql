@@ -1,0 +1,33 @@
+-- Warehouse schemas and the submissions ledger. Idempotent: run at every connection.
+-- The four site tables (ingestion.parcours, …) are created from the data contracts' columns.
+create schema if not exists ingestion;
+create schema if not exists marts;
+
+create table if not exists ingestion.depots (
+    sha256            varchar primary key,      -- content hash: one row per content received
+    fichier           varchar not null,         -- name as dropped in the inbox
+    code_pre          varchar,                  -- null when unreadable
+    date_extraction   date,
+    date_debut_donnees date,
+    recu_le           timestamptz not null,     -- arrival in the inbox
+    traite_le         timestamptz not null,
+    statut            varchar not null,         -- accepte | refuse | ignore
+    en_vigueur        boolean not null,         -- the site's snapshot in force
+    nb_bloquants      bigint not null,
+    nb_avertissements bigint not null,
+    nb_parcours       bigint,                   -- null when unreadable
+    nb_actions        bigint,
+    nb_bilans         bigint,
+    nb_attentes       bigint,
+    rapport           varchar not null,         -- report (Markdown), relative to the data home
+    chemin            varchar not null          -- where the file is kept, relative to the data home
+);
+
+create table if not exists ingestion.sites (
+    code_pre     varchar not null,
+    nom          varchar,
+    code_commune varchar,
+    departement  varchar,
+    region       varchar,
+    porteur      varchar
+);
