@@ -304,7 +304,7 @@ def test_no_identifier_from_the_inputs_reaches_the_warehouse(env, generated):
     identifiers = set()
     for file in generated:
         if file.expected_rule is None:
-            for name, rows in _csv_tables(file.path).items():
+            for rows in _csv_tables(file.path).values():
                 for row in rows:
                     identifiers |= {v for k, v in row.items() if k and k.strip().lower().startswith("id_") and v}
     assert len(identifiers) > 1000
