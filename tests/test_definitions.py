@@ -10,7 +10,9 @@ from pipelines.definitions import defs
 def test_definitions_load():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert {"referentiel_sites", "contrats_de_donnees"} <= keys
+    assert {"referentiel_sites", "contrats_de_donnees", "depot", "donnees_site", "marts/depots",
+            "entrepot_publie"} <= keys
+    assert {s.name for s in repo.sensor_defs} >= {"boite_de_depot", "apres_chargement", "apres_refus"}
 
 
 def test_referential_assets_materialize(tmp_path, monkeypatch):
@@ -20,12 +22,20 @@ def test_referential_assets_materialize(tmp_path, monkeypatch):
         "code_pre,nom,code_commune,departement,region,porteur\n"
         "PRE13055,Marseille,13055,13,93,Commune de Marseille\n", encoding="utf-8")
     assets = [defs.get_assets_def("referentiel_sites"), defs.get_assets_def("contrats_de_donnees")]
-    result = dg.materialize(assets, instance=dg.DagsterInstance.ephemeral())
+    from pipelines.defs.resources import DataHomeResource
+
+    result = dg.materialize(assets, instance=dg.DagsterInstance.ephemeral(),
+                            resources={"donnees": DataHomeResource(racine=str(tmp_path))})
     assert result.success
     meta = {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
     assert meta["referentiel_sites"]["row_count"].value == 16  # 15 shipped + 1 added as data
     assert meta["contrats_de_donnees"]["tables"].value == 5
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    assert con.execute("select nom from ingestion.sites where code_pre = 'PRE13055'").fetchone() == ("Marseille",)
+    con.close()
 
 
 def test_workspace_and_dg_load_the_definitions():
