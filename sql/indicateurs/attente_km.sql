@@ -1,0 +1,40 @@
+-- Censoring-aware waits (Kaplan–Meier), per structure, for requests with date_demande in P:
+-- attente_mediane_jours = smallest event time t with S(t) <= 0.5 (tolerance 1e-9), NULL if never;
+-- part_rdv_sous_90_jours = 100 × (1 − S(90)), S carried forward, 0 when no appointment yet.
+-- No request: both NULL, effectif 0.
+with structures as (
+    select * from (values ('PRE'), ('CMPP'), ('CAMSP'), ('CMP'), ('ORTHOPHONISTE'), ('PSYCHOMOTRICIEN'),
+        ('PSYCHOLOGUE'), ('PEDOPSYCHIATRIE'), ('AUTRE')) as s(categorie)
+),
+
+estimations as (
+    select
+        niveau, territoire, periode, structure as categorie,
+        max(n_a_risque) as n,
+        min(t) filter (where evenements > 0 and survie <= 0.5 + 1e-9) as mediane,
+        coalesce(product(1.0 - evenements / n_a_risque) filter (where t <= 90), 1.0) as survie_90
+    from intermediaire.km_courbes
+    group by all
+),
+
+final as (
+    select
+        'attente_mediane_jours' as indicateur, s.categorie, g.niveau, g.territoire, g.periode,
+        cast(e.mediane as double) as valeur, coalesce(e.n, 0) as effectif
+    from intermediaire.grille as g
+    cross join structures as s
+    left join estimations as e
+        on e.niveau = g.niveau and e.territoire = g.territoire and e.periode = g.periode
+        and e.categorie = s.categorie
+    union all
+    select
+        'part_rdv_sous_90_jours', s.categorie, g.niveau, g.territoire, g.periode,
+        case when e.n > 0 then 100.0 * (1.0 - e.survie_90) end, coalesce(e.n, 0)
+    from intermediaire.grille as g
+    cross join structures as s
+    left join estimations as e
+        on e.niveau = g.niveau and e.territoire = g.territoire and e.periode = g.periode
+        and e.categorie = s.categorie
+)
+
+select * from final

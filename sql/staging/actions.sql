@@ -1,0 +1,14 @@
+-- staging.actions: actions in force.
+create schema if not exists staging;
+create or replace view staging.actions as
+select
+    code_pre,
+    id_action,
+    id_parcours,
+    volet,
+    partenaire,
+    date_debut,
+    seances_prevues,
+    seances_realisees,
+    cout_euros
+from ingestion.actions;
