@@ -101,6 +101,22 @@ def _cmd_dev(args: argparse.Namespace) -> int:
                    host=args.host)
 
 
+def _cmd_indicators(args: argparse.Namespace) -> int:
+    from pipelines.indicator_view import query_indicators, render_table
+
+    try:
+        rows = query_indicators(DataHome.from_env(), indicateur=args.indicateur, niveau=args.niveau,
+                                territoire=args.territoire, periode=args.periode, categorie=args.categorie)
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(render_table(rows, limit=args.limite))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pre-eval", description="Plateforme d'évaluation des Programmes de Réussite Éducative")
@@ -129,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dashboard-port", type=int, default=8501)
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=_cmd_dev)
+
+    p = sub.add_parser("indicators", help="affiche les indicateurs publiés (filtres facultatifs)")
+    p.add_argument("--indicateur", "-i", help="code d'indicateur (ex. enfants_suivis)")
+    p.add_argument("--niveau", "-n", choices=["pre", "departement", "region", "national"])
+    p.add_argument("--territoire", "-t", help="code du territoire (ex. PRE51454, 51, 44, FR)")
+    p.add_argument("--periode", "-p", help="AAAA ou AAAA-AAAA")
+    p.add_argument("--categorie", "-c", help="catégorie (volet, structure, tranche d'âge)")
+    p.add_argument("--limite", type=int, default=200, help="nombre maximal de lignes affichées")
+    p.set_defaults(func=_cmd_indicators)
 
     p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
     p.add_argument("--out", required=True, metavar="DOSSIER")
