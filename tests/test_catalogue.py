@@ -64,3 +64,13 @@ def test_every_catalogue_indicator_and_category_is_produced_and_nothing_else(pro
     produced_pairs = {(code, cat) for code, cat, _ in produced}
     expected_pairs = {(i.code, c) for i in catalogue() for c in i.category_values()}
     assert produced_pairs == expected_pairs
+
+
+def test_methodology_page_is_up_to_date():
+    from pipelines.methodology import methodology_markdown
+    from pipelines.paths import REPO_ROOT
+
+    committed = (REPO_ROOT / "docs" / "indicateurs.md").read_text(encoding="utf-8")
+    assert committed == methodology_markdown(), "régénérez : python -m pipelines.methodology docs/indicateurs.md"
+    for ind in catalogue():
+        assert f"`{ind.code}`" in committed
