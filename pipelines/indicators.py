@@ -22,7 +22,7 @@ CATALOGUE = Path(__file__).with_name("catalogue_indicateurs.yaml")
 STAGING = ("sites_en_vigueur", "parcours", "actions", "bilans", "attentes")
 INTERMEDIATE = ("periodes", "territoires_sites", "grille", "enfants", "parcours_periodes", "enfants_suivis",
                 "attentes_periodes", "km_courbes")
-MARTS = ("periodes", "completude")
+MARTS = ("periodes", "completude", "km_courbes")
 LEVELS = ("pre", "departement", "region", "national")
 
 

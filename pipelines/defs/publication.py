@@ -82,6 +82,7 @@ indicator_marts = [
     marts_indicateurs,
     sql_asset("marts", "periodes", [inter["periodes"]], "indicateurs"),
     sql_asset("marts", "completude", [inter["territoires_sites"], inter["periodes"]], "indicateurs"),
+    sql_asset("marts", "km_courbes", [inter["km_courbes"]], "indicateurs"),
 ]
 indicator_assets = [*stg.values(), *inter.values(), *indicator_marts]
 
