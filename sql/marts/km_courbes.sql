@@ -8,7 +8,7 @@ select
     structure as categorie,
     t as jours,
     evenements,
-    n_a_risque,
+    cast(n_a_risque as bigint) as n_a_risque,
     survie
 from intermediaire.km_courbes
 order by niveau, territoire, periode, structure, t;
