@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import unicodedata
 import zipfile
@@ -36,6 +37,33 @@ PERSONAL_TOKENS = {
     "naissance", "ddn", "photo", "ville_naissance",
 }
 NULL_TOKENS = {"", "NULL", "null", "NaN", "nan", "#N/A", "N/A"}
+
+# Limits against oversized files and archive bombs (environment variables override them).
+LIMITS = {
+    "taille_fichier": int(os.environ.get("PRE_MAX_FICHIER_OCTETS", 500_000_000)),
+    "taille_decompressee": int(os.environ.get("PRE_MAX_DECOMPRESSE_OCTETS", 4_000_000_000)),
+    "ratio_compression": int(os.environ.get("PRE_MAX_RATIO_COMPRESSION", 200)),
+    "membres": int(os.environ.get("PRE_MAX_MEMBRES", 200)),
+}
+
+
+def archive_problem(archive: zipfile.ZipFile, compressed_size: int) -> str | None:
+    """Why an archive must not be opened (too many members, too large once unpacked), if so.
+
+    The declared sizes are checked before anything is decompressed; a member that lies about
+    its size fails its CRC check when read, and the file is refused as damaged.
+    """
+    infos = archive.infolist()
+    if len(infos) > LIMITS["membres"]:
+        return f"l'archive contient {len(infos)} éléments (limite : {LIMITS['membres']})."
+    total = sum(i.file_size for i in infos)
+    if total > LIMITS["taille_decompressee"]:
+        return (f"l'archive décompressée ferait {total / 1e6:.0f} Mo "
+                f"(limite : {LIMITS['taille_decompressee'] / 1e6:.0f} Mo).")
+    if total > 50_000_000 and total > LIMITS["ratio_compression"] * max(compressed_size, 1):
+        return "l'archive est anormalement compressée (possible bombe de décompression) : elle n'est pas ouverte."
+    return None
+
 
 _DAMAGED_INT = re.compile(r"^[0-9]+\.0+$")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
@@ -89,6 +117,12 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
     sub = Submission(source=name or path.name, kind="inconnu")
     env = contracts.envelope_rule
     try:
+        size = path.stat().st_size
+        if size > LIMITS["taille_fichier"]:
+            sub.findings.add(env("file_readable"), table=None, detail=(
+                f"le fichier fait {size / 1e6:.0f} Mo, au-delà de la limite de "
+                f"{LIMITS['taille_fichier'] / 1e6:.0f} Mo ; contactez l'équipe de la plateforme."))
+            return sub
         data = path.read_bytes()
     except OSError as exc:
         sub.findings.add(env("file_readable"), table=None, detail=f"lecture impossible ({exc.strerror}).")
@@ -98,6 +132,10 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
     try:
         if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                problem = archive_problem(archive, len(data))
+                if problem:
+                    sub.findings.add(env("file_readable"), table=None, detail=problem)
+                    return sub
                 names = {i.filename for i in archive.infolist()}
                 if "xl/workbook.xml" in names:
                     sub.kind = "xlsx"
