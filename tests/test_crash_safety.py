@@ -16,8 +16,8 @@ import random
 import shutil
 import signal
 import subprocess
-import time
 import sys
+import time
 import zipfile
 from pathlib import Path
 
