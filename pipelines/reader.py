@@ -193,7 +193,8 @@ def _read_zip(archive: zipfile.ZipFile, contracts: Contracts, sub: Submission,
         base = lower.rsplit("/", 1)[-1]
         if info.is_dir() or lower.startswith(IGNORED_MEMBERS) or base in IGNORED_NAMES:
             continue
-        table_name = lower.removesuffix(".csv") if lower.endswith(".csv") else None
+        is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+        table_name = lower.removesuffix(".csv") if lower.endswith(".csv") and not is_link else None
         if table_name not in TABLES:
             sub.findings.add(env("no_extra_table"), table=None, valeur=info.filename)
             continue
