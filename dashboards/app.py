@@ -1,8 +1,30 @@
 """Tableau de bord PRE (Streamlit): entry point, builds the navigation only."""
 
+import sys
+from pathlib import Path
+
 import streamlit as st
+
+# `streamlit run app.py` puts this folder on the import path; AppTest and other launchers may not.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 st.set_page_config(page_title="Évaluation des PRE", page_icon="📊", layout="wide")
 
-accueil = st.Page("pages/accueil.py", title="Accueil", default=True)
-st.navigation([accueil]).run()
+# Pages live in `vues/`, not `pages/`: with a `pages/` folder beside the entry point, Streamlit
+# starts in its legacy multipage mode (pages run without this navigation) until a session loads
+# the root URL, so a shared link opened first after a restart would show the wrong app.
+st.navigation({
+    "Indicateurs": [
+        st.Page("vues/synthese.py", title="Synthèse", icon=":material/dashboard:", default=True),
+        st.Page("vues/territoires.py", title="Territoires", icon=":material/map:"),
+        st.Page("vues/parcours.py", title="Parcours", icon=":material/route:"),
+        st.Page("vues/actions.py", title="Actions et partenariats", icon=":material/handshake:"),
+        st.Page("vues/resultats.py", title="Résultats", icon=":material/task_alt:"),
+        st.Page("vues/attentes.py", title="Listes d'attente", icon=":material/hourglass_empty:"),
+    ],
+    "Données": [
+        st.Page("vues/qualite.py", title="Qualité des données", icon=":material/fact_check:"),
+        st.Page("vues/methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
+    ],
+}).run()

@@ -6,6 +6,23 @@ start=$(date +%s)
 bash scripts/setup.sh
 echo "== ruff"
 .venv/bin/ruff check .
+echo "== chromium"
+# The browser test (tests/test_browser.py) drives Debian's Chromium; it fails without it.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installation de Chromium (apt-get install chromium) pour le test navigateur…"
+    apt_log=$(mktemp)
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$apt_log" 2>&1; then
+      cat "$apt_log" >&2
+      echo "Échec de l'installation de Chromium (journal ci-dessus)." >&2
+      exit 1
+    fi
+    rm -f "$apt_log"
+  else
+    echo "Chromium est nécessaire pour le test navigateur : installez-le avec sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
 echo "== pytest"
 set +e
 .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
