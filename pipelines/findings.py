@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.contracts import BLOQUANT, Rule
+from pipelines.fmt import nombre
 
 MAX_EXAMPLES = 10  # examples kept per rule for the human report
 MAX_LINES = 1000  # line numbers kept per rule for the machine-readable report
@@ -39,8 +40,7 @@ def shown_value(value: Any, *, identifier: bool = False) -> str:
     if hasattr(value, "isoformat"):
         return value.strftime("%d/%m/%Y")
     if isinstance(value, float):
-        text = f"{value:,.2f}".replace(",", " ").replace(".", ",")
-        return text.removesuffix(",00")
+        return nombre(value, 2).removesuffix(",00")
     text = str(value)
     if identifier or looks_personal(text):
         return MASKED

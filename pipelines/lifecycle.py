@@ -282,9 +282,11 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
     at all. A submission strictly older than the snapshot in force is archived as `ignore`.
     """
     contracts = contracts or load_contracts()
-    accepted = [s for s in staged_in_run(home, run_id)
-                if (s.folder / "verdict.json").is_file() and _verdict(s)["accepted"]]
-    accepted.sort(key=lambda s: (_verdict(s)["code_pre"], _verdict(s)["date_extraction"], s.file.mtime, s.file.name))
+    staged = [s for s in staged_in_run(home, run_id) if (s.folder / "verdict.json").is_file()]
+    verdicts = {s.folder: _verdict(s) for s in staged}  # read once: sorting and applying both need them
+    accepted = [s for s in staged if verdicts[s.folder]["accepted"]]
+    accepted.sort(key=lambda s: (verdicts[s.folder]["code_pre"], verdicts[s.folder]["date_extraction"],
+                                 s.file.mtime, s.file.name))
     if not accepted:
         return []
     key = load_key(home)
@@ -294,7 +296,7 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
         for item in accepted:
             if not _still_pending(home, con, item):
                 continue
-            v = _verdict(item)
+            v = verdicts[item.folder]
             code = v["code_pre"]
             current = con.execute("select date_extraction from ingestion.depots where code_pre = ? and en_vigueur",
                                   [code]).fetchone()

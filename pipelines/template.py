@@ -28,9 +28,11 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipelines.contracts import BLOQUANT, Column, Contracts, Table, load_contracts
 from pipelines.fmt import nombre
+from pipelines.reader import TEMPLATE_SHEETS
 
 # Sheets of the template that are not tables of the exchange format; the reader ignores them.
-TEMPLATE_EXTRA_SHEETS = ("lisez-moi", "listes")
+# The reader ignores these sheets; it owns the list so that reading never imports xlsxwriter.
+TEMPLATE_EXTRA_SHEETS = TEMPLATE_SHEETS
 README_SHEET = "Lisez-moi"
 LISTS_SHEET = "listes"
 
