@@ -3,6 +3,7 @@ Dagster definitions the sensors use, then rebuild the marts and publish."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 from dataclasses import dataclass, field
 
@@ -32,7 +33,18 @@ def dagster_instance(home: DataHome) -> dg.DagsterInstance:
     if not os.path.exists(config):
         with open(config, "w", encoding="utf-8") as handle:
             handle.write(DAGSTER_YAML)
-    return dg.DagsterInstance.get()
+    # Dagster's SQLite storages create their tables on first open, and two processes doing it
+    # at the same time fail ("table ... already exists"). Serialise the first open.
+    with open(os.path.join(dagster_home, ".verrou-instance"), "w") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            instance = dg.DagsterInstance.get()
+            instance.get_runs(limit=1)  # touch each storage so its tables exist
+            instance.get_latest_materialization_event(dg.AssetKey("depot"))
+            instance.all_instigator_state()
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    return instance
 
 
 # Runs keep their full logs in the Dagster instance; the terminal gets only errors.

@@ -107,3 +107,27 @@ def test_two_process_commands_at_once(submissions, tmp_path):
     assert list(home.inbox.iterdir()) == []
     kept = {str(p.relative_to(home.root)) for p in home.archive.rglob("*") if p.is_file()}
     assert kept == {chemin for *_, chemin in rows}
+
+
+FIRST_OPEN = textwrap.dedent("""
+    from pipelines.paths import DataHome
+    from pipelines.process import dagster_instance
+    dagster_instance(DataHome.from_env().ensure()).get_runs(limit=1)
+""")
+
+
+def test_first_open_of_the_dagster_instance_by_several_processes(tmp_path):
+    """Dagster's SQLite storages create their tables on first open; without the lock in
+    `dagster_instance`, four processes opening a new data home together fail most of the time
+    ("table ... already exists"), which is how two `pre-eval process` once failed in CI."""
+    failures = []
+    for trial in range(3):
+        home = tmp_path / f"essai{trial}"
+        env = {**_env(DataHome(home).ensure(), tmp_path), "DAGSTER_HOME": str(home / "dagster")}
+        procs = [subprocess.Popen([sys.executable, "-c", FIRST_OPEN], env=env, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=300)
+            if proc.returncode:
+                failures.append(err[-500:])
+    assert failures == []
