@@ -127,7 +127,7 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
     except OSError as exc:
         sub.findings.add(env("file_readable"), table=None, detail=f"lecture impossible ({exc.strerror}).")
         return sub
-    raw: dict[str, list[list[str | None]]] = {}
+    raw: dict[str, pl.DataFrame] = {}  # cells as text, columns c0, c1, … in file order
     lines: dict[str, list[int]] = {}
     try:
         if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
@@ -206,7 +206,7 @@ def _read_zip(archive: zipfile.ZipFile, contracts: Contracts, sub: Submission,
         text = _decode(archive.read(info), table_name, contracts, sub)
         if text is None:
             sub.unusable.add(table_name)
-            raw[table_name], lines[table_name] = [], []
+            raw[table_name], lines[table_name] = pl.DataFrame(), []
             continue
         raw[table_name], lines[table_name] = _parse_csv(text, table_name, contracts, sub)
 
@@ -225,8 +225,13 @@ def _decode(data: bytes, table: str, contracts: Contracts, sub: Submission) -> s
         return data.decode("cp1252", errors="replace")
 
 
+def _positional(frame: pl.DataFrame) -> pl.DataFrame:
+    """Name the columns c0, c1, … by position, all as text."""
+    return frame.select(pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(frame.columns))
+
+
 def _parse_csv(text: str, table: str, contracts: Contracts,
-               sub: Submission) -> tuple[list[list[str | None]], list[int]]:
+               sub: Submission) -> tuple[pl.DataFrame, list[int]]:
     first = text.split("\n", 1)[0]
     sep = ";" if first.count(";") > first.count(",") else ","
     if '"' not in text:
@@ -235,8 +240,7 @@ def _parse_csv(text: str, table: str, contracts: Contracts,
             frame = pl.read_csv(io.StringIO(text), separator=sep, has_header=False,
                                 infer_schema=False, quote_char=None, raise_if_empty=False,
                                 truncate_ragged_lines=False)
-            rows = [list(r) for r in frame.rows()]
-            return rows, list(range(1, len(rows) + 1))
+            return _positional(frame), list(range(1, frame.height + 1))
         except pl.exceptions.PolarsError:
             pass  # ragged lines: the csv module below says which
     rows: list[list[str | None]] = []
@@ -261,7 +265,9 @@ def _parse_csv(text: str, table: str, contracts: Contracts,
         sub.findings.add_many(rule, table=table, column=None, lines=[b[0] for b in bad],
                               values=[{"detail": b[1]} for b in bad])
         sub.unusable.add(table)
-    return rows, row_lines
+    if width is None:
+        return pl.DataFrame(), row_lines
+    return pl.DataFrame(rows, schema=[(f"c{i}", pl.String) for i in range(width)], orient="row"), row_lines
 
 
 def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, lines: dict,
@@ -285,24 +291,26 @@ def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, li
         # skip_rows=0 keeps the leading empty rows, so row i of the frame is sheet row i + 1
         # (the sheet's dimension is no guide: it counts formatted empty cells, calamine does not).
         sheet = reader.load_sheet(sheet_name, header_row=None, skip_rows=0, dtypes="string")
-        rows = [list(r) for r in sheet.to_polars().rows()]
-        first = next((i for i, r in enumerate(rows) if any(v is not None for v in r)), len(rows))
-        raw[key] = rows[first:]
-        lines[key] = list(range(first + 1, len(rows) + 1))
+        frame = _positional(sheet.to_polars())
+        filled = (frame.select(~pl.all_horizontal(pl.all().is_null())).to_series()
+                  if frame.width else pl.Series([], dtype=pl.Boolean))
+        first = int(filled.arg_true()[0]) if filled.any() else frame.height
+        raw[key] = frame.slice(first)
+        lines[key] = list(range(first + 1, frame.height + 1))
         _note_numeric_cells(reader, sheet_name, key, raw[key], lines[key], contracts, sub)
 
 
-def _note_numeric_cells(reader, sheet_name: str, table: str, rows: list, row_lines: list,
+def _note_numeric_cells(reader, sheet_name: str, table: str, rows: pl.DataFrame, row_lines: list,
                         contracts: Contracts, sub: Submission) -> None:
     """Warn when identifier or code columns were stored as numbers by the spreadsheet."""
-    if not rows or table not in contracts.tables:
+    if rows.height == 0 or table not in contracts.tables:
         return
     contract = contracts.tables[table]
-    header = [normalise_header(h) for h in rows[0]]
+    header = [normalise_header(h) for h in rows.row(0)]
     watched = [i for i, h in enumerate(header)
                if h in contract.column_names and contract.column(h).nature in ("identifiant", "code")
                and contract.column(h).logical_type == "string"]
-    if not watched or len(rows) < 2:
+    if not watched or rows.height < 2:
         return
     # Cast to boolean, fastexcel turns number (and boolean) cells into True/False and every
     # other cell, text "100234" included, into null: this finds number cells one by one, also
@@ -311,8 +319,9 @@ def _note_numeric_cells(reader, sheet_name: str, table: str, rows: list, row_lin
     rule = contracts.envelope_rule("integer_text_repair")
     for position, name in zip(watched, cast.columns, strict=True):
         number = cast[name].is_not_null().to_list()
+        cells = rows[f"c{position}"].to_list()
         idx = [i for i, is_number in enumerate(number)
-               if is_number and i + 1 < len(rows) and re.fullmatch(r"-?[0-9]+", str(rows[i + 1][position]))]
+               if is_number and i + 1 < len(cells) and re.fullmatch(r"-?[0-9]+", str(cells[i + 1]))]
         sub.findings.add_many(rule, table=table, column=header[position],
                               lines=[row_lines[i + 1] for i in idx], values=None)
 
@@ -320,16 +329,18 @@ def _note_numeric_cells(reader, sheet_name: str, table: str, rows: list, row_lin
 # --------------------------------------------------------------------------- building tables
 
 
-def _header(table: Table, rows: list, row_lines: list, contracts: Contracts,
+def _header(table: Table, rows: pl.DataFrame, row_lines: list, contracts: Contracts,
             sub: Submission) -> tuple[dict[str, int], list[str]] | None:
     env = contracts.envelope_rule
-    if not rows:
+    if rows.height == 0:
         sub.findings.add(env("required_column"), table=table.name, line=1, valeur="(en-tête)")
         sub.unusable.add(table.name)
         return None
-    header = [normalise_header(h) for h in rows[0]]
+    titles = rows.row(0)
+    header = [normalise_header(h) for h in titles]
     # A blank cell (spaces only) is empty, as everywhere else: it does not make a column.
-    data_present = [any((r[i] or "").strip() for r in rows[1:] if i < len(r)) for i in range(len(header))]
+    present = rows.slice(1).select((pl.col(c).str.strip_chars().fill_null("") != "").any() for c in rows.columns)
+    data_present = list(present.row(0)) if present.height else [False] * len(header)
     positions: dict[str, int] = {}
     line = row_lines[0]
     for i, name in enumerate(header):
@@ -344,7 +355,7 @@ def _header(table: Table, rows: list, row_lines: list, contracts: Contracts,
             continue
         if name not in table.column_names:
             rule = env("no_personal_column") if _is_personal_column(name) else env("no_extra_column")
-            sub.findings.add(rule, table=table.name, line=line, column=name, valeur=rows[0][i].strip())
+            sub.findings.add(rule, table=table.name, line=line, column=name, valeur=titles[i].strip())
             continue
         positions[name] = i
     missing_required = []
@@ -362,15 +373,15 @@ def _header(table: Table, rows: list, row_lines: list, contracts: Contracts,
     return positions, header
 
 
-def _build_table(table: Table, rows: list, row_lines: list, contracts: Contracts, sub: Submission) -> None:
+def _build_table(table: Table, rows: pl.DataFrame, row_lines: list, contracts: Contracts,
+                 sub: Submission) -> None:
     found = _header(table, rows, row_lines, contracts, sub)
     if found is None:
         return
     positions, _ = found
-    body = rows[1:]
-    data = {c.name: [r[positions[c.name]] if c.name in positions and positions[c.name] < len(r) else None
-                     for r in body] for c in table.columns}
-    frame = pl.DataFrame(data, schema={c.name: pl.String for c in table.columns})
+    frame = rows.slice(1).select(
+        (pl.col(f"c{positions[c.name]}") if c.name in positions else pl.repeat(None, pl.len(), dtype=pl.String)).alias(c.name)
+        for c in table.columns)
     frame = frame.with_columns(pl.Series(LINE, row_lines[1:], dtype=pl.Int64))
     frame = _clean_text(frame, table)
     # Empty trailing (or stray empty) rows are not records.
@@ -380,8 +391,10 @@ def _build_table(table: Table, rows: list, row_lines: list, contracts: Contracts
     sub.tables[table.name] = _type(frame, table, sub)
 
 
-def _build_manifest(table: Table, rows: list, row_lines: list, contracts: Contracts, sub: Submission) -> None:
+def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: list, contracts: Contracts,
+                    sub: Submission) -> None:
     env = contracts.envelope_rule
+    rows = frame.rows()  # a few key/value lines
     if not rows:
         sub.findings.add(env("required_column"), table=table.name, line=1, valeur="cle")
         sub.unusable.add(table.name)

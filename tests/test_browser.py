@@ -314,3 +314,84 @@ def test_page_is_reachable_with_its_french_title(visits, title):
         assert linked is None, f"« {title} » : lien présent mais titre h1 {linked.h1}, problèmes : {linked.problems()}"
         pytest.fail(f"« {title} » absent de la navigation (pages trouvées et leurs h1 : {found})", pytrace=False)
     assert not visit.problems(), f"« {title} » : {visit.problems()}"
+
+
+# --- the dashboard read in a browser while files are processed ---------------------------------------------
+
+ROUNDS_OF_FILES = 4  # 20 submissions, 5 per `pre-eval process`
+
+
+def _process_in_rounds(home: DataHome, files: list[Path], outcome: dict) -> None:
+    env = {**os.environ, "PRE_HOME": str(home.root), "DAGSTER_HOME": str(home.root.parent / "dagster")}
+    pre_eval = str(Path(sys.executable).with_name("pre-eval"))
+    size = len(files) // ROUNDS_OF_FILES
+    for start in range(0, len(files), size):
+        for file in files[start:start + size]:
+            shutil.copy(file, home.inbox / file.name)
+        run = subprocess.run([pre_eval, "process"], env=env, capture_output=True, text=True, timeout=900)
+        outcome.setdefault("codes", []).append(run.returncode)
+        outcome.setdefault("stderr", []).append(run.stderr[-2000:])
+
+
+def test_pages_keep_working_while_twenty_submissions_are_processed(chromium, server, published_home,
+                                                                   tmp_path_factory):
+    """The real server answers a real browser going round every page while `pre-eval process`
+    replaces the published copy four times (20 submissions: 15 newer snapshots, 5 new sites)."""
+    import threading
+
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    from pipelines.generate import generate
+
+    base, log_path = server
+    home = published_home
+    files = [f.path for f in generate(tmp_path_factory.mktemp("nouveaux"), seed=8, sites_count=20,
+                                      from_year=2021, to_year=2025, home=home)]
+    assert len(files) == 20
+    outcome: dict = {}
+    worker = threading.Thread(target=_process_in_rounds, args=(home, files, outcome))
+    seen: list[Visit] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
+            page.goto(base + "/", timeout=PAGE_TIMEOUT_MS)
+            _wait_rendered(page)
+            links = _nav_links(page)
+            worker.start()
+            rounds_after = 0
+            while rounds_after < 1:  # go round until processing ends, then once more
+                finished = not worker.is_alive()
+                for text, url in links:
+                    visit = Visit(link_text=text, url=url)
+                    try:
+                        page.goto(url, timeout=PAGE_TIMEOUT_MS)
+                        _wait_rendered(page)
+                        visit.h1 = [h.inner_text() for h in page.locator("h1").all()]
+                        visit.exceptions = page.locator('[data-testid="stException"]').count()
+                        body = page.locator("body").inner_text()
+                        visit.english_errors = [e for e in ENGLISH_ERRORS if e in body]
+                        visit.english_errors += sorted(set(EXCEPTION_NAME.findall(body)))
+                    except PlaywrightError as exc:
+                        visit.failure = f"la page ne s'est pas affichée : {exc.message.splitlines()[0]}"
+                    seen.append(visit)
+                rounds_after += finished
+        finally:
+            browser.close()
+            worker.join(900)
+    assert outcome["codes"] == [0] * ROUNDS_OF_FILES, outcome["stderr"]
+    problems = [(v.link_text, v.problems()) for v in seen if v.problems()]
+    assert problems == [], f"{problems}\n--- journal Streamlit ---\n{log_path.read_text()[-3000:]}"
+    assert len(seen) >= 2 * len(EXPECTED_TITLES)
+    assert "Traceback" not in log_path.read_text()
+    import duckdb
+
+    con = duckdb.connect(str(home.published / "entrepot.duckdb"), read_only=True)
+    try:
+        accepted = con.execute("select count(*) from marts.depots where statut = 'accepte' and fichier in "
+                               f"({', '.join('?' for _ in files)})", [f.name for f in files]).fetchone()[0]
+    finally:
+        con.close()
+    assert accepted == 20
+    print(f"\n{len(seen)} pages affichées pendant le traitement de 20 dépôts, 0 erreur")
