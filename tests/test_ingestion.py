@@ -290,6 +290,31 @@ def test_identical_content_is_logged_once_and_removed(env, generated):
     assert '"fichier": "le_meme_fichier_renomme.zip"' in journal and '"issue": "doublon"' in journal
 
 
+def test_same_content_dropped_many_times_is_applied_once(env, generated):
+    """Several copies in one batch (its own name, renamed, touched), then once more later:
+    one record, one application, every copy logged as a duplicate."""
+    home = env
+    file = next(f for f in generated if f.expected_rule is None)
+    before = {d["sha256"]: d for d in _depots(home.warehouse)}
+    record = before[sha256_of(file.path)]
+    names = [file.path.name, "copie 1.zip", "COPIE-2.ZIP", "re-envoi.zip"]
+    _drop(home, *[file.path] * len(names), names=names)
+    touched = home.inbox / "re-envoi.zip"
+    os.utime(touched, (time.time() - 30, time.time() - 30))  # touched: new date, same bytes
+    first = process(home)
+    _drop(home, file.path, names=["encore une fois.zip"])
+    second = process(home)
+    assert first.ok and second.ok
+    assert (len(first.duplicates), len(second.duplicates)) == (4, 1)
+    after = {d["sha256"]: d for d in _depots(home.warehouse)}
+    assert after == before  # no new record, and the one in force was not applied again
+    assert after[sha256_of(file.path)]["traite_le"] == record["traite_le"]
+    assert list(home.inbox.iterdir()) == []
+    journal = [json.loads(line) for line in (home.root / "journal" / "arrivees.jsonl").read_text().splitlines()]
+    logged = [e["fichier"] for e in journal if e["issue"] == "doublon"]
+    assert {*names, "encore une fois.zip"} <= set(logged)
+
+
 def test_every_file_received_is_accounted_for(env):
     home = env
     depots = _depots(home.warehouse)
