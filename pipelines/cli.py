@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -68,21 +70,32 @@ def _cmd_docs(args: argparse.Namespace) -> int:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.generate import generate
+    from pipelines.progression import reporting
 
     sites = [s.strip().upper() for s in args.sites.split(",")] if args.sites else None
-    files = generate(Path(args.out), seed=args.seed, sites=sites, from_year=args.from_year,
-                     to_year=args.to_year, sites_count=args.sites_count,
-                     with_errors=args.with_errors, home=DataHome.from_env(),
-                     progress=lambda msg: print(msg, flush=True))
+    with reporting():
+        files = generate(Path(args.out), seed=args.seed, sites=sites, from_year=args.from_year,
+                         to_year=args.to_year, sites_count=args.sites_count,
+                         with_errors=args.with_errors, home=DataHome.from_env(),
+                         progress=lambda msg: print(msg, flush=True))
     valid = sum(1 for f in files if f.expected_rule is None)
     print(f"{valid} dépôts valides et {len(files) - valid} dépôts volontairement erronés écrits dans {args.out}")
     return 0
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
+    from pipelines import mesures
     from pipelines.process import process
+    from pipelines.progression import reporting
 
-    result = process(DataHome.from_env())
+    started = time.perf_counter()
+    mesures.reset()
+    with reporting():
+        result = process(DataHome.from_env())
+    if args.mesures:
+        figures = mesures.snapshot() | {"duree_s": round(time.perf_counter() - started, 3),
+                                        "fichiers": result.handled}
+        Path(args.mesures).write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
     for line in result.duplicates + result.lines:
         print(line)
     if not result.handled and not result.duplicates:
@@ -138,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_docs)
 
     p = sub.add_parser("process", help="traite tous les fichiers de la boîte de dépôt, puis publie")
+    p.add_argument("--mesures", metavar="FICHIER",
+                   help="écrit la durée de chaque phase et la mémoire maximale (JSON), pour les mesures de performance")
     p.set_defaults(func=_cmd_process)
 
     p = sub.add_parser("dev", help="lance l'interface Dagster (avec son démon) et le tableau de bord")

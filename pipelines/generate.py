@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipelines import progression
 from pipelines.contracts import BLOQUANT, load_contracts
 from pipelines.paths import DataHome
 from pipelines.referential import COLUMNS as SITE_COLUMNS
@@ -43,6 +44,7 @@ ERRORS_DIR = "erreurs"
 VARIANTS = ("zip-utf8", "zip-cp1252", "xlsx")
 DATA_TABLES = ("parcours", "actions", "bilans", "attentes")
 PARALLEL_FROM = 40  # sites; below this, one process is faster than starting workers
+LINES_UP_TO = 30  # sites written with a line each; more show a progress bar only
 MAX_WORKERS = 8
 
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -280,17 +282,22 @@ def generate(out_dir: Path, *, seed: int = 42, sites: list[str] | None = None,
             for i, site in enumerate(chosen)]
     files: list[GeneratedFile] = []
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if len(jobs) >= PARALLEL_FROM and workers > 1:
-        # Spawned, not forked: forking after polars has started its thread pool can hang.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            for done in pool.map(_build_site, jobs, chunksize=4):
-                files.append(done)
-                notify(_written_message(done))
-    else:
-        for job in jobs:
-            files.append(_build_site(job))
-            notify(_written_message(files[-1]))
+    # A line per site for a handful of sites; beyond, the progress bar (or periodic lines) only.
+    per_site = notify if len(jobs) <= LINES_UP_TO else (lambda _message: None)
+    with progression.phase("Génération", len(jobs)) as bar:
+        if len(jobs) >= PARALLEL_FROM and workers > 1:
+            # Spawned, not forked: forking after polars has started its thread pool can hang.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                for done in pool.map(_build_site, jobs, chunksize=4):
+                    files.append(done)
+                    per_site(_written_message(done))
+                    bar.advance(1, rows=sum(done.rows.values()))
+        else:
+            for job in jobs:
+                files.append(_build_site(job))
+                per_site(_written_message(files[-1]))
+                bar.advance(1, rows=sum(files[-1].rows.values()))
 
     if with_errors and files:
         # The smallest site keeps the flawed files small; its data are simulated again (cheap).

@@ -10,6 +10,7 @@ is therefore a half-filed one: it is filed where the record says, without a new 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines import mesures, progression
 from pipelines import report as reports
 from pipelines.contracts import Contracts, load_contracts
 from pipelines.findings import Findings
@@ -80,13 +82,26 @@ def stage(home: DataHome, run_id: str, files: list[InboxFile], contracts: Contra
     recorded = _recorded(home, [f.sha256 for f in files])
     staged = []
     root = staging_root(home, run_id)
-    for file in files:
-        path = file.path(home)
-        if file.sha256 in recorded:
-            _finish_filing(home, file, recorded[file.sha256])
-            continue
-        if not path.is_file():
-            continue  # handled meanwhile by another run
+    with progression.phase("Lecture", len(files)) as progress:
+        for file in files:
+            item = _stage_one(home, root, file, recorded, contracts)
+            if item is not None:
+                staged.append(item)
+                progress.advance(1, rows=sum(item.meta["raw_rows"].values()))
+            else:
+                progress.advance(1)
+    return staged
+
+
+def _stage_one(home: DataHome, root: Path, file: InboxFile, recorded: dict[str, dict],
+               contracts: Contracts) -> Staged | None:
+    path = file.path(home)
+    if file.sha256 in recorded:
+        _finish_filing(home, file, recorded[file.sha256])
+        return None
+    if not path.is_file():
+        return None  # handled meanwhile by another run
+    with mesures.chrono("lecture"):
         sub = read_submission(path, contracts, name=file.name)
         folder = root / file.sha256
         folder.mkdir(parents=True, exist_ok=True)
@@ -99,8 +114,8 @@ def stage(home: DataHome, run_id: str, files: list[InboxFile], contracts: Contra
             "tables": sorted(sub.tables),
         }
         (folder / "lecture.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
-        staged.append(Staged(file, folder))
-    return staged
+        mesures.add_rows("lecture", sum(sub.raw_rows.values()))
+    return Staged(file, folder)
 
 
 def _recorded(home: DataHome, shas: list[str]) -> dict[str, dict]:
@@ -178,32 +193,63 @@ def check(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
     staged = staged_in_run(home, run_id)
     if not staged:
         return []
-    subs = [load_staged(s, contracts) for s in staged]
     sites = load_sites(home)
     known = set(sites["code_pre"].to_list())
     names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
-    verdicts = []
-    with connect(home) as con:
+    verdicts: list[Verdict] = []
+    with connect(home) as con, progression.phase("Contrôle", len(staged)) as progress:
         in_force = dict(con.execute(
             "select code_pre, nb_parcours from ingestion.depots where en_vigueur").fetchall())
-        contexts = [Context(known_sites=known, in_force_parcours=in_force.get(_manifest_code(s))) for s in subs]
-        for item, sub, rep in zip(staged, subs, validate_many(subs, contexts, contracts), strict=True):
-            if not _still_pending(home, con, item):
-                continue
-            folder = site_folder(rep.code_pre, known)
-            report_path = _write_report(home, item.file, folder, rep, names.get(rep.code_pre or ""))
-            verdict = Verdict(item.file, _manifest_code(sub), rep.accepted, rep.blocking_count, rep.warning_count,
-                              report_path, sorted(rep.findings.rules()))
-            (item.folder / "verdict.json").write_text(json.dumps({
-                "accepted": rep.accepted, "blocking": rep.blocking_count, "warnings": rep.warning_count,
-                "report": report_path, "code_pre": verdict.code_pre, "folder": folder,
-                "date_extraction": rep.date_extraction.isoformat() if rep.date_extraction else None,
-                "date_debut_donnees": _date_or_none(sub.manifest.get("date_debut_donnees")),
-                "rows": {t: (None if t in sub.unusable else sub.raw_rows.get(t)) for t in DATA_TABLES},
-            }), encoding="utf-8")
-            if not rep.accepted:
-                _file_refused(home, con, item, folder)
-            verdicts.append(verdict)
+        for lot in _lots(staged):
+            subs = [load_staged(s, contracts) for s in lot]
+            rows = sum(sum(s.raw_rows.values()) for s in subs)
+            with mesures.chrono("controle", rows=rows):
+                contexts = [Context(known_sites=known, in_force_parcours=in_force.get(_manifest_code(s)))
+                            for s in subs]
+                reports_ = validate_many(subs, contexts, contracts)
+                verdicts += _file_verdicts(home, con, lot, subs, reports_, known, names)
+            progress.advance(len(lot), rows=rows)
+    return verdicts
+
+
+# Files are checked in batches of about this many rows: one GX run per table and batch keeps
+# the fixed cost of GX low, and the cap keeps memory flat whatever the number of files.
+LOT_LIGNES = int(os.environ.get("PRE_LOT_LIGNES", "1000000"))
+
+
+def _lots(staged: list[Staged]) -> list[list[Staged]]:
+    lots: list[list[Staged]] = [[]]
+    size = 0
+    for item in staged:
+        rows = sum(item.meta["raw_rows"].values())
+        if lots[-1] and size + rows > LOT_LIGNES:
+            lots.append([])
+            size = 0
+        lots[-1].append(item)
+        size += rows
+    return [lot for lot in lots if lot]
+
+
+def _file_verdicts(home: DataHome, con: duckdb.DuckDBPyConnection, staged: list[Staged], subs: list[Submission],
+                   reps: list[Report], known: set[str], names: dict[str, str]) -> list[Verdict]:
+    verdicts = []
+    for item, sub, rep in zip(staged, subs, reps, strict=True):
+        if not _still_pending(home, con, item):
+            continue
+        folder = site_folder(rep.code_pre, known)
+        report_path = _write_report(home, item.file, folder, rep, names.get(rep.code_pre or ""))
+        verdict = Verdict(item.file, _manifest_code(sub), rep.accepted, rep.blocking_count, rep.warning_count,
+                          report_path, sorted(rep.findings.rules()))
+        (item.folder / "verdict.json").write_text(json.dumps({
+            "accepted": rep.accepted, "blocking": rep.blocking_count, "warnings": rep.warning_count,
+            "report": report_path, "code_pre": verdict.code_pre, "folder": folder,
+            "date_extraction": rep.date_extraction.isoformat() if rep.date_extraction else None,
+            "date_debut_donnees": _date_or_none(sub.manifest.get("date_debut_donnees")),
+            "rows": {t: (None if t in sub.unusable else sub.raw_rows.get(t)) for t in DATA_TABLES},
+        }), encoding="utf-8")
+        if not rep.accepted:
+            _file_refused(home, con, item, folder)
+        verdicts.append(verdict)
     return verdicts
 
 
@@ -292,40 +338,53 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
     key = load_key(home)
     identifiers = {t: [c.name for c in contracts.tables[t].columns if c.nature == "identifiant"] for t in DATA_TABLES}
     done = []
-    with connect(home) as con:
+    with connect(home) as con, progression.phase("Chargement", len(accepted)) as progress:
         for item in accepted:
-            if not _still_pending(home, con, item):
-                continue
-            v = verdicts[item.folder]
-            code = v["code_pre"]
-            current = con.execute("select date_extraction from ingestion.depots where code_pre = ? and en_vigueur",
-                                  [code]).fetchone()
-            destination = home.archive / v["folder"] / _stem(item.file)
-            chemin = str(destination.relative_to(home.root))
-            older = current and current[0] and date.fromisoformat(v["date_extraction"]) < current[0]
-            if older:
-                _record(con, item, "ignore", False, chemin)
-                statut = "ignore"
-            else:
-                frames = {t: pseudonymise_frame(_staged_table(item, t, code), identifiers[t], code, key)
-                          for t in DATA_TABLES}
-                con.begin()
-                try:
-                    for table, frame in frames.items():  # noqa: B007 - frame is read by DuckDB by name
-                        con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
-                        con.execute(f"insert into ingestion.{table} by name select * from frame")
-                    con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur",
-                                [code])
-                    _record(con, item, "accepte", True, chemin)
-                    con.commit()
-                except BaseException:
-                    con.rollback()
-                    raise
-                statut = "accepte"
-            _move(home, item, destination)
-            _close(home, item, statut, chemin)
-            done.append(Applied(item.file, code, statut, v["rows"]))
+            with mesures.chrono("chargement", rows=sum(n or 0 for n in verdicts[item.folder]["rows"].values())):
+                applied = _apply_one(home, con, item, verdicts[item.folder], identifiers, key)
+            if applied is not None:
+                done.append(applied)
+            progress.advance(1, rows=sum(n or 0 for n in applied.rows.values()) if applied else 0)
     return done
+
+
+def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict,
+               identifiers: dict[str, list[str]], key: bytes) -> Applied | None:
+    if not _still_pending(home, con, item):
+        return None
+    code = v["code_pre"]
+    current = con.execute("select date_extraction from ingestion.depots where code_pre = ? and en_vigueur",
+                          [code]).fetchone()
+    # A site's first snapshot has nothing to delete: skip scanning the national tables.
+    has_rows = current is not None or con.execute(
+        "select 1 from ingestion.depots where code_pre = ? and statut = 'accepte' limit 1",
+        [code]).fetchone() is not None
+    destination = home.archive / v["folder"] / _stem(item.file)
+    chemin = str(destination.relative_to(home.root))
+    older = current and current[0] and date.fromisoformat(v["date_extraction"]) < current[0]
+    if older:
+        _record(con, item, "ignore", False, chemin)
+        statut = "ignore"
+    else:
+        frames = {t: pseudonymise_frame(_staged_table(item, t, code), identifiers[t], code, key)
+                  for t in DATA_TABLES}
+        con.begin()
+        try:
+            for table, frame in frames.items():  # noqa: B007 - frame is read by DuckDB by name
+                if has_rows:
+                    con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
+                con.execute(f"insert into ingestion.{table} by name select * from frame")
+            con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur",
+                        [code])
+            _record(con, item, "accepte", True, chemin)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        statut = "accepte"
+    _move(home, item, destination)
+    _close(home, item, statut, chemin)
+    return Applied(item.file, code, statut, v["rows"])
 
 
 def _staged_table(item: Staged, table: str, code: str) -> pl.DataFrame:

@@ -379,9 +379,9 @@ def _build_table(table: Table, rows: pl.DataFrame, row_lines: list, contracts: C
     if found is None:
         return
     positions, _ = found
+    empty = pl.repeat(None, pl.len(), dtype=pl.String)
     frame = rows.slice(1).select(
-        (pl.col(f"c{positions[c.name]}") if c.name in positions else pl.repeat(None, pl.len(), dtype=pl.String)).alias(c.name)
-        for c in table.columns)
+        (pl.col(f"c{positions[c.name]}") if c.name in positions else empty).alias(c.name) for c in table.columns)
     frame = frame.with_columns(pl.Series(LINE, row_lines[1:], dtype=pl.Int64))
     frame = _clean_text(frame, table)
     # Empty trailing (or stray empty) rows are not records.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines import indicators
+from pipelines import indicators, mesures
 from pipelines.defs.ingestion import depot, donnees_site, ingestion_job
 from pipelines.defs.referential import referentiel_sites
 from pipelines.defs.resources import DataHomeResource
@@ -35,7 +35,7 @@ def sql_asset(layer: str, name: str, deps: list, group: str) -> dg.AssetsDefinit
     @dg.asset(name=name, key_prefix=prefix, group_name=group, kinds={"duckdb", "sql"}, deps=deps,
               description=_description(relative))
     def _run(donnees: DataHomeResource) -> dg.MaterializeResult:
-        with connect(donnees.home) as con:
+        with connect(donnees.home) as con, mesures.chrono("marts"):
             run_sql_file(con, relative)
             # `prefix` and `name` come from this module's fixed lists, never from input.
             count = con.execute(f"select count(*) from {prefix}.{name}").fetchone()[0]
@@ -68,7 +68,7 @@ for _name in indicators.INTERMEDIATE:
           deps=[*inter.values(), stg["actions"], stg["bilans"], stg["attentes"]])
 def marts_indicateurs(donnees: DataHomeResource) -> dg.MaterializeResult:
     """Indicateurs du catalogue pour chaque période, territoire et catégorie (valeurs non arrondies)."""
-    with connect(donnees.home) as con:
+    with connect(donnees.home) as con, mesures.chrono("marts"):
         indicators.build_indicator_table(con)
         counts = con.execute("select count(*), count(distinct indicateur), count(distinct periode) "
                              "from marts.indicateurs").fetchone()
@@ -91,7 +91,8 @@ indicator_assets = [*stg.values(), *inter.values(), *indicator_marts]
 def entrepot_publie(donnees: DataHomeResource) -> dg.MaterializeResult:
     """Copie en lecture seule des marts pour le tableau de bord, remplacée d'un bloc."""
     home = donnees.home
-    target = publish(home)
+    with mesures.chrono("publication"):
+        target = publish(home)
     return dg.MaterializeResult(metadata={
         "fichier": str(target.relative_to(home.root)),
         "taille_octets": target.stat().st_size,

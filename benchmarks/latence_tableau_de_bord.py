@@ -1,0 +1,86 @@
+"""Render time of every dashboard page (Streamlit AppTest), cold and warm cache.
+
+Run in its own process by the benchmark, with PRE_HOME pointing at the data home to read:
+    python benchmarks/latence_tableau_de_bord.py RESULTAT.json [--cold N] [--warm N]
+
+Cold: the data cache (`st.cache_data`) is cleared before each render, so every query reaches the
+published DuckDB file (the modules are already imported, as in a running server). Warm: the page
+is rendered again with the cache as the previous render left it. Each render is a fresh session
+(`AppTest.from_file`), as a new visitor's would be. Times are those of the script run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+DASHBOARDS = Path(__file__).resolve().parent.parent / "dashboards"
+PAGES = {
+    "synthese": "Synthèse", "territoires": "Territoires", "parcours": "Parcours",
+    "actions": "Actions et partenariats", "resultats": "Résultats", "attentes": "Listes d'attente",
+    "qualite": "Qualité des données", "methodologie": "Méthodologie",
+}
+
+
+def _render(page: str) -> float:
+    """Seconds to run one page in a new session (the landing page first, as a visitor's browser does
+    when opening a deep link: AppTest starts on the entry script, whose run is not counted)."""
+    at = AppTest.from_file(str(DASHBOARDS / "app.py"), default_timeout=120)
+    if page == "synthese":
+        start = time.perf_counter()
+        at.run()
+    else:
+        at.run()
+        start = time.perf_counter()
+        at.switch_page(f"vues/{page}.py").run()
+    seconds = time.perf_counter() - start
+    if at.exception or at.error:
+        raise SystemExit(f"page {page} en erreur : {[e.value for e in [*at.exception, *at.error]]}")
+    return seconds
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+def main() -> int:
+    import streamlit as st
+    from streamlit.logger import set_log_level
+
+    set_log_level("error")  # AppTest outside a server warns about its bare mode on every call
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--warm", type=int, default=10)
+    args = parser.parse_args()
+    sys.path.insert(0, str(DASHBOARDS))
+    _render("synthese")  # imports and first connection, not counted
+    results = {}
+    for page, title in PAGES.items():
+        cold = []
+        for _ in range(args.cold):
+            st.cache_data.clear()
+            cold.append(_render(page))
+        warm = [_render(page) for _ in range(args.warm)]
+        results[page] = {
+            "titre": title,
+            "froid_p50": statistics.median(cold), "froid_p95": percentile(cold, 95),
+            "chaud_p50": statistics.median(warm), "chaud_p95": percentile(warm, 95),
+            "mesures": {"froid": len(cold), "chaud": len(warm)},
+        }
+    Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Where the time goes: wall-clock seconds per pipeline phase, within one process.
+
+The phases are the benchmark's (issue « échelle nationale »): reading, validating, loading,
+building marts and indicators, publishing. Whatever a run spends outside them (Dagster runs,
+steps, event log, sensors' bookkeeping) is orchestration. `pre-eval process --mesures FICHIER`
+writes these figures as JSON.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+PHASES = {
+    "lecture": "lecture des fichiers",
+    "controle": "contrôle des contrats",
+    "chargement": "chargement de l'entrepôt",
+    "marts": "marts et indicateurs",
+    "publication": "publication",
+}
+
+_seconds: dict[str, float] = defaultdict(float)
+_rows: dict[str, int] = defaultdict(int)
+
+
+@contextmanager
+def chrono(name: str, rows: int = 0) -> Iterator[None]:
+    """Add the time spent in this block to phase `name` (and `rows` to its row count)."""
+    if name not in PHASES:
+        raise ValueError(f"phase inconnue : {name}")
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        _seconds[name] += time.perf_counter() - start
+        _rows[name] += rows
+
+
+def add_rows(name: str, rows: int) -> None:
+    _rows[name] += rows
+
+
+def reset() -> None:
+    _seconds.clear()
+    _rows.clear()
+
+
+def snapshot() -> dict:
+    """Seconds and rows per phase so far, and this process's peak resident memory."""
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    return {
+        "phases": {name: round(_seconds.get(name, 0.0), 3) for name in PHASES},
+        "lignes": {name: _rows.get(name, 0) for name in PHASES},
+        "rss_max_mo": round(peak_kb / 1024, 1),
+    }
