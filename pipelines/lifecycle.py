@@ -20,13 +20,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import mesures, progression
+from pipelines import mesures, parallele, progression
 from pipelines import report as reports
 from pipelines.contracts import Contracts, load_contracts
 from pipelines.findings import Findings
 from pipelines.inbox import InboxFile, ledger_entry, log_arrival, write_ledger
 from pipelines.paths import DataHome
-from pipelines.pseudonym import load_key, pseudonymise_frame
+from pipelines.pseudonym import load_key, pseudonymise_tables
 from pipelines.reader import LINE, Submission, read_submission
 from pipelines.referential import load_sites
 from pipelines.validator import Context, Report, validate_many
@@ -72,50 +72,46 @@ class Staged:
         return json.loads((self.folder / "lecture.json").read_text(encoding="utf-8"))
 
 
-def stage(home: DataHome, run_id: str, files: list[InboxFile], contracts: Contracts | None = None) -> list[Staged]:
+def stage(home: DataHome, run_id: str, files: list[InboxFile]) -> list[Staged]:
     """Read each file of the run into typed frames kept under the run's staging folder.
 
     Files whose content is already recorded (a crash between the record and the move) are
     filed where the record says, and not staged again.
     """
-    contracts = contracts or load_contracts()
     recorded = _recorded(home, [f.sha256 for f in files])
-    staged = []
     root = staging_root(home, run_id)
-    with progression.phase("Lecture", len(files)) as progress:
-        for file in files:
-            item = _stage_one(home, root, file, recorded, contracts)
-            if item is not None:
-                staged.append(item)
-                progress.advance(1, rows=sum(item.meta["raw_rows"].values()))
-            else:
-                progress.advance(1)
+    todo = []
+    for file in files:
+        if file.sha256 in recorded:
+            _finish_filing(home, file, recorded[file.sha256])
+        elif file.path(home).is_file():  # else handled meanwhile by another run
+            todo.append(file)
+    staged = []
+    with progression.phase("Lecture", len(todo)) as progress, mesures.chrono("lecture"):
+        jobs = [(str(f.path(home)), f.name, str(root / f.sha256),
+                 {"fichier": f.name, "sha256": f.sha256, "taille": f.size, "mtime": f.mtime}) for f in todo]
+        for file, rows in zip(todo, parallele.ordered_map(_read_to_staging, jobs), strict=True):
+            staged.append(Staged(file, root / file.sha256))
+            mesures.add_rows("lecture", rows)
+            progress.advance(1, rows=rows)
     return staged
 
 
-def _stage_one(home: DataHome, root: Path, file: InboxFile, recorded: dict[str, dict],
-               contracts: Contracts) -> Staged | None:
-    path = file.path(home)
-    if file.sha256 in recorded:
-        _finish_filing(home, file, recorded[file.sha256])
-        return None
-    if not path.is_file():
-        return None  # handled meanwhile by another run
-    with mesures.chrono("lecture"):
-        sub = read_submission(path, contracts, name=file.name)
-        folder = root / file.sha256
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, frame in sub.tables.items():
-            frame.write_parquet(folder / f"{name}.parquet")
-        meta = {
-            "fichier": file.name, "sha256": file.sha256, "taille": file.size, "mtime": file.mtime,
-            "kind": sub.kind, "unusable": sorted(sub.unusable), "manifest_lines": sub.manifest_lines,
-            "raw_rows": sub.raw_rows, "type_refused": sub.type_refused, "findings": sub.findings.to_list(),
-            "tables": sorted(sub.tables),
-        }
-        (folder / "lecture.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
-        mesures.add_rows("lecture", sum(sub.raw_rows.values()))
-    return Staged(file, folder)
+def _read_to_staging(job: tuple[str, str, str, dict]) -> int:
+    """Read one file into typed frames under its staging folder (in a worker process for big runs)."""
+    path, name, folder_name, file_meta = job
+    sub = read_submission(Path(path), load_contracts(), name=name)
+    folder = Path(folder_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, frame in sub.tables.items():
+        frame.write_parquet(folder / f"{table}.parquet")
+    meta = {
+        **file_meta, "kind": sub.kind, "unusable": sorted(sub.unusable), "manifest_lines": sub.manifest_lines,
+        "raw_rows": sub.raw_rows, "type_refused": sub.type_refused, "findings": sub.findings.to_list(),
+        "tables": sorted(sub.tables),
+    }
+    (folder / "lecture.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
+    return sum(sub.raw_rows.values())
 
 
 def _recorded(home: DataHome, shas: list[str]) -> dict[str, dict]:
@@ -338,18 +334,33 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
     key = load_key(home)
     identifiers = {t: [c.name for c in contracts.tables[t].columns if c.nature == "identifiant"] for t in DATA_TABLES}
     done = []
-    with connect(home) as con, progression.phase("Chargement", len(accepted)) as progress:
-        for item in accepted:
-            with mesures.chrono("chargement", rows=sum(n or 0 for n in verdicts[item.folder]["rows"].values())):
-                applied = _apply_one(home, con, item, verdicts[item.folder], identifiers, key)
+    # Pseudonymising is per file and CPU-bound: workers prepare the next files while this
+    # process, the only writer, loads them one transaction at a time.
+    jobs = [(str(item.folder), verdicts[item.folder]["code_pre"], key, identifiers) for item in accepted]
+    with connect(home) as con, progression.phase("Chargement", len(accepted)) as progress, \
+            mesures.chrono("chargement"):
+        # Fewer automatic checkpoints while loading many files (each commit stays durable in
+        # the write-ahead log); one checkpoint at the end.
+        con.execute("set checkpoint_threshold = '1GB'")
+        for item, _ in zip(accepted, parallele.ordered_map(_prepare, jobs), strict=True):
+            mesures.add_rows("chargement", sum(n or 0 for n in verdicts[item.folder]["rows"].values()))
+            applied = _apply_one(home, con, item, verdicts[item.folder])
             if applied is not None:
                 done.append(applied)
             progress.advance(1, rows=sum(n or 0 for n in applied.rows.values()) if applied else 0)
     return done
 
 
-def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict,
-               identifiers: dict[str, list[str]], key: bytes) -> Applied | None:
+def _prepare(job: tuple[str, str, bytes, dict[str, list[str]]]) -> None:
+    """Write the pseudonymised tables of one staged file (`<table>.pret.parquet`)."""
+    folder, code, key, identifiers = job
+    frames = {t: pl.read_parquet(Path(folder) / f"{t}.parquet").drop(LINE).with_columns(pl.lit(code).alias("code_pre"))
+              for t in DATA_TABLES}
+    for table, frame in pseudonymise_tables(frames, identifiers, code, key).items():
+        frame.write_parquet(Path(folder) / f"{table}.pret.parquet")
+
+
+def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict) -> Applied | None:
     if not _still_pending(home, con, item):
         return None
     code = v["code_pre"]
@@ -366,8 +377,7 @@ def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: 
         _record(con, item, "ignore", False, chemin)
         statut = "ignore"
     else:
-        frames = {t: pseudonymise_frame(_staged_table(item, t, code), identifiers[t], code, key)
-                  for t in DATA_TABLES}
+        frames = {t: pl.read_parquet(item.folder / f"{t}.pret.parquet") for t in DATA_TABLES}
         con.begin()
         try:
             for table, frame in frames.items():  # noqa: B007 - frame is read by DuckDB by name
@@ -385,10 +395,6 @@ def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: 
     _move(home, item, destination)
     _close(home, item, statut, chemin)
     return Applied(item.file, code, statut, v["rows"])
-
-
-def _staged_table(item: Staged, table: str, code: str) -> pl.DataFrame:
-    return pl.read_parquet(item.folder / f"{table}.parquet").drop(LINE).with_columns(pl.lit(code).alias("code_pre"))
 
 
 # --------------------------------------------------------------------------- summaries

@@ -39,6 +39,14 @@ def chrono(name: str, rows: int = 0) -> Iterator[None]:
         _rows[name] += rows
 
 
+_walls: dict[str, float] = defaultdict(float)
+
+
+def wall(name: str, seconds: float) -> None:
+    """Wall time of a stretch of `pre-eval process` (before the runs, each Dagster run)."""
+    _walls[name] += seconds
+
+
 def add_rows(name: str, rows: int) -> None:
     _rows[name] += rows
 
@@ -46,6 +54,7 @@ def add_rows(name: str, rows: int) -> None:
 def reset() -> None:
     _seconds.clear()
     _rows.clear()
+    _walls.clear()
 
 
 def snapshot() -> dict:
@@ -55,4 +64,5 @@ def snapshot() -> dict:
         "phases": {name: round(_seconds.get(name, 0.0), 3) for name in PHASES},
         "lignes": {name: _rows.get(name, 0) for name in PHASES},
         "rss_max_mo": round(peak_kb / 1024, 1),
+        "etapes": {name: round(seconds, 3) for name, seconds in _walls.items()},
     }

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipelines import mesures
 from pipelines.paths import DataHome
 
 DAGSTER_YAML = """\
@@ -71,6 +73,7 @@ def process(home: DataHome | None = None) -> ProcessResult:
 
     home = (home or DataHome.from_env()).ensure()
     os.environ["PRE_HOME"] = str(home.root)  # the definitions' resource reads it
+    started = time.perf_counter()
     instance = dagster_instance(home)
     result = ProcessResult()
     cleanup_staging(home, instance)
@@ -93,12 +96,17 @@ def process(home: DataHome | None = None) -> ProcessResult:
         options = {"partition_key": start} if start == end else {
             "tags": {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}}
         config = run_config(files).to_config_dict() | QUIET
+        mesures.wall("avant_execution", time.perf_counter() - started)
+        started = time.perf_counter()
         run = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False, **options)
         result.errors += _unexpected_failures(run)
         result.handled = len(files)
         result.left_in_inbox = [f.name for f in files if f.path(home).exists()]
+        mesures.wall("execution_ingestion", time.perf_counter() - started)
+    started = time.perf_counter()
     publication = defs.resolve_job_def("publication").execute_in_process(
         run_config=QUIET, instance=instance, raise_on_error=False)
+    mesures.wall("execution_publication", time.perf_counter() - started)
     if not publication.success:
         result.errors += _unexpected_failures(publication) or ["la publication a échoué"]
     if pending:

@@ -4,15 +4,30 @@ with volets as (
     select * from (values ('SCOLARITE'), ('EDUCATIF'), ('PARENTALITE'), ('SANTE')) as v(categorie)
 ),
 
-actions as (
-    select t.niveau, t.territoire, per.periode, a.*
+-- Counts and sums are additive: aggregate per site and period first, then add the sites of each
+-- territory (four levels), instead of copying every action four times.
+par_site as (
+    select
+        a.code_pre, per.periode, a.volet,
+        count(*) as n,
+        sum(a.cout_euros) as cout,
+        sum(a.seances_realisees) filter (where a.seances_prevues > 0 and a.seances_realisees is not null)
+            as realisees,
+        sum(a.seances_prevues) filter (where a.seances_prevues > 0 and a.seances_realisees is not null) as prevues,
+        count(*) filter (where a.seances_prevues > 0 and a.seances_realisees is not null) as n_assiduite
     from staging.actions as a
     inner join intermediaire.periodes as per on a.date_debut between per.d0 and per.d1
+    group by all
+),
+
+actions as (
+    select t.niveau, t.territoire, s.*
+    from par_site as s
     inner join intermediaire.territoires_sites as t using (code_pre)
 ),
 
 par_volet as (
-    select niveau, territoire, periode, volet as categorie, count(*) as n
+    select niveau, territoire, periode, volet as categorie, sum(n) as n
     from actions
     group by all
 ),
@@ -20,11 +35,11 @@ par_volet as (
 totaux as (
     select
         niveau, territoire, periode,
-        count(*) as n,
-        coalesce(sum(cout_euros), 0) as cout,
-        sum(seances_realisees) filter (where seances_prevues > 0 and seances_realisees is not null) as realisees,
-        sum(seances_prevues) filter (where seances_prevues > 0 and seances_realisees is not null) as prevues,
-        count(*) filter (where seances_prevues > 0 and seances_realisees is not null) as n_assiduite
+        sum(n) as n,
+        coalesce(sum(cout), 0) as cout,
+        sum(realisees) as realisees,
+        sum(prevues) as prevues,
+        sum(n_assiduite) as n_assiduite
     from actions
     group by all
 ),

@@ -1,29 +1,58 @@
 -- Pathway indicators: enfants_suivis, parcours_actifs, entrees, sorties, durations, shares.
 -- A = pathways active in P, E = entries in P, S = exits in P, C = distinct (code_pre, id_enfant) over A.
+-- Every figure but the median is additive over sites (children and referents are per site, as
+-- the keys include code_pre): aggregate per site and period, then add the sites of each territory.
+-- Only the median needs the exits themselves at each level.
 with pp as (
-    select t.niveau, t.territoire, pp.*, e.sexe as sexe_enfant
+    select pp.*, e.sexe as sexe_enfant
     from intermediaire.parcours_periodes as pp
-    inner join intermediaire.territoires_sites as t using (code_pre)
     left join intermediaire.enfants as e using (code_pre, id_enfant)
 ),
 
-agregats as (
+par_site as (
     select
-        niveau, territoire, periode,
+        code_pre, periode,
         count(*) as a,
-        count(distinct code_pre || '|' || id_enfant) as c,
-        count(distinct code_pre || '|' || id_enfant) filter (where sexe_enfant = 'F') as c_filles,
+        count(distinct id_enfant) as c,
+        count(distinct id_enfant) filter (where sexe_enfant = 'F') as c_filles,
         count(*) filter (where entree) as e,
         count(*) filter (where sortie) as s,
-        avg(duree_mois) filter (where sortie) as duree_moyenne,
-        median(duree_mois) filter (where sortie) as duree_mediane,
+        sum(duree_mois) filter (where sortie) as duree_somme,
+        count(duree_mois) filter (where sortie) as duree_n,
         count(*) filter (where code_qpv is not null) as a_qpv,
         count(*) filter (where entree and origine_orientation = 'ECOLE') as e_ecole,
-        count(distinct code_pre || '|' || id_referent) as referents,
+        count(distinct id_referent) as referents,
         count(*) filter (where sortie and motif_sortie = 'OBJECTIFS_ATTEINTS') as s_objectifs,
         count(*) filter (where sortie and motif_sortie = 'RELAIS_DROIT_COMMUN') as s_relais
     from pp
-    group by niveau, territoire, periode
+    group by code_pre, periode
+),
+
+medianes as (
+    select t.niveau, t.territoire, pp.periode, median(pp.duree_mois) as duree_mediane
+    from pp
+    inner join intermediaire.territoires_sites as t using (code_pre)
+    where pp.sortie
+    group by all
+),
+
+sommes as (
+    select
+        t.niveau, t.territoire, s.periode,
+        sum(s.a) as a, sum(s.c) as c, sum(s.c_filles) as c_filles, sum(s.e) as e, sum(s.s) as s,
+        case when sum(s.duree_n) > 0 then cast(sum(s.duree_somme) as double) / sum(s.duree_n) end
+            as duree_moyenne,
+        sum(s.a_qpv) as a_qpv, sum(s.e_ecole) as e_ecole, sum(s.referents) as referents,
+        sum(s.s_objectifs) as s_objectifs, sum(s.s_relais) as s_relais
+    from par_site as s
+    inner join intermediaire.territoires_sites as t using (code_pre)
+    group by all
+),
+
+agregats as (
+    select s.*, m.duree_mediane
+    from sommes as s
+    left join medianes as m using (niveau, territoire, periode)
 ),
 
 base as (
