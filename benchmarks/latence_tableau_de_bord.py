@@ -28,16 +28,21 @@ PAGES = {
 }
 
 
-def _render(page: str) -> float:
-    """Seconds to run one page in a new session (the landing page first, as a visitor's browser does
-    when opening a deep link: AppTest starts on the entry script, whose run is not counted)."""
+def _render(page: str, cold: bool) -> float:
+    """Seconds to run one page in a new session. AppTest starts on the entry script's default
+    page; for another page that first run is not counted, and for a cold render the data cache
+    is cleared after it, so the timed run finds nothing cached (as a deep link on a cold server)."""
+    import streamlit as st
+
     at = AppTest.from_file(str(DASHBOARDS / "app.py"), default_timeout=120)
+    if page != "synthese":
+        at.run()
+    if cold:
+        st.cache_data.clear()
+    start = time.perf_counter()
     if page == "synthese":
-        start = time.perf_counter()
         at.run()
     else:
-        at.run()
-        start = time.perf_counter()
         at.switch_page(f"vues/{page}.py").run()
     seconds = time.perf_counter() - start
     if at.exception or at.error:
@@ -53,7 +58,6 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    import streamlit as st
     from streamlit.logger import set_log_level
 
     set_log_level("error")  # AppTest outside a server warns about its bare mode on every call
@@ -64,14 +68,11 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=10)
     args = parser.parse_args()
     sys.path.insert(0, str(DASHBOARDS))
-    _render("synthese")  # imports and first connection, not counted
+    _render("synthese", cold=True)  # imports and first connection, not counted
     results = {}
     for page, title in PAGES.items():
-        cold = []
-        for _ in range(args.cold):
-            st.cache_data.clear()
-            cold.append(_render(page))
-        warm = [_render(page) for _ in range(args.warm)]
+        cold = [_render(page, cold=True) for _ in range(args.cold)]
+        warm = [_render(page, cold=False) for _ in range(args.warm)]
         results[page] = {
             "titre": title,
             "froid_p50": statistics.median(cold), "froid_p95": percentile(cold, 95),

@@ -125,9 +125,35 @@ def indicateurs(periode: str) -> pl.DataFrame:
     return _indicateurs_masques(periode, seuil(), _version())
 
 
+def parent(niveau: str, territoire: str) -> str:
+    """The territory whose figure pools this one's and its siblings' (as `indicateurs_periode.sql`)."""
+    if niveau == "national":
+        return ""
+    if niveau == "region":
+        return "FR"
+    column, upper = {"pre": ("code_pre", "departement"), "departement": ("departement", "region")}[niveau]
+    found = sites().filter(pl.col(column) == territoire)[upper].drop_nulls()
+    return found[0] if found.len() else ""
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _famille_masquee(periode: str, niveau: str, parent_: str, seuil_: int, version_: Version) -> pl.DataFrame:
+    df = _executer("indicateurs_famille", (("niveau", niveau), ("parent", parent_), ("periode", periode)),
+                   version_)
+    return masquer(df, valeurs=["valeur"], groupes=GROUPES_INDICATEURS, seuil_=seuil_)
+
+
 def indicateurs_territoire(niveau: str, territoire: str, periodes_: list[str]) -> pl.DataFrame:
-    """The masked indicators of one territory over several periods."""
-    frames = [indicateurs(p).filter((pl.col("niveau") == niveau) & (pl.col("territoire") == territoire))
+    """The masked indicators of one territory over several periods.
+
+    Both groupings of the secondary suppression stay within one level and one parent (the
+    categories of one territory; the territories sharing a parent), so masking the territory's
+    family (its level, its parent) hides exactly the cells that masking the whole period hides,
+    for a fraction of the work: a national time series no longer masks every site of France for
+    each period. `tests/test_dashboard_pages.py` checks the pages against whole-period masking.
+    """
+    family = parent(niveau, territoire)
+    frames = [_famille_masquee(p, niveau, family, seuil(), _version()).filter(pl.col("territoire") == territoire)
               for p in periodes_]
     return pl.concat(frames) if frames else indicateurs_vide()
 

@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pipelines import parallele
+
 PHASES = {
     "lecture": "lecture des fichiers",
     "controle": "contrôle des contrats",
@@ -58,11 +60,15 @@ def reset() -> None:
 
 
 def snapshot() -> dict:
-    """Seconds and rows per phase so far, and this process's peak resident memory."""
+    """Seconds and rows per phase so far, this process's peak resident memory, and that of its
+    largest worker process (`parallele`)."""
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
         "phases": {name: round(_seconds.get(name, 0.0), 3) for name in PHASES},
         "lignes": {name: _rows.get(name, 0) for name in PHASES},
         "rss_max_mo": round(peak_kb / 1024, 1),
+        "rss_max_auxiliaire_mo": round(worker_kb / 1024, 1),
+        "processus_auxiliaires": parallele.MAX_WORKERS,
         "etapes": {name: round(seconds, 3) for name, seconds in _walls.items()},
     }

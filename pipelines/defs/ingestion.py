@@ -6,7 +6,7 @@ import os
 import dagster as dg
 
 from pipelines import lifecycle
-from pipelines.defs.metadata import markdown_table
+from pipelines.defs.metadata import PREVIEW_ROWS, markdown_table
 from pipelines.defs.resources import DataHomeResource
 from pipelines.fmt import nombre
 from pipelines.inbox import InboxFile, from_config, ready_files, to_config, triage
@@ -69,7 +69,10 @@ def depot_conforme_au_contrat(context: dg.AssetCheckExecutionContext, donnees: D
         "nb_bloquants": sum(v.blocking for v in verdicts),
         "nb_avertissements": sum(v.warnings for v in verdicts),
         "rapports": dg.MetadataValue.md("\n".join(
-            f"- {v.file.name} : {'accepté' if v.accepted else 'refusé'} — {v.report_path}" for v in verdicts)
+            [f"- {v.file.name} : {'accepté' if v.accepted else 'refusé'} — {v.report_path}"
+             for v in verdicts[:PREVIEW_ROWS]]
+            + ([f"- … et {len(verdicts) - PREVIEW_ROWS} autres (voir reports/)"]
+               if len(verdicts) > PREVIEW_ROWS else []))
             or "Aucun fichier."),
     }
     if refused:
