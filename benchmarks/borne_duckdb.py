@@ -255,7 +255,9 @@ def lower_bound(files: list[Path], work: Path, *, with_rules: bool, home) -> dic
     con.execute(f"attach '{work / 'publie.duckdb'}' as publie")
     con.execute("create schema publie.marts")
     for (name,) in con.execute("select table_name from duckdb_tables() where database_name = current_database() "
-                               "and schema_name = 'marts'").fetchall():
+                               "and schema_name = 'marts' union select view_name from duckdb_views() "
+                               "where database_name = current_database() and schema_name = 'marts' "
+                               "and not internal").fetchall():
         con.execute(f"create table publie.marts.{name} as select * from marts.{name}")
     con.execute("detach publie")
     con.close()

@@ -79,8 +79,17 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str) -> None:
     con.execute((SQL_DIR / relative).read_text(encoding="utf-8"))
 
 
+# The snapshot marts are views over ingestion.* in the warehouse (publishing materialises them
+# once, in the published copy); warehouses built before that held them as tables.
+VIEW_MARTS = ("parcours", "actions", "bilans", "attentes")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     run_sql_file(con, "entrepot/schema.sql")
+    for (name,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'marts' and table_name in (select unnest(?))", [list(VIEW_MARTS)]).fetchall():
+        con.execute(f"drop table marts.{name}")  # names from VIEW_MARTS, never from input
     for table in DATA_TABLES:
         model = empty_frame(table)  # noqa: F841 - read by DuckDB by name
         # Table names come from the fixed list above, never from input.
@@ -98,7 +107,9 @@ def publish(home: DataHome, schemas: tuple[str, ...] = ("marts",)) -> Path:
             for schema in schemas:
                 tables = con.execute(
                     "select table_name from duckdb_tables() where database_name = current_database() "
-                    "and schema_name = ? order by table_name", [schema]).fetchall()
+                    "and schema_name = ? union select view_name from duckdb_views() "
+                    "where database_name = current_database() and schema_name = ? and not internal "
+                    "order by 1", [schema, schema]).fetchall()
                 con.execute(f"create schema if not exists publie.{schema}")
                 for (name,) in tables:
                     con.execute(f"create table publie.{schema}.{name} as select * from {schema}.{name}")

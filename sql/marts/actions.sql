@@ -1,6 +1,6 @@
 -- marts.actions: the snapshots in force of every site, one row per source row, identifiers
 -- re-keyed, with the exchange format's column names and types plus code_pre.
-create or replace table marts.actions as
+create or replace view marts.actions as
 with source as (
     select * from ingestion.actions
 ),

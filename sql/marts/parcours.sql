@@ -1,6 +1,6 @@
 -- marts.parcours: the snapshots in force of every site, one row per source row, identifiers
 -- re-keyed, with the exchange format's column names and types plus code_pre.
-create or replace table marts.parcours as
+create or replace view marts.parcours as
 with source as (
     select * from ingestion.parcours
 ),
