@@ -124,8 +124,7 @@ _validations: dict[tuple, Any] = {}
 def _validation(table: str, rules: list[Rule]):
     """The validation definition for these rules, built once per process and reused.
 
-    Building a suite is the expensive part of GX (each expectation is serialised into the
-    store), while a suite depends only on the contract, never on the data.
+    A suite depends only on the contract, never on the data.
     """
     key = (table, tuple(r.code for r in rules))
     validation = _validations.get(key)
@@ -135,9 +134,9 @@ def _validation(table: str, rules: list[Rule]):
         name = f"{table}_{next(_counter)}"
         source = context.data_sources.get("soumissions")
         batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("tout")
-        suite = context.suites.add(gx.ExpectationSuite(name=name))
-        for rule in rules:
-            suite.add_expectation(expectation(rule, gxe))
+        # All expectations at once: adding them one by one re-serialises the suite into the
+        # store each time (seconds for the hundred-odd rules of the contracts).
+        suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=[expectation(r, gxe) for r in rules]))
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(data=batch, suite=suite, name=name))
         _validations[key] = validation
