@@ -116,7 +116,7 @@ def sites_du_territoire(niveau: str, territoire: str) -> pl.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _indicateurs_masques(periode: str, seuil_: int, version_: Version) -> pl.DataFrame:
-    df = _executer("indicateurs_periode", (("periode", periode),), version_)
+    df = _executer("indicateurs_periode", (("niveau", "*"), ("parent", "*"), ("periode", periode)), version_)
     return masquer(df, valeurs=["valeur"], groupes=GROUPES_INDICATEURS, seuil_=seuil_)
 
 
@@ -138,7 +138,7 @@ def parent(niveau: str, territoire: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _famille_masquee(periode: str, niveau: str, parent_: str, seuil_: int, version_: Version) -> pl.DataFrame:
-    df = _executer("indicateurs_famille", (("niveau", niveau), ("parent", parent_), ("periode", periode)),
+    df = _executer("indicateurs_periode", (("niveau", niveau), ("parent", parent_), ("periode", periode)),
                    version_)
     return masquer(df, valeurs=["valeur"], groupes=GROUPES_INDICATEURS, seuil_=seuil_)
 

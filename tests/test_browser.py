@@ -241,6 +241,17 @@ def _screenshot_path(visit: Visit) -> Path:
     return path
 
 
+def _open(page, visit: Visit) -> None:
+    """Go to the visit's URL, wait for the page to be drawn, and note what it shows."""
+    page.goto(visit.url, timeout=PAGE_TIMEOUT_MS)
+    _wait_rendered(page)
+    visit.h1 = [h.inner_text() for h in page.locator("h1").all()]
+    visit.exceptions = page.locator('[data-testid="stException"]').count()
+    body = page.locator("body").inner_text()
+    visit.english_errors = [e for e in ENGLISH_ERRORS if e in body]
+    visit.english_errors += sorted(set(EXCEPTION_NAME.findall(body)))
+
+
 @pytest.fixture(scope="module")
 def visits(chromium, server) -> dict[str, Visit]:
     """Every page of the navigation, visited once; keyed by its URL."""
@@ -268,13 +279,7 @@ def visits(chromium, server) -> dict[str, Visit]:
                 visit = Visit(link_text=text, url=url)
                 errors.clear()
                 try:
-                    page.goto(url, timeout=PAGE_TIMEOUT_MS)
-                    _wait_rendered(page)
-                    visit.h1 = [h.inner_text() for h in page.locator("h1").all()]
-                    visit.exceptions = page.locator('[data-testid="stException"]').count()
-                    body = page.locator("body").inner_text()
-                    visit.english_errors = [e for e in ENGLISH_ERRORS if e in body]
-                    visit.english_errors += sorted(set(EXCEPTION_NAME.findall(body)))
+                    _open(page, visit)
                     visit.screenshot = _screenshot_path(visit)
                     _screenshot(page, visit.screenshot)
                 except PlaywrightError as exc:
@@ -366,13 +371,7 @@ def test_pages_keep_working_while_twenty_submissions_are_processed(chromium, ser
                 for text, url in links:
                     visit = Visit(link_text=text, url=url)
                     try:
-                        page.goto(url, timeout=PAGE_TIMEOUT_MS)
-                        _wait_rendered(page)
-                        visit.h1 = [h.inner_text() for h in page.locator("h1").all()]
-                        visit.exceptions = page.locator('[data-testid="stException"]').count()
-                        body = page.locator("body").inner_text()
-                        visit.english_errors = [e for e in ENGLISH_ERRORS if e in body]
-                        visit.english_errors += sorted(set(EXCEPTION_NAME.findall(body)))
+                        _open(page, visit)
                     except PlaywrightError as exc:
                         visit.failure = f"la page ne s'est pas affichée : {exc.message.splitlines()[0]}"
                     seen.append(visit)

@@ -1,5 +1,6 @@
--- Every indicator of one period for every territory, with the territory's parent (the upper
--- level whose figure is the pooled total of its children), for secondary suppression.
+-- Every indicator of one period, with the territory's parent (the upper level whose figure is the
+-- pooled total of its children), for secondary suppression: every territory ($niveau = '*'), or
+-- one family of territories (one level, one parent).
 with parents as (
     select distinct 'pre' as niveau, code_pre as territoire, coalesce(departement, '') as parent from marts.sites
     union all
@@ -16,6 +17,7 @@ final as (
     from marts.indicateurs as i
     left join parents as p using (niveau, territoire)
     where i.periode = $periode
+        and ($niveau = '*' or (i.niveau = $niveau and coalesce(p.parent, '') = $parent))
 )
 
 select * from final
