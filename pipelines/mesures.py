@@ -62,8 +62,8 @@ def reset() -> None:
 def snapshot() -> dict:
     """Seconds and rows per phase so far, this process's peak resident memory, and that of its
     largest worker process (`parallele`)."""
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kb = parallele.peak_kb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes
+    worker_kb = parallele.peak_worker_kb
     return {
         "phases": {name: round(_seconds.get(name, 0.0), 3) for name in PHASES},
         "lignes": {name: _rows.get(name, 0) for name in PHASES},

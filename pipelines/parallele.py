@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 # Below this many files, one process is faster than starting workers (about 1 s each).
@@ -19,12 +20,33 @@ PARALLEL_FROM = int(os.environ.get("PRE_PARALLELE_DES", "8"))
 MAX_WORKERS = int(os.environ.get("PRE_PROCESSUS", str(min(os.cpu_count() or 1, 8))))
 
 
+# Largest peak resident memory of a worker so far, in kilobytes (for `pre-eval process --mesures`).
+peak_worker_kb = 0
+
+
+def peak_kb() -> int:
+    """This process's own peak resident memory (VmHWM). Not `getrusage`: for a spawned worker it
+    also counts the parent's memory at the fork that preceded the exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _measured(call: tuple[Callable[[Any], Any], Any]) -> tuple[Any, int]:
+    function, job = call
+    return function(job), peak_kb()
+
+
 def ordered_map(function: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
     """`map(function, jobs)`, in worker processes when it pays; `function` must be importable."""
+    global peak_worker_kb
     jobs = list(jobs)
     if len(jobs) < PARALLEL_FROM or MAX_WORKERS < 2:
         yield from map(function, jobs)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(MAX_WORKERS, mp_context=context) as pool:
-        yield from pool.map(function, jobs, chunksize=1)
+        for result, peak in pool.map(_measured, [(function, job) for job in jobs], chunksize=1):
+            peak_worker_kb = max(peak_worker_kb, peak)
+            yield result
