@@ -15,6 +15,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -67,8 +68,9 @@ class Staged:
     file: InboxFile
     folder: Path
 
-    @property
+    @cached_property
     def meta(self) -> dict:
+        """What reading found (`lecture.json`), read once: batching, checking and metadata use it."""
         return json.loads((self.folder / "lecture.json").read_text(encoding="utf-8"))
 
 

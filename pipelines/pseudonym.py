@@ -60,14 +60,10 @@ def pseudonymise_values(values: list[str], code_pre: str, key: bytes) -> list[st
     return out
 
 
-def pseudonymise_frame(frame: pl.DataFrame, columns: list[str], code_pre: str, key: bytes) -> pl.DataFrame:
-    """Replace the values of the identifier `columns` by their pseudonyms (nulls stay null)."""
-    return pseudonymise_tables({"table": frame}, {"table": columns}, code_pre, key)["table"]
-
-
 def pseudonymise_tables(frames: dict[str, pl.DataFrame], columns: dict[str, list[str]], code_pre: str,
                         key: bytes) -> dict[str, pl.DataFrame]:
-    """`pseudonymise_frame` on each table of one submission, each distinct value hashed once.
+    """Replace the values of the identifier columns of each table by their pseudonyms (nulls stay
+    null), each distinct value of the submission hashed once.
 
     The pseudonym depends only on the site and the value, so a pathway's identifier, found in
     all four tables, is hashed once rather than four times.

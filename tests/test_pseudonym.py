@@ -8,7 +8,7 @@ import hmac
 
 import polars as pl
 
-from pipelines.pseudonym import DIGEST_CHARS, pseudonymise_frame, pseudonymise_tables, pseudonymise_values
+from pipelines.pseudonym import DIGEST_CHARS, pseudonymise_tables, pseudonymise_values
 
 KEY = b"une-cle-de-test-de-32-octets-!!!"
 
@@ -38,6 +38,6 @@ def test_tables_share_one_mapping_and_keep_nulls():
     assert out["parcours"]["sexe"].to_list() == ["F", "M"]
     assert out["actions"]["id_parcours"].to_list() == [reference("P2", "PRE10387"), reference("P1", "PRE10387")]
     assert out["actions"]["id_action"].to_list() == [reference("A1", "PRE10387"), reference("A2", "PRE10387")]
-    single = pseudonymise_frame(frames["actions"], ["id_action"], "PRE10387", KEY)
-    assert single["id_action"].to_list() == out["actions"]["id_action"].to_list()
-    assert single["id_parcours"].to_list() == ["P2", "P1"]
+    single = pseudonymise_tables({"actions": frames["actions"]}, {"actions": ["id_action"]}, "PRE10387", KEY)
+    assert single["actions"]["id_action"].to_list() == out["actions"]["id_action"].to_list()
+    assert single["actions"]["id_parcours"].to_list() == ["P2", "P1"]
