@@ -175,17 +175,15 @@ def rule_sql(rule: Rule, contracts: Contracts) -> str | None:
         where = (f"t.{p['when_column']} in ({_sql_list(p['when_values'])}) "
                  f"and p.{p['parent_column']} is null and p.{p['parent_key']} is not null")
     elif kind == "unique":
-        return (f"select filename, sum(n - 1) from (select filename, {col}, count(*) n from typed_{table} "
-                f"where {col} is not null group by all having n > 1) group by 1")
+        return _duplicates(table, col, f"{col} is not null")
     elif kind == "unique_per_key":
-        return (f"select filename, sum(n - 1) from (select filename, {p['key']}, {col}, count(*) n from typed_{table} "
-                f"where {col} in ({_sql_list(p['values'])}) group by all having n > 1) group by 1")
+        return _duplicates(table, f"{p['key']}, {col}", f"{col} in ({_sql_list(p['values'])})")
     elif kind == "consistent_per_key":
         return (f"select filename, count(*) from (select filename, {p['key']} from typed_{table} "
                 f"group by all having count(distinct {col}) > 1) group by 1")
     elif kind == "no_overlap":
         return (f"select filename, count(*) from (select filename, {p['start']} s, "
-                f"coalesce({p['end']}, date '9999-12-31') e, lag(coalesce({p['end']}, date '9999-12-31')) over "
+                f"lag(coalesce({p['end']}, date '9999-12-31')) over "
                 f"(partition by filename, {p['key']} order by {p['start']}) prev from typed_{table}) "
                 f"where prev is not null and s < prev group by 1")
     elif kind == "known_site":
@@ -194,6 +192,12 @@ def rule_sql(rule: Rule, contracts: Contracts) -> str | None:
     if where is None:
         return None
     return f"select t.filename, count(*) from {base} where {where} group by 1"
+
+
+def _duplicates(table: str, keys: str, where: str) -> str:
+    """(filename, rows beyond the first) for rows sharing `keys` within a file."""
+    return (f"select filename, sum(n - 1) from (select filename, {keys}, count(*) n from typed_{table} "
+            f"where {where} group by all having n > 1) group by 1")
 
 
 def check_rules(con: duckdb.DuckDBPyConnection, contracts: Contracts) -> tuple[int, int]:

@@ -345,11 +345,12 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
         # the write-ahead log); one checkpoint at the end.
         con.execute("set checkpoint_threshold = '1GB'")
         for item, _ in zip(accepted, parallele.ordered_map(_prepare, jobs), strict=True):
-            mesures.add_rows("chargement", sum(n or 0 for n in verdicts[item.folder]["rows"].values()))
+            rows = sum(n or 0 for n in verdicts[item.folder]["rows"].values())
+            mesures.add_rows("chargement", rows)
             applied = _apply_one(home, con, item, verdicts[item.folder])
             if applied is not None:
                 done.append(applied)
-            progress.advance(1, rows=sum(n or 0 for n in applied.rows.values()) if applied else 0)
+            progress.advance(1, rows=rows if applied else 0)
     return done
 
 
