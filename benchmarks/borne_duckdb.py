@@ -22,12 +22,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.contracts import Contracts, Rule, load_contracts
-from pipelines.indicators import build_indicators
-from pipelines.referential import load_sites
-from pipelines.warehouse import DATA_TABLES, ensure_schema, run_sql_file
+from pipelines.contracts.model import DATA_TABLES, Contracts, Rule, load_contracts
+from pipelines.contracts.referential import load_sites
+from pipelines.warehouse.models import build
+from pipelines.warehouse.store import ensure_schema
 
-BASE_MARTS = ("sites", "depots", "parcours", "actions", "bilans", "attentes")
 KEY = "cle-de-banc-d-essai"
 
 
@@ -251,9 +250,7 @@ def lower_bound(files: list[Path], work: Path, *, with_rules: bool, home) -> dic
                true, 0, 0, 0, 0, 0, 0, '', '' from fichiers""")
     phases["chargement"] = time.perf_counter() - t
     t = time.perf_counter()
-    for name in BASE_MARTS:
-        run_sql_file(con, f"marts/{name}.sql")
-    build_indicators(con)
+    build(con)
     phases["marts"] = time.perf_counter() - t
     t = time.perf_counter()
     con.execute(f"attach '{work / 'publie.duckdb'}' as publie")

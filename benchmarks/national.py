@@ -40,12 +40,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from borne_duckdb import lower_bound  # noqa: E402
 
-from pipelines.fmt import nombre, pourcentage  # noqa: E402
+from pipelines.common import formats  # noqa: E402
 
 
 def _pct(share: float) -> str:
-    return pourcentage(100 * share)
-from pipelines.paths import DataHome  # noqa: E402
+    return formats.percent(100 * share)
+from pipelines.common.datahome import DataHome  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SIZES = {
@@ -60,7 +60,7 @@ TABLES = ("parcours", "actions", "bilans", "attentes")
 
 
 def _s(seconds: float) -> str:
-    return f"{nombre(seconds, 1)} s"
+    return f"{formats.number(seconds, 1)} s"
 
 
 def _run(cmd: list[str], home: DataHome, log: Path) -> float:
@@ -147,7 +147,7 @@ def _machine() -> str:
                   if line.startswith("model name")), platform.processor() or "?")
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal"))
-    return (f"{os.cpu_count()} cœurs ({model}), {nombre(mem_kb / 1024 / 1024, 1)} Gio de mémoire, "
+    return (f"{os.cpu_count()} cœurs ({model}), {formats.number(mem_kb / 1024 / 1024, 1)} Gio de mémoire, "
             f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
 
 
@@ -191,13 +191,14 @@ def main() -> int:
     full |= {"lignes": rows, "lignes_total": total_rows, "calcul_s": compute,
              "orchestration_s": full["mur_s"] - compute, "orchestration": orchestration(full)}
     out["chargement_complet"] = full
-    say(f"Données : {nombre(total_rows)} lignes ("
-        + ", ".join(f"{t} {nombre(n)}" for t, n in rows.items()) + ")")
+    say(f"Données : {formats.number(total_rows)} lignes ("
+        + ", ".join(f"{t} {formats.number(n)}" for t, n in rows.items()) + ")")
     say()
     say("Chargement initial par le pipeline (pre-eval process)")
-    say(f"  durée {_s(full['mur_s'])} · {nombre(total_rows / full['mur_s'])} lignes/s · "
-        f"mémoire max {nombre(full['memoire_mo'])} Mo (processus principal {nombre(full['rss_max_mo'])} Mo "
-        f"+ {full.get('processus_auxiliaires', 0)} × {nombre(full.get('rss_max_auxiliaire_mo', 0))} Mo)")
+    say(f"  durée {_s(full['mur_s'])} · {formats.number(total_rows / full['mur_s'])} lignes/s · "
+        f"mémoire max {formats.number(full['memoire_mo'])} Mo "
+        f"(processus principal {formats.number(full['rss_max_mo'])} Mo "
+        f"+ {full.get('processus_auxiliaires', 0)} × {formats.number(full.get('rss_max_auxiliaire_mo', 0))} Mo)")
     for phase, seconds in full["phases"].items():
         say(f"  {PHASE_LABELS[phase]:<28} {_s(seconds):>10}  {_pct(seconds / full['mur_s'])}")
     say(f"  {'orchestration':<28} {_s(full['orchestration_s']):>10}  "
@@ -216,8 +217,8 @@ def main() -> int:
     out["bornes"] = bounds
     for key, label in (("a", "(a) sans contrôle"), ("b", f"(b) avec {bounds['b']['regles']} règles en SQL")):
         b = bounds[key]
-        say(f"  {label:<34} {_s(b['total']):>10}   pipeline / {key} : {nombre(full['mur_s'] / b['total'], 1)} "
-            f"(calcul seul : {nombre(compute / b['total'], 1)})")
+        say(f"  {label:<34} {_s(b['total']):>10}   pipeline / {key} : {formats.number(full['mur_s'] / b['total'], 1)} "
+            f"(calcul seul : {formats.number(compute / b['total'], 1)})")
     out["ratios"] = {"pipeline_a": full["mur_s"] / bounds["a"]["total"],
                      "pipeline_b": full["mur_s"] / bounds["b"]["total"],
                      "calcul_b": compute / bounds["b"]["total"]}
@@ -235,7 +236,7 @@ def main() -> int:
     update_small = _update(small_home, tenth, log)
     out["mise_a_jour"] = update | {"part_du_chargement": update["mur_s"] / full["mur_s"]}
     out["mise_a_jour_petit_entrepot"] = update_small | {"sites": len(tenth)}
-    say(f"Mise à jour d'un site médian ({update['site']}, {nombre(update['lignes'])} lignes)")
+    say(f"Mise à jour d'un site médian ({update['site']}, {formats.number(update['lignes'])} lignes)")
     say(f"  entrepôt de {len(files)} sites : {_s(update['mur_s'])} = "
         f"{_pct(update['mur_s'] / full['mur_s'])} du chargement initial")
     say(f"  entrepôt de {len(tenth)} sites : {_s(update_small['mur_s'])}")
@@ -245,7 +246,7 @@ def main() -> int:
     out["debit_controle"] = total_rows / checked if checked else None
     say()
     say(f"Débit du contrôle des contrats (GX et contrôles du projet) : "
-        f"{nombre(out['debit_controle'])} lignes/s")
+        f"{formats.number(out['debit_controle'])} lignes/s")
 
     # 6. dashboard
     say()
@@ -303,15 +304,15 @@ def targets(out: dict) -> list[tuple[str, str, bool]]:
     worst_cold = max(p["froid_p95"] for p in pages.values())
     small, big = out["mise_a_jour_petit_entrepot"]["mur_s"], out["mise_a_jour"]["mur_s"]
     return [
-        ("chargement initial ≤ 2 × borne (b)", f"{nombre(out['ratios']['pipeline_b'], 1)} ×",
+        ("chargement initial ≤ 2 × borne (b)", f"{formats.number(out['ratios']['pipeline_b'], 1)} ×",
          out["ratios"]["pipeline_b"] <= 2),
         ("mise à jour d'un site ≤ 10 % du chargement initial",
          _pct(out["mise_a_jour"]["part_du_chargement"]), out["mise_a_jour"]["part_du_chargement"] <= 0.10),
         ("mise à jour : ne croît pas avec le nombre de sites chargés",
-         f"{_s(small)} → {_s(big)} ({nombre(big / small, 1)} ×)", big <= 1.5 * small),
+         f"{_s(small)} → {_s(big)} ({formats.number(big / small, 1)} ×)", big <= 1.5 * small),
         ("chaque page p95 < 1 s (cache chaud)", _s(worst_warm), worst_warm < 1),
         ("chaque page p95 < 3 s (cache froid)", _s(worst_cold), worst_cold < 3),
-        ("mémoire maximale < 4 Go", f"{nombre(full['memoire_mo'])} Mo", full["memoire_mo"] < 4096),
+        ("mémoire maximale < 4 Go", f"{formats.number(full['memoire_mo'])} Mo", full["memoire_mo"] < 4096),
     ]
 
 
@@ -320,17 +321,18 @@ def markdown(out: dict) -> str:
     lines = [
         f"# Banc d'essai « {out['taille']} » — {out['date']}", "",
         f"- Machine : {out['machine']}",
-        f"- Données : {out['sites']} sites, {out['from_year']}–{out['to_year']}, {nombre(full['lignes_total'])} lignes "
-        "(" + ", ".join(f"{t} {nombre(n)}" for t, n in full["lignes"].items()) + ")",
+        f"- Données : {out['sites']} sites, {out['from_year']}–{out['to_year']}, "
+        f"{formats.number(full['lignes_total'])} lignes "
+        "(" + ", ".join(f"{t} {formats.number(n)}" for t, n in full["lignes"].items()) + ")",
         f"- Génération : {_s(out['generation_s'])}",
         "- Reproduire : `.venv/bin/python benchmarks/national.py" + (" --quick`" if out["taille"] == "rapide" else "`"),
         "", "## Chargement initial", "",
         "| mesure | valeur |", "|---|---|",
         f"| durée (pipeline réel, `pre-eval process`) | {_s(full['mur_s'])} |",
-        f"| débit | {nombre(full['lignes_total'] / full['mur_s'])} lignes/s |",
-        f"| mémoire maximale (principal + auxiliaires au pire simultanés) | {nombre(full['memoire_mo'])} Mo "
-        f"({nombre(full['rss_max_mo'])} + {full.get('processus_auxiliaires', 0)} × "
-        f"{nombre(full.get('rss_max_auxiliaire_mo', 0))}) |",
+        f"| débit | {formats.number(full['lignes_total'] / full['mur_s'])} lignes/s |",
+        f"| mémoire maximale (principal + auxiliaires au pire simultanés) | {formats.number(full['memoire_mo'])} Mo "
+        f"({formats.number(full['rss_max_mo'])} + {full.get('processus_auxiliaires', 0)} × "
+        f"{formats.number(full.get('rss_max_auxiliaire_mo', 0))}) |",
     ]
     for phase, seconds in full["phases"].items():
         lines.append(f"| {PHASE_LABELS[phase]} | {_s(seconds)} ({_pct(seconds / full['mur_s'])}) |")
@@ -345,15 +347,15 @@ def markdown(out: dict) -> str:
         ph = b[key]["phases"]
         lines.append(f"| {label} | {_s(b[key]['total'])} | " + " | ".join(
             _s(ph[p]) if p in ph else "—" for p in PHASE_LABELS) +
-            f" | {nombre(full['mur_s'] / b[key]['total'], 1)} "
-            f"(calcul seul {nombre(full['calcul_s'] / b[key]['total'], 1)}) |")
+            f" | {formats.number(full['mur_s'] / b[key]['total'], 1)} "
+            f"(calcul seul {formats.number(full['calcul_s'] / b[key]['total'], 1)}) |")
     u, us = out["mise_a_jour"], out["mise_a_jour_petit_entrepot"]
     lines += ["", "## Mise à jour d'un site", "",
-              f"Site médian {u['site']} ({nombre(u['lignes'])} lignes), renvoyé après le chargement :", "",
+              f"Site médian {u['site']} ({formats.number(u['lignes'])} lignes), renvoyé après le chargement :", "",
               "| entrepôt | durée | part du chargement initial |", "|---|---|---|",
               f"| {out['sites']} sites | {_s(u['mur_s'])} | {_pct(u['part_du_chargement'])} |",
               f"| {us['sites']} sites | {_s(us['mur_s'])} | |",
-              "", f"Débit du contrôle des contrats : {nombre(out['debit_controle'])} lignes/s.",
+              "", f"Débit du contrôle des contrats : {formats.number(out['debit_controle'])} lignes/s.",
               "", "## Tableau de bord (AppTest)", "",
               "| page | froid p50 | froid p95 | chaud p50 | chaud p95 |", "|---|---|---|---|---|"]
     for page in out["tableau_de_bord"].values():

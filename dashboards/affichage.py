@@ -15,10 +15,9 @@ import xlsxwriter
 
 import donnees
 from filtres import Filtres, barre_laterale, libelle_territoire
-from pipelines.fmt import date_fr, nombre, pourcentage
-from pipelines.indicator_view import format_value
-from pipelines.indicators import Indicator
-from pipelines.suppression import SECRET, explication, seuil
+from pipelines.common import formats
+from pipelines.publication.disclosure import SECRET, explanation, threshold
+from pipelines.warehouse.catalogue import Indicator
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ def page(titre: str, corps: Callable[[Filtres | None], None], *, filtres: bool =
     """Title, sidebar filters, then the body; any failure becomes a French message, never a traceback."""
     st.title(titre)
     try:
-        seuil()  # a malformed PRE_SEUIL_SECRET must stop every figure, with its French message
+        threshold()  # a malformed PRE_SEUIL_SECRET must stop every figure, with its French message
     except ValueError as exc:
         st.error(f"Configuration du secret statistique invalide : {exc}")
         return
@@ -71,7 +70,7 @@ def en_tete(f: Filtres) -> None:
 
 def secret_statistique() -> None:
     with st.expander("Secret statistique : pourquoi certaines cases sont masquées"):
-        st.write(explication())
+        st.write(explanation())
 
 
 # --- completeness and data date ---------------------------------------------------------------------------
@@ -88,8 +87,8 @@ def alerte_completude(niveau: str, territoire: str, periode: str) -> str | None:
     if row is None or row["complet"]:
         return None
     return (f"Période {periode} incomplète : les données couvrent toute la période pour "
-            f"{nombre(row['nb_sites_complets'])} site(s) sur {nombre(row['nb_sites'])} "
-            f"({pourcentage(row['part_sites_complets'], 0)}). Les chiffres sont provisoires.")
+            f"{formats.number(row['nb_sites_complets'])} site(s) sur {formats.number(row['nb_sites'])} "
+            f"({formats.percent(row['part_sites_complets'], 0)}). Les chiffres sont provisoires.")
 
 
 def date_des_donnees(niveau: str, territoire: str) -> date | None:
@@ -104,14 +103,14 @@ def note(f: Filtres, periodes: Sequence[str] | None = None, *, masques: int = 0,
     """Footnote: source and data date, incomplete periods, masked cells, period of the changes shown."""
     periodes = list(periodes or [f.periode])
     parts = [f"Source : dépôts des PRE, données extraites jusqu'au "
-             f"{date_fr(date_des_donnees(f.niveau, f.territoire))} (date d'extraction la plus récente)."]
+             f"{formats.day(date_des_donnees(f.niveau, f.territoire))} (date d'extraction la plus récente)."]
     incompletes = [p for p in periodes if (row := completude(f.niveau, f.territoire, p)) and not row["complet"]]
     if incompletes:
         label = "Période incomplète" if len(incompletes) == 1 else "Périodes incomplètes"
         parts.append(f"{label} (données d'au moins un site manquantes sur une partie de la période) : "
                      f"{', '.join(incompletes)}.")
     if masques:
-        parts.append(f"{nombre(masques)} valeur(s) non affichée(s) : {SECRET}.")
+        parts.append(f"{formats.number(masques)} valeur(s) non affichée(s) : {SECRET}.")
     if precedente:
         parts.append(f"Variations (sous chaque chiffre) par rapport à {precedente}.")
     return " ".join(parts)
@@ -131,7 +130,7 @@ def ligne(df: pl.DataFrame, indicateur: str, categorie: str = "", periode: str |
 def texte_indicateur(row: dict | None, fmt: str) -> str:
     if row is None:
         return "non calculé"
-    return SECRET if row["masque"] else format_value(row["valeur"], fmt)
+    return SECRET if row["masque"] else formats.by_kind(row["valeur"], fmt)
 
 
 def metrique(ind: Indicator, row: dict | None, precedent: dict | None = None) -> None:
@@ -144,13 +143,13 @@ def metrique(ind: Indicator, row: dict | None, precedent: dict | None = None) ->
         signe = "+" if ecart > 0 else "±" if ecart == 0 else ""
         ecart = abs(ecart) if ecart == 0 else ecart  # no "-0,0"
         if ind.format == "pourcentage":
-            delta = f"{signe}{nombre(ecart, 1)} point" + ("s" if abs(ecart) >= 2 else "")
+            delta = f"{signe}{formats.number(ecart, 1)} point" + ("s" if abs(ecart) >= 2 else "")
         else:
-            delta = signe + format_value(ecart, ind.format)
+            delta = signe + formats.by_kind(ecart, ind.format)
         fleche = "off" if ecart == 0 else "auto"
     base = ""
     if row is not None and not row["masque"]:
-        base = f" Effectif : {nombre(row['effectif'])} ({ind.effectif})."
+        base = f" Effectif : {formats.number(row['effectif'])} ({ind.effectif})."
     st.metric(ind.libelle, texte_indicateur(row, ind.format), delta,
               delta_color=SENS_DELTA.get(ind.sens, "off"), delta_arrow=fleche,
               help=ind.definition + base, border=True)
@@ -181,9 +180,9 @@ def texte(valeur: object, fmt: str | None) -> str:
     if valeur is None:
         return "—" if fmt else ""
     if fmt == "date":
-        return date_fr(valeur)  # type: ignore[arg-type]
+        return formats.day(valeur)  # type: ignore[arg-type]
     if fmt:
-        return format_value(valeur, fmt)  # type: ignore[arg-type]
+        return formats.by_kind(valeur, fmt)  # type: ignore[arg-type]
     return str(valeur)
 
 
@@ -219,7 +218,7 @@ def export_csv(df: pl.DataFrame, colonnes: Sequence[Colonne]) -> bytes:
             if isinstance(value, float):
                 text = f"{value:.{DECIMALES[_format(row, col)]}f}".replace(".", ",")
             elif isinstance(value, date):
-                text = date_fr(value)
+                text = formats.day(value)
             else:
                 text = str(value)
             cells.append(_csv(text))
@@ -265,7 +264,7 @@ def tableau(df: pl.DataFrame, colonnes: Sequence[Colonne], *, cle: str, fichier:
     st.dataframe(shown, hide_index=True, width="stretch")
     notes = [*notes]
     if any(_cache(r, c) for r in df.iter_rows(named=True) for c in colonnes):
-        notes.append(explication())
+        notes.append(explanation())
     boutons = st.container(horizontal=True)
     boutons.download_button("CSV", data=lambda: export_csv(df, colonnes), file_name=f"{fichier}.csv",
                             mime="text/csv", key=f"{cle}_csv", on_click="ignore", icon=":material/download:")
@@ -331,7 +330,7 @@ def courbe(df: pl.DataFrame, *, titre: str, axe_y: str, fmt: str, couleur: str =
            legende_couleur: str = "Territoire") -> alt.Chart:
     """Lines over periods; masked or undefined points are left out; hollow points for incomplete periods."""
     shown = df.filter(~pl.col("masque") & pl.col("valeur").is_not_null()).with_columns(
-        texte=pl.col("valeur").map_elements(lambda v: format_value(v, fmt), return_dtype=pl.String))
+        texte=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, fmt), return_dtype=pl.String))
     base = alt.Chart(shown.to_pandas()).encode(
         x=alt.X("periode:N", title="Période", sort=sorted(df["periode"].unique().to_list())),
         y=alt.Y("valeur:Q", title=axe_y),

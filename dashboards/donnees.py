@@ -5,7 +5,7 @@ input) on a short-lived read-only connection. Results are cached on the publishe
 version (path, modification time, size): a new copy, swapped in atomically by `os.replace`,
 gives a new version and so fresh results.
 
-Figures meant for funders leave this module already masked (`pipelines.suppression`): the masking
+Figures meant for funders leave this module already masked (`pipelines.publication.disclosure`): the masking
 is applied to complete frames (every territory of a period) so that every page and every export
 hides exactly the same cells.
 """
@@ -18,9 +18,9 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from pipelines.paths import DataHome
-from pipelines.suppression import GROUPE_CATEGORIES, GROUPE_COMPARAISON, masquer, seuil
-from pipelines.warehouse import PUBLISHED_NAME
+from pipelines.common.datahome import DataHome
+from pipelines.publication.disclosure import CATEGORY_GROUP, COMPARISON_GROUP, mask, threshold
+from pipelines.publication.published import published_path
 
 REQUETES = Path(__file__).with_name("requetes")
 NOMS = frozenset(p.stem for p in REQUETES.glob("*.sql"))
@@ -28,7 +28,7 @@ NOMS = frozenset(p.stem for p in REQUETES.glob("*.sql"))
 # Secondary suppression for frames shaped like marts.indicateurs plus a `parent` column: the
 # categories of one figure add up, and so do the territories sharing a parent (the sites of a
 # département add up to the département's figure, the départements to their région's…).
-GROUPES_INDICATEURS = [list(GROUPE_CATEGORIES), [*GROUPE_COMPARAISON, "parent"]]
+GROUPES_INDICATEURS = [list(CATEGORY_GROUP), [*COMPARISON_GROUP, "parent"]]
 
 Version = tuple[str, int, int]
 
@@ -38,11 +38,11 @@ class AucuneDonnee(RuntimeError):
 
 
 def home() -> DataHome:
-    return DataHome.from_env()
+    return DataHome.from_settings()
 
 
 def chemin() -> Path:
-    return home().published / PUBLISHED_NAME
+    return published_path(home())
 
 
 def version() -> Version | None:
@@ -117,12 +117,12 @@ def sites_du_territoire(niveau: str, territoire: str) -> pl.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=128)
 def _indicateurs_masques(periode: str, seuil_: int, version_: Version) -> pl.DataFrame:
     df = _executer("indicateurs_periode", (("niveau", "*"), ("parent", "*"), ("periode", periode)), version_)
-    return masquer(df, valeurs=["valeur"], groupes=GROUPES_INDICATEURS, seuil_=seuil_)
+    return mask(df, values=["valeur"], groups=GROUPES_INDICATEURS, threshold=seuil_)
 
 
 def indicateurs(periode: str) -> pl.DataFrame:
     """marts.indicateurs for one period, every territory, masked (columns + `parent`, `masque`)."""
-    return _indicateurs_masques(periode, seuil(), _version())
+    return _indicateurs_masques(periode, threshold(), _version())
 
 
 def parent(niveau: str, territoire: str) -> str:
@@ -140,7 +140,7 @@ def parent(niveau: str, territoire: str) -> str:
 def _famille_masquee(periode: str, niveau: str, parent_: str, seuil_: int, version_: Version) -> pl.DataFrame:
     df = _executer("indicateurs_periode", (("niveau", niveau), ("parent", parent_), ("periode", periode)),
                    version_)
-    return masquer(df, valeurs=["valeur"], groupes=GROUPES_INDICATEURS, seuil_=seuil_)
+    return mask(df, values=["valeur"], groups=GROUPES_INDICATEURS, threshold=seuil_)
 
 
 def indicateurs_territoire(niveau: str, territoire: str, periodes_: list[str]) -> pl.DataFrame:
@@ -150,10 +150,10 @@ def indicateurs_territoire(niveau: str, territoire: str, periodes_: list[str]) -
     categories of one territory; the territories sharing a parent), so masking the territory's
     family (its level, its parent) hides exactly the cells that masking the whole period hides,
     for a fraction of the work: a national time series no longer masks every site of France for
-    each period. `tests/test_dashboard_pages.py` checks the pages against whole-period masking.
+    each period. `tests/integration/test_dashboard_pages.py` checks the pages against whole-period masking.
     """
     family = parent(niveau, territoire)
-    frames = [_famille_masquee(p, niveau, family, seuil(), _version()).filter(pl.col("territoire") == territoire)
+    frames = [_famille_masquee(p, niveau, family, threshold(), _version()).filter(pl.col("territoire") == territoire)
               for p in periodes_]
     return pl.concat(frames) if frames else indicateurs_vide()
 
@@ -167,12 +167,12 @@ def indicateurs_vide() -> pl.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _suivi_masque(periode: str, seuil_: int, version_: Version) -> pl.DataFrame:
     df = _executer("suivi_6_mois", (("periode", periode),), version_)
-    return masquer(df, valeurs=["valeur"], groupes=GROUPES_INDICATEURS, seuil_=seuil_)
+    return mask(df, values=["valeur"], groups=GROUPES_INDICATEURS, threshold=seuil_)
 
 
 def suivi_6_mois(periode: str) -> pl.DataFrame:
     """Coverage of the 6-month follow-up, indicator-shaped, every territory, masked."""
-    return _suivi_masque(periode, seuil(), _version())
+    return _suivi_masque(periode, threshold(), _version())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -180,8 +180,8 @@ def _partenaires_masques(periode: str, seuil_: int, version_: Version) -> pl.Dat
     df = _executer("partenaires", (("periode", periode),), version_)
     # Partners of one territory add up to its actions; one partner across the sites of a
     # département adds up to the département's figure for that partner.
-    df = masquer(df, valeurs=["actions", "n_assiduite", "taux_assiduite", "cout_total"], effectif="actions",
-                 groupes=[["niveau", "territoire"], ["partenaire", "niveau", "parent"]], seuil_=seuil_)
+    df = mask(df, values=["actions", "n_assiduite", "taux_assiduite", "cout_total"], count_column="actions",
+                 groups=[["niveau", "territoire"], ["partenaire", "niveau", "parent"]], threshold=seuil_)
     # The attendance rate rests on fewer actions (those with both session counts): its own base.
     small = pl.col("n_assiduite").is_null() | (pl.col("n_assiduite") < seuil_)
     return df.with_columns(masque_taux=pl.col("masque") | small).with_columns(
@@ -190,7 +190,7 @@ def _partenaires_masques(periode: str, seuil_: int, version_: Version) -> pl.Dat
 
 def partenaires(periode: str, niveau: str, territoire: str) -> pl.DataFrame:
     """Actions per partner of one territory (masked; `masque`, `masque_taux`)."""
-    df = _partenaires_masques(periode, seuil(), _version())
+    df = _partenaires_masques(periode, threshold(), _version())
     return df.filter((pl.col("niveau") == niveau) & (pl.col("territoire") == territoire))
 
 

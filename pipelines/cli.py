@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
-from pipelines.paths import DataHome
+from pipelines import settings
+from pipelines.common.datahome import DataHome
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from pipelines.reader import read_submission
-    from pipelines.referential import load_sites
-    from pipelines.report import summary_line, to_json, to_markdown
-    from pipelines.validator import Context, validate_many
+    from pipelines.contracts.reader import read_submission
+    from pipelines.contracts.referential import load_sites
+    from pipelines.contracts.report import summary_line, to_json, to_markdown
+    from pipelines.contracts.validator import Context, validate_many
 
     sites = load_sites()
     names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
@@ -53,7 +53,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_modele(args: argparse.Namespace) -> int:
-    from pipelines.template import write_template
+    from pipelines.contracts.documents.template import write_template
 
     path = write_template(Path(args.out))
     print(f"Modèle de dépôt écrit : {path}")
@@ -61,39 +61,44 @@ def _cmd_modele(args: argparse.Namespace) -> int:
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
-    from pipelines.sitedoc import write_site_docs
+    from pipelines.contracts.documents.site_docs import write_site_docs
 
     paths = write_site_docs(Path(args.out))
     print(f"Documentation du format écrite : {len(paths)} fichiers dans {args.out}")
+    if args.methodologie:
+        from pipelines.publication.methodology import methodology_markdown
+
+        Path(args.methodologie).write_text(methodology_markdown(), encoding="utf-8")
+        print(f"Méthodologie des indicateurs écrite : {args.methodologie}")
     return 0
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from pipelines.generate import generate
-    from pipelines.progression import reporting
+    from pipelines.common.progress import reporting
+    from pipelines.demo.generate import generate
 
     sites = [s.strip().upper() for s in args.sites.split(",")] if args.sites else None
     with reporting():
         files = generate(Path(args.out), seed=args.seed, sites=sites, from_year=args.from_year,
                          to_year=args.to_year, sites_count=args.sites_count,
-                         with_errors=args.with_errors, home=DataHome.from_env(),
-                         progress=lambda msg: print(msg, flush=True))
+                         with_errors=args.with_errors, home=DataHome.from_settings(),
+                         on_site=lambda msg: print(msg, flush=True))
     valid = sum(1 for f in files if f.expected_rule is None)
     print(f"{valid} dépôts valides et {len(files) - valid} dépôts volontairement erronés écrits dans {args.out}")
     return 0
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
-    from pipelines import mesures
+    from pipelines.common import timings
+    from pipelines.common.progress import reporting
     from pipelines.process import process
-    from pipelines.progression import reporting
 
     started = time.perf_counter()
-    mesures.reset()
+    timings.reset()
     with reporting():
-        result = process(DataHome.from_env())
+        result = process(DataHome.from_settings())
     if args.mesures:
-        figures = mesures.snapshot() | {"duree_s": round(time.perf_counter() - started, 3),
+        figures = timings.snapshot() | {"duree_s": round(time.perf_counter() - started, 3),
                                         "fichiers": result.handled}
         Path(args.mesures).write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
     for line in result.duplicates + result.lines:
@@ -110,15 +115,15 @@ def _cmd_process(args: argparse.Namespace) -> int:
 def _cmd_dev(args: argparse.Namespace) -> int:
     from pipelines.dev import run_dev
 
-    return run_dev(DataHome.from_env(), dagster_port=args.dagster_port, dashboard_port=args.dashboard_port,
+    return run_dev(DataHome.from_settings(), dagster_port=args.dagster_port, dashboard_port=args.dashboard_port,
                    host=args.host)
 
 
 def _cmd_indicators(args: argparse.Namespace) -> int:
-    from pipelines.indicator_view import query_indicators, render_table
+    from pipelines.publication.indicator_view import query_indicators, render_table
 
     try:
-        rows = query_indicators(DataHome.from_env(), indicateur=args.indicateur, niveau=args.niveau,
+        rows = query_indicators(DataHome.from_settings(), indicateur=args.indicateur, niveau=args.niveau,
                                 territoire=args.territoire, periode=args.periode, categorie=args.categorie)
     except FileNotFoundError as exc:
         print(str(exc), file=sys.stderr)
@@ -148,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("docs", help="régénère la documentation du format d'échange à partir des contrats")
     p.add_argument("--out", default="docs/format", metavar="DOSSIER")
+    p.add_argument("--methodologie", metavar="FICHIER",
+                   help="écrit aussi la méthodologie des indicateurs (catalogue) dans ce fichier")
     p.set_defaults(func=_cmd_docs)
 
     p = sub.add_parser("process", help="traite tous les fichiers de la boîte de dépôt, puis publie")
@@ -183,9 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
+    try:
+        settings.load()  # the whole environment is checked before any work starts
+    except settings.SettingsError as exc:
+        print(f"Configuration invalide :\n{exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except KeyboardInterrupt:

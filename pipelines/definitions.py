@@ -2,12 +2,13 @@
 
 import dagster as dg
 
-from pipelines.defs import ingestion, publication, referential
+from pipelines.defs import ingestion, publication, referential, warehouse
 from pipelines.defs.resources import DataHomeResource
 
 defs = dg.Definitions.merge(
     referential.defs,
     ingestion.defs,
+    warehouse.defs,
     publication.defs,
-    dg.Definitions(resources={"donnees": DataHomeResource()}),
+    dg.Definitions(resources={"data_home": DataHomeResource()}),
 )

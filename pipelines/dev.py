@@ -10,8 +10,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pipelines.paths import REPO_ROOT, DataHome
-from pipelines.process import dagster_instance
+from pipelines.common.datahome import DataHome
+from pipelines.process import dagster_home, dagster_instance
+
+# The dashboard is run from the source checkout (`dashboards/` is not part of the wheel).
+CHECKOUT = Path(__file__).resolve().parents[1]
+DASHBOARD_APP = CHECKOUT / "dashboards" / "app.py"
 
 
 def _wait_http(url: str, seconds: float) -> bool:
@@ -29,15 +33,15 @@ def start_services(home: DataHome, *, dagster_port: int, dashboard_port: int, ho
     """Start both services, each in its own session so that it can be stopped as a group."""
     home.ensure()
     dagster_instance(home)
-    env = dict(os.environ, PRE_HOME=str(home.root), DAGSTER_HOME=os.environ["DAGSTER_HOME"])
+    env = dict(os.environ, PRE_HOME=str(home.root), DAGSTER_HOME=dagster_home(home))
     bin_dir = Path(sys.executable).parent
     dagster = subprocess.Popen(
-        [str(bin_dir / "dagster"), "dev", "-w", "workspace.yaml", "-h", host, "-p", str(dagster_port)],
-        cwd=REPO_ROOT, env=env, start_new_session=True)
+        [str(bin_dir / "dagster"), "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(dagster_port)],
+        cwd=home.root, env=env, start_new_session=True)
     dashboard = subprocess.Popen(
-        [str(bin_dir / "streamlit"), "run", "app.py", "--server.address", host,
+        [str(bin_dir / "streamlit"), "run", DASHBOARD_APP.name, "--server.address", host,
          "--server.port", str(dashboard_port), "--server.headless", "true"],
-        cwd=REPO_ROOT / "dashboards", env=env, start_new_session=True)
+        cwd=DASHBOARD_APP.parent, env=env, start_new_session=True)
     return [dagster, dashboard]
 
 
@@ -55,6 +59,10 @@ def stop_services(processes: list[subprocess.Popen], timeout: float = 20) -> Non
 
 
 def run_dev(home: DataHome, *, dagster_port: int, dashboard_port: int, host: str) -> int:
+    if not DASHBOARD_APP.is_file():
+        print("Le tableau de bord n'est pas installé avec le paquet : lancez « pre-eval dev » depuis le dépôt "
+              "source (git clone), après « bash scripts/setup.sh ».", file=sys.stderr)
+        return 2
     processes = start_services(home, dagster_port=dagster_port, dashboard_port=dashboard_port, host=host)
     stop = {"now": False}
 

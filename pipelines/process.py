@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from pipelines import mesures
-from pipelines.paths import DataHome
+from pipelines.common import timings
+from pipelines.common.datahome import DataHome
 
 DAGSTER_YAML = """\
 # Written by pre-eval on first use. Runs launched by the daemon are queued and run one at a
@@ -26,21 +26,25 @@ telemetry:
 """
 
 
+def dagster_home(home: DataHome) -> str:
+    """Dagster's own folder: `DAGSTER_HOME` when the operator set it, else the data home's `dagster/`."""
+    return os.environ.get("DAGSTER_HOME") or str(home.dagster)
+
+
 def dagster_instance(home: DataHome) -> dg.DagsterInstance:
     """The persistent Dagster instance of the data home (so runs show in the UI)."""
-    os.environ.setdefault("DAGSTER_HOME", str(home.dagster))
-    dagster_home = os.environ["DAGSTER_HOME"]
-    os.makedirs(dagster_home, exist_ok=True)
-    config = os.path.join(dagster_home, "dagster.yaml")
+    folder = dagster_home(home)
+    os.makedirs(folder, exist_ok=True)
+    config = os.path.join(folder, "dagster.yaml")
     if not os.path.exists(config):
         with open(config, "w", encoding="utf-8") as handle:
             handle.write(DAGSTER_YAML)
     # Dagster's SQLite storages create their tables on first open, and two processes doing it
     # at the same time fail ("table ... already exists"). Serialise the first open.
-    with open(os.path.join(dagster_home, ".verrou-instance"), "w") as lock:
+    with open(os.path.join(folder, ".verrou-instance"), "w") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
-            instance = dg.DagsterInstance.get()
+            instance = dg.DagsterInstance.from_config(folder)
             instance.get_runs(limit=1)  # touch each storage so its tables exist
             instance.get_latest_materialization_event(dg.AssetKey("depot"))
             instance.all_instigator_state()
@@ -51,6 +55,11 @@ def dagster_instance(home: DataHome) -> dg.DagsterInstance:
 
 # Runs keep their full logs in the Dagster instance; the terminal gets only errors.
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def _run_config(home: DataHome) -> dict:
+    """Quiet runs on this data home (the definitions' resource would otherwise read `PRE_HOME`)."""
+    return QUIET | {"resources": {"data_home": {"config": {"root": str(home.root)}}}}
 
 
 @dataclass
@@ -69,10 +78,9 @@ class ProcessResult:
 def process(home: DataHome | None = None) -> ProcessResult:
     from pipelines.definitions import defs
     from pipelines.defs.ingestion import pending_requests, run_config, sites
-    from pipelines.lifecycle import cleanup_staging, summary_lines
+    from pipelines.ingest.lifecycle import cleanup_staging, summary_lines
 
-    home = (home or DataHome.from_env()).ensure()
-    os.environ["PRE_HOME"] = str(home.root)  # the definitions' resource reads it
+    home = (home or DataHome.from_settings()).ensure()
     started = time.perf_counter()
     instance = dagster_instance(home)
     result = ProcessResult()
@@ -95,18 +103,18 @@ def process(home: DataHome | None = None) -> ProcessResult:
         files = [f for _, f in pending]
         options = {"partition_key": start} if start == end else {
             "tags": {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}}
-        config = run_config(files).to_config_dict() | QUIET
-        mesures.wall("avant_execution", time.perf_counter() - started)
+        config = run_config(files).to_config_dict() | _run_config(home)
+        timings.wall("avant_execution", time.perf_counter() - started)
         started = time.perf_counter()
         run = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False, **options)
         result.errors += _unexpected_failures(run)
         result.handled = len(files)
         result.left_in_inbox = [f.name for f in files if f.path(home).exists()]
-        mesures.wall("execution_ingestion", time.perf_counter() - started)
+        timings.wall("execution_ingestion", time.perf_counter() - started)
     started = time.perf_counter()
     publication = defs.resolve_job_def("publication").execute_in_process(
-        run_config=QUIET, instance=instance, raise_on_error=False)
-    mesures.wall("execution_publication", time.perf_counter() - started)
+        run_config=_run_config(home), instance=instance, raise_on_error=False)
+    timings.wall("execution_publication", time.perf_counter() - started)
     if not publication.success:
         result.errors += _unexpected_failures(publication) or ["la publication a échoué"]
     if pending:

@@ -7,7 +7,7 @@ bash scripts/setup.sh
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== chromium"
-# The browser test (tests/test_browser.py) drives Debian's Chromium; it fails without it.
+# The browser test (tests/e2e/test_browser.py) drives Debian's Chromium; it fails without it.
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "Installation de Chromium (apt-get install chromium) pour le test navigateur…"

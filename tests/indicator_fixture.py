@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.warehouse import ensure_schema
+from pipelines.warehouse.store import ensure_schema
 
 PARCOURS_COLS = ("code_pre", "id_parcours", "id_enfant", "id_famille", "sexe", "annee_naissance", "niveau_scolaire",
                  "code_commune", "code_qpv", "date_orientation", "origine_orientation", "motif_orientation",

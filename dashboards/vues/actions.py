@@ -8,7 +8,7 @@ import donnees
 import libelles
 from affichage import Colonne, en_tete, graphique, ligne, metrique, nom_fichier, note, page, secret_statistique, tableau
 from filtres import Filtres
-from pipelines.indicators import catalogue_categories, indicator
+from pipelines.warehouse.catalogue import catalogue_categories, indicator
 
 CHIFFRES = ["actions_par_enfant", "taux_assiduite", "cout_par_enfant"]
 

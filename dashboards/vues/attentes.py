@@ -7,8 +7,8 @@ import streamlit as st
 import donnees
 from affichage import Colonne, en_tete, graphique, ligne, nom_fichier, note, page, secret_statistique, tableau
 from filtres import Filtres
-from pipelines.indicators import catalogue_categories
-from pipelines.suppression import seuil
+from pipelines.publication.disclosure import threshold
+from pipelines.warehouse.catalogue import catalogue_categories
 
 COLONNES = {"demandes_attente": ("Demandes de la période", "entier"),
             "attente_mediane_jours": ("Attente médiane (jours)", "entier"),
@@ -45,7 +45,7 @@ def courbes(f: Filtres, structures: pl.DataFrame) -> pl.DataFrame:
     visibles = structures.filter(~pl.col("masque_demandes_attente") & (pl.col("demandes_attente") > 0))
     noms = dict(zip(visibles["code"].to_list(), visibles["structure"].to_list(), strict=True))
     df = donnees.km_courbes(f.periode, f.niveau, f.territoire).filter(
-        pl.col("structure").is_in(list(noms)) & (pl.col("n_a_risque") >= seuil()))
+        pl.col("structure").is_in(list(noms)) & (pl.col("n_a_risque") >= threshold()))
     depart = pl.DataFrame({"structure": list(noms), "jours": [0] * len(noms), "survie": [1.0] * len(noms)},
                           schema={"structure": pl.String, "jours": pl.Int64, "survie": pl.Float64})
     return (pl.concat([depart, df.select("structure", "jours", "survie")])
@@ -84,7 +84,7 @@ def corps(f: Filtres) -> None:
         chart = (base.mark_line(interpolate="step-after") + seuil_90).properties(
             title=f"Part des demandes de {f.periode} encore sans premier rendez-vous, selon l'attente", height=380)
         graphique(chart, legende + " Les courbes s'arrêtent lorsque moins de "
-                  f"{seuil()} demandes restent en attente (secret statistique) ; trait pointillé : 90 jours.")
+                  f"{threshold()} demandes restent en attente (secret statistique) ; trait pointillé : 90 jours.")
     else:
         st.info("Aucune courbe affichable pour ce choix : pas de demande pendant la période, ou effectifs soumis "
                 "au secret statistique.")

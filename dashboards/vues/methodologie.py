@@ -5,8 +5,8 @@ import re
 import streamlit as st
 
 from affichage import page
-from pipelines.methodology import methodology_markdown
-from pipelines.suppression import explication
+from pipelines.publication.disclosure import explanation
+from pipelines.publication.methodology import methodology_markdown
 
 COMMENTAIRE = re.compile(r"<!--.*?-->\s*", re.DOTALL)
 LIEN_LOCAL = re.compile(r"\[([^\]]+)\]\((?!https?:)[^)]+\)")
@@ -22,7 +22,7 @@ def texte() -> str:
 def corps(_filtres) -> None:
     st.markdown(texte())
     st.subheader("Seuil du secret statistique en vigueur")
-    st.write(explication())
+    st.write(explanation())
 
 
 page("Méthodologie", corps, filtres=False)

@@ -21,8 +21,8 @@ from affichage import (
     tableau,
 )
 from filtres import Filtres
-from pipelines.indicator_view import format_value
-from pipelines.indicators import catalogue_categories, indicator
+from pipelines.common import formats
+from pipelines.warehouse.catalogue import catalogue_categories, indicator
 
 CHIFFRES = ["enfants_suivis", "parcours_actifs", "entrees", "sorties", "enfants_par_referent",
             "duree_moyenne_mois", "duree_mediane_mois", "part_filles", "part_qpv", "part_orientation_ecole"]
@@ -49,7 +49,7 @@ def barres(df: pl.DataFrame, titre: str, axe: str, legende: str, *, ordre: list[
     if not shown.height:
         st.info("Répartition non affichée : effectif soumis au secret statistique ou nul.")
         return
-    shown = shown.with_columns(texte=pl.col("valeur").map_elements(lambda v: format_value(v, "pourcentage"),
+    shown = shown.with_columns(texte=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, "pourcentage"),
                                                                    return_dtype=pl.String))
     chart = alt.Chart(shown).mark_bar().encode(
         x=alt.X("valeur:Q", title=axe),

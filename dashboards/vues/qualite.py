@@ -11,7 +11,7 @@ import donnees
 import libelles
 from affichage import Colonne, en_tete, nom_fichier, page, tableau
 from filtres import Filtres
-from pipelines.fmt import date_fr
+from pipelines.common import formats
 
 TITRE_MARKDOWN = re.compile(r"^(#{1,5}) ", re.MULTILINE)
 
@@ -34,9 +34,9 @@ def couverture(row: dict, debut: date, fin: date) -> str:
     if extraction is None:
         return "aucun dépôt accepté"
     if extraction < debut:
-        return f"données arrêtées au {date_fr(extraction)}, avant la période"
+        return f"données arrêtées au {formats.day(extraction)}, avant la période"
     if depuis is not None and depuis > fin:
-        return f"données commençant le {date_fr(depuis)}, après la période"
+        return f"données commençant le {formats.day(depuis)}, après la période"
     if extraction < fin or (depuis is not None and depuis > debut):
         return "partielle"
     return "complète"
@@ -71,7 +71,7 @@ def corps(f: Filtres) -> None:
                    Colonne("nb_bloquants", "Anomalies bloquantes", "entier"),
                    Colonne("nb_avertissements", "Avertissements", "entier")],
             cle="qualite_sites", fichier=nom_fichier(f, "qualite_sites"))
-    st.caption(f"Ancienneté : jours écoulés au {date_fr(aujourd_hui)} depuis la date d'extraction des données en "
+    st.caption(f"Ancienneté : jours écoulés au {formats.day(aujourd_hui)} depuis la date d'extraction des données en "
                "vigueur (dernier dépôt accepté). Anomalies et avertissements : ceux du dernier dépôt reçu.")
 
     st.header(f"Sites sans données pour {f.periode}")
@@ -97,7 +97,7 @@ def corps(f: Filtres) -> None:
         return
     choix = {r["rapport"] or r["fichier"]: r for r in depots.iter_rows(named=True)}
     cle = st.selectbox("Ouvrir le rapport de contrôle du dépôt", list(choix), key="qualite_rapport",
-                       format_func=lambda k: f"{choix[k]['fichier']} — reçu le {date_fr(choix[k]['recu_le'])} — "
+                       format_func=lambda k: f"{choix[k]['fichier']} — reçu le {formats.day(choix[k]['recu_le'])} — "
                                              f"{libelles.STATUTS.get(choix[k]['statut'], choix[k]['statut'])}")
     texte = rapport(choix[cle]["rapport"])
     if texte is None:

@@ -21,14 +21,14 @@ from affichage import (
     tableau,
 )
 from filtres import Filtres
-from pipelines.indicators import Indicator, indicator
+from pipelines.warehouse.catalogue import Indicator, indicator
 
 SUIVI = Indicator(
     code="suivi_6_mois", libelle="Sorties suivies à 6 mois",
     definition="Part des sorties de la période ayant un bilan de suivi à 6 mois, parmi celles dont ce suivi est "
                "échu à la date d'extraction du site (sortie au moins 7 mois avant cette date : 6 mois plus un mois "
                "de marge pour saisir le bilan).",
-    unite="%", categories=None, effectif="les sorties dont le suivi à 6 mois est échu", format="pourcentage",
+    unite="%", categories=None, count_column="les sorties dont le suivi à 6 mois est échu", format="pourcentage",
     sens="hausse_favorable", theme="resultats", sql="")
 CODES = ["taux_objectifs_atteints", "part_sorties_objectifs_atteints", "part_sorties_relais"]
 

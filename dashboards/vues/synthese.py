@@ -20,7 +20,7 @@ from affichage import (
     tableau,
 )
 from filtres import Filtres
-from pipelines.indicators import indicator
+from pipelines.warehouse.catalogue import indicator
 
 CHIFFRES_CLES = ["enfants_suivis", "entrees", "sorties", "duree_moyenne_mois", "part_qpv",
                  "actions_par_enfant", "taux_assiduite", "cout_par_enfant",

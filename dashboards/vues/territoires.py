@@ -19,8 +19,8 @@ from affichage import (
     texte_indicateur,
 )
 from filtres import ORDRE_NIVEAUX, Filtres, libelle_territoire, niveau_superieur, noms_sites, territoires_par_niveau
-from pipelines.indicator_view import format_value
-from pipelines.indicators import catalogue, catalogue_categories, indicator
+from pipelines.common import formats
+from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator
 
 COLONNE_SITE = {"pre": "code_pre", "departement": "departement", "region": "region"}
 COULEURS = alt.Scale(domain=["Territoire choisi", "Autres territoires"], range=["#d62728", "#9ecae1"])
@@ -87,7 +87,7 @@ def corps(f: Filtres) -> None:
                 f"{libelle_territoire(*perimetre)} ({ind.unite}).")
     if df.filter(visibles).height:
         shown = df.filter(visibles).with_columns(
-            texte=pl.col("valeur").map_elements(lambda v: format_value(v, ind.format), return_dtype=pl.String))
+            texte=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, ind.format), return_dtype=pl.String))
         st.header("Classement")
         barres = alt.Chart(shown).mark_bar().encode(
             x=alt.X("valeur:Q", title=f"{ind.libelle} ({ind.unite})"),

@@ -1,26 +1,24 @@
 """Event-driven ingestion: the inbox sensor, the per-site submission asset, its blocking contract
 check, and the site's tables in the warehouse."""
 
-import os
-
 import dagster as dg
+import polars as pl
 
-from pipelines import lifecycle
+from pipelines import settings
+from pipelines.common import formats
+from pipelines.common.datahome import DataHome
+from pipelines.contracts.reader import peek_site
+from pipelines.contracts.referential import known_codes
 from pipelines.defs.metadata import PREVIEW_ROWS, markdown_table
 from pipelines.defs.resources import DataHomeResource
-from pipelines.fmt import nombre
-from pipelines.inbox import InboxFile, from_config, ready_files, to_config, triage
-from pipelines.paths import DataHome
-from pipelines.reader import peek_site
-from pipelines.referential import known_codes
+from pipelines.ingest import lifecycle
+from pipelines.ingest.inbox import InboxFile, from_config, ready_files, to_config, triage
 
 sites = dg.DynamicPartitionsDefinition(name="sites")
 
-# The sensor waits until a file has not changed for this long (uploaders writing in place).
-STABLE_SECONDS = float(os.environ.get("PRE_INBOX_STABLE_SECONDS", "2"))
 
 
-class FichierRecu(dg.Config):
+class ReceivedFile(dg.Config):
     """One inbox file, as found by the sensor or `pre-eval process`."""
 
     name: str
@@ -32,24 +30,22 @@ class FichierRecu(dg.Config):
 class DepotConfig(dg.Config):
     """The inbox files this run handles."""
 
-    fichiers: list[FichierRecu]
+    files: list[ReceivedFile]
 
 
 @dg.asset(partitions_def=sites, backfill_policy=dg.BackfillPolicy.single_run(), group_name="ingestion",
           kinds={"polars"})
-def depot(context: dg.AssetExecutionContext, config: DepotConfig, donnees: DataHomeResource) -> dg.MaterializeResult:
+def depot(context: dg.AssetExecutionContext, config: DepotConfig, data_home: DataHomeResource) -> dg.MaterializeResult:
     """Dépôts reçus d'un site : fichiers lus avec la tolérance du format et mis en attente de contrôle."""
-    home = donnees.home
-    staged = lifecycle.stage(home, context.run_id, from_config([f.model_dump() for f in config.fichiers]))
+    home = data_home.home
+    staged = lifecycle.stage(home, context.run_id, from_config([f.model_dump() for f in config.files]))
     rows = []
     for item in staged:
         meta = item.meta
         counts = meta["raw_rows"]
         rows.append({"fichier": item.file.name, "format": meta["kind"],
-                     **{t: nombre(counts.get(t, 0)) for t in ("parcours", "actions", "bilans", "attentes")}})
+                     **{t: formats.number(counts.get(t, 0)) for t in ("parcours", "actions", "bilans", "attentes")}})
     context.log.info(f"{len(staged)} fichier(s) lu(s) pour {', '.join(context.partition_keys)}")
-    import polars as pl
-
     return dg.MaterializeResult(metadata={
         "fichiers": len(staged),
         "apercu": dg.MetadataValue.md(markdown_table(pl.DataFrame(rows)) if rows else "Aucun fichier."),
@@ -59,8 +55,9 @@ def depot(context: dg.AssetExecutionContext, config: DepotConfig, donnees: DataH
 @dg.asset_check(asset=depot, blocking=True,
                 description="Conformité au format d'échange (contrats ODCS, Great Expectations) ; "
                             "les dépôts refusés sont mis en quarantaine avec leur rapport.")
-def depot_conforme_au_contrat(context: dg.AssetCheckExecutionContext, donnees: DataHomeResource) -> dg.AssetCheckResult:
-    verdicts = lifecycle.check(donnees.home, context.run.run_id)
+def depot_conforme_au_contrat(context: dg.AssetCheckExecutionContext,
+                              data_home: DataHomeResource) -> dg.AssetCheckResult:
+    verdicts = lifecycle.check(data_home.home, context.run.run_id)
     refused = [v for v in verdicts if not v.accepted]
     metadata = {
         "fichiers": len(verdicts),
@@ -85,14 +82,12 @@ def depot_conforme_au_contrat(context: dg.AssetCheckExecutionContext, donnees: D
 
 @dg.asset(partitions_def=sites, deps=[depot], backfill_policy=dg.BackfillPolicy.single_run(),
           group_name="ingestion", kinds={"duckdb"})
-def donnees_site(context: dg.AssetExecutionContext, donnees: DataHomeResource) -> dg.MaterializeResult:
+def donnees_site(context: dg.AssetExecutionContext, data_home: DataHomeResource) -> dg.MaterializeResult:
     """Données en vigueur du site (parcours, actions, bilans, attentes), remplacées d'un bloc.
 
     Les identifiants y sont pseudonymisés (HMAC-SHA256 avec la clé du dossier de données, salée par le code du site).
     """
-    applied = lifecycle.apply(donnees.home, context.run_id)
-    import polars as pl
-
+    applied = lifecycle.apply(data_home.home, context.run_id)
     table = pl.DataFrame([{"fichier": a.file.name, "site": a.code_pre, "statut": a.statut,
                            **{t: a.rows.get(t) for t in ("parcours", "actions", "bilans", "attentes")}}
                           for a in applied]) if applied else None
@@ -105,7 +100,7 @@ def donnees_site(context: dg.AssetExecutionContext, donnees: DataHomeResource) -
 
 
 def run_config(files: list[InboxFile]) -> dg.RunConfig:
-    return dg.RunConfig(ops={"depot": DepotConfig(fichiers=[FichierRecu(**f) for f in to_config(files)])})
+    return dg.RunConfig(ops={"depot": DepotConfig(files=[ReceivedFile(**f) for f in to_config(files)])})
 
 
 ingestion_job = dg.define_asset_job(
@@ -127,9 +122,10 @@ def site_partition(home: DataHome, file: InboxFile, known: set[str]) -> str:
 
 @dg.sensor(job=ingestion_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Surveille la boîte de dépôt ($PRE_HOME/inbox) : une exécution par contenu nouveau.")
-def boite_de_depot(context: dg.SensorEvaluationContext, donnees: DataHomeResource) -> dg.SensorResult:
-    home = donnees.home.ensure()
-    pending, duplicates = pending_requests(home, stable_seconds=STABLE_SECONDS)
+def boite_de_depot(context: dg.SensorEvaluationContext, data_home: DataHomeResource) -> dg.SensorResult:
+    home = data_home.home.ensure()
+    # Uploaders that write in place: wait until a file has not changed for this long.
+    pending, duplicates = pending_requests(home, stable_seconds=settings.load().DELAI_STABILITE_S)
     for file, original in duplicates:
         context.log.info(f"{file.name} : contenu identique à {original}, retiré de la boîte de dépôt")
     existing = set(context.instance.get_dynamic_partitions(sites.name))

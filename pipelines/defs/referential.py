@@ -2,17 +2,17 @@
 
 import dagster as dg
 
-from pipelines.contracts import load_contracts
+from pipelines.contracts.model import load_contracts
+from pipelines.contracts.referential import load_sites
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import DataHomeResource
-from pipelines.referential import load_sites
-from pipelines.warehouse import connect
+from pipelines.warehouse.store import connect
 
 
 @dg.asset(group_name="referentiel", kinds={"polars", "duckdb"})
-def referentiel_sites(donnees: DataHomeResource) -> dg.MaterializeResult:
+def referentiel_sites(data_home: DataHomeResource) -> dg.MaterializeResult:
     """Sites PRE connus : référentiel livré et fichiers ajoutés dans le dossier de données."""
-    home = donnees.home
+    home = data_home.home
     sites = load_sites(home)
     with connect(home) as con:
         con.begin()

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
-from pipelines.paths import DataHome
+from pipelines.common.datahome import DataHome
 
 
 class DataHomeResource(dg.ConfigurableResource):
-    """The data home ($PRE_HOME): inbox, archive, quarantine, reports, warehouse, published copy.
+    """The data home: inbox, archive, quarantine, reports, warehouse, published copy.
 
-    Empty `racine`: the PRE_HOME environment variable, else `data/` at the repository root.
+    Empty `root`: the `PRE_HOME` setting (`pipelines.settings`), read when a run starts.
     """
 
-    racine: str = ""
+    root: str = ""
 
     @property
     def home(self) -> DataHome:
-        from pathlib import Path
-
-        return DataHome(Path(self.racine).resolve()) if self.racine else DataHome.from_env()
+        return DataHome(Path(self.root).resolve()) if self.root else DataHome.from_settings()

@@ -1,6 +1,9 @@
--- Warehouse schemas and the submissions ledger. Idempotent: run at every connection.
+-- Warehouse schemas (one per layer) and the submissions ledger. Idempotent: run at every connection.
 -- The four site tables (ingestion.parcours, …) are created from the data contracts' columns.
 create schema if not exists ingestion;
+create schema if not exists referentiel;
+create schema if not exists staging;
+create schema if not exists intermediaire;
 create schema if not exists marts;
 
 create table if not exists ingestion.depots (

@@ -1,7 +1,7 @@
 -- Action indicators: actions (per volet), actions_par_enfant, taux_assiduite, cout_par_enfant.
 -- Every action of the territory's sites with date_debut in P counts, whatever its pathway.
 with volets as (
-    select * from (values ('SCOLARITE'), ('EDUCATIF'), ('PARENTALITE'), ('SANTE')) as v(categorie)
+    select categorie from referentiel.categories where liste = 'volets'
 ),
 
 -- Counts and sums are additive: aggregate per site and period first, then add the sites of each

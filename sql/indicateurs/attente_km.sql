@@ -3,8 +3,7 @@
 -- part_rdv_sous_90_jours = 100 × (1 − S(90)), S carried forward, 0 when no appointment yet.
 -- No request: both NULL, effectif 0.
 with structures as (
-    select * from (values ('PRE'), ('CMPP'), ('CAMSP'), ('CMP'), ('ORTHOPHONISTE'), ('PSYCHOMOTRICIEN'),
-        ('PSYCHOLOGUE'), ('PEDOPSYCHIATRIE'), ('AUTRE')) as s(categorie)
+    select categorie from referentiel.categories where liste = 'structures'
 ),
 
 estimations as (

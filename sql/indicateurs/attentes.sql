@@ -2,8 +2,7 @@
 -- (date_demande <= d1, no appointment nor abandonment by d1), per structure, zeros included.
 -- The backlog is produced only when d1 <= the date_extraction of every site of the territory.
 with structures as (
-    select * from (values ('PRE'), ('CMPP'), ('CAMSP'), ('CMP'), ('ORTHOPHONISTE'), ('PSYCHOMOTRICIEN'),
-        ('PSYCHOLOGUE'), ('PEDOPSYCHIATRIE'), ('AUTRE')) as s(categorie)
+    select categorie from referentiel.categories where liste = 'structures'
 ),
 
 demandes as (

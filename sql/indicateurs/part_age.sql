@@ -1,7 +1,7 @@
 -- part_age: share of entries (E) by age band at entry (year(date_entree) − annee_naissance);
 -- ages under 2 count in 2_5. One row per band, zeros included.
 with tranches as (
-    select * from (values ('2_5'), ('6_10'), ('11_16'), ('17_plus')) as t(categorie)
+    select categorie from referentiel.categories where liste = 'tranches_age'
 ),
 
 entrees as (

@@ -1,0 +1,1 @@
+"""The ODCS data contracts of the exchange format, installed as `pipelines.contracts.odcs`."""

@@ -1,0 +1,63 @@
+"""French number and date formatting for everything a user reads (`12 345,6`, `45,2 %`, `1 234 €`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+SPACE = " "  # thousands separator, as written in the specification
+
+
+def number(value: float | int | None, decimals: int = 0) -> str:
+    """`12 345,6`; "—" for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\u0000").replace(".", ",").replace("\u0000", SPACE)
+
+
+def exact(value: float | int) -> str:
+    """A number with exactly the decimals it has (`10 000`, `0,5`): bounds and examples in documents."""
+    if isinstance(value, float) and not value.is_integer():
+        return number(value, len(repr(value).partition(".")[2]))
+    return number(int(value))
+
+
+def percent(value: float | None, decimals: int = 1) -> str:
+    return "—" if value is None else f"{number(value, decimals)} %"
+
+
+def euros(value: float | None, decimals: int = 0) -> str:
+    return "—" if value is None else f"{number(value, decimals)} €"
+
+
+def day(value: dt.date | dt.datetime | str | None) -> str:
+    """`31/12/2024`; an ISO string is read first; "—" for a missing value."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """`1 avertissement`, `2 avertissements`, `1 234 anomalies bloquantes`."""
+    word = singular if abs(n) < 2 else (plural_form or singular + "s")
+    return f"{number(n)} {word}"
+
+
+# Display kinds of the indicator catalogue (`format` of each indicator).
+KINDS = ("entier", "decimal1", "pourcentage", "euros")
+
+
+def by_kind(value: float | None, kind: str) -> str:
+    """A value as the catalogue's display kind says (`entier`, `decimal1`, `pourcentage`, `euros`)."""
+    if value is None:
+        return "—"
+    if kind == "entier":
+        return number(value, 0)
+    if kind == "pourcentage":
+        return percent(value, 1)
+    if kind == "euros":
+        return euros(value, 0)
+    return number(value, 1)

@@ -1,0 +1,99 @@
+"""Validation reports for coordinators: French text (Markdown) and machine-readable JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipelines.common import formats
+from pipelines.contracts.model import BLOQUANT
+from pipelines.contracts.validator import Report
+
+KIND_LABEL = {"zip": "archive ZIP", "xlsx": "classeur XLSX", "inconnu": "format non reconnu"}
+TABLE_LABEL = {"parcours": "parcours", "actions": "actions", "bilans": "bilans", "attentes": "demandes"}
+
+
+def summary_line(report: Report, site_name: str | None = None) -> str:
+    """One French line per file, for `pre-eval validate` and `pre-eval process`."""
+    site = report.code_pre or "site inconnu"
+    if site_name:
+        site = f"{site} ({site_name})"
+    verdict = "ACCEPTÉ" if report.accepted else "REFUSÉ"
+    counts = ", ".join(f"{formats.number(report.rows.get(t, 0))} {label}" for t, label in TABLE_LABEL.items())
+    return (f"{report.source} : {verdict} — {site}, {counts} ; "
+            f"{formats.plural(report.blocking_count, 'anomalie bloquante', 'anomalies bloquantes')}, "
+            f"{formats.plural(report.warning_count, 'avertissement')}")
+
+
+def to_markdown(report: Report, site_name: str | None = None) -> str:
+    lines = [f"# Rapport de contrôle du dépôt « {report.source} »", ""]
+    lines.append(f"- Fichier : {report.source} ({KIND_LABEL.get(report.submission.kind, '?')})")
+    site = report.code_pre or "non lu"
+    lines.append(f"- Site : {site}{' — ' + site_name if site_name else ''}")
+    extraction = formats.day(report.date_extraction) if report.date_extraction else "non lue"
+    lines.append(f"- Date d'extraction : {extraction}")
+    lines.append("- Lignes lues : " + ", ".join(
+        f"{formats.number(report.rows.get(t, 0))} {label}" for t, label in TABLE_LABEL.items()))
+    if report.accepted:
+        lines.append(f"- **Verdict : accepté** ({formats.plural(report.warning_count, 'avertissement')})")
+    else:
+        blocking = formats.plural(report.blocking_count, "anomalie bloquante", "anomalies bloquantes")
+        lines.append(f"- **Verdict : refusé** — {blocking} à corriger avant un nouvel envoi ; "
+                     "les données déjà en vigueur pour le site restent inchangées.")
+    lines.append("")
+    groups = report.findings.groups()
+    for severity, title in ((BLOQUANT, "Anomalies bloquantes (à corriger)"),
+                            ("avertissement", "Avertissements (dépôt accepté, à vérifier)")):
+        selected = [g for g in groups if g.severity == severity]
+        if not selected:
+            continue
+        lines += [f"## {title}", ""]
+        for g in selected:
+            where = []
+            if g.table:
+                where.append(f"table {g.table}")
+            if g.column:
+                where.append(f"colonne {g.column}")
+            lines.append(f"### {g.rule.title} — {formats.plural(g.count, 'occurrence')}"
+                         f"{' (' + ', '.join(where) + ')' if where else ''}")
+            lines.append(f"Règle `{g.rule.code}`.")
+            lines.append("")
+            for line, message in g.examples:
+                prefix = f"ligne {line} : " if line is not None else ""
+                lines.append(f"- {prefix}{message}")
+            if g.count > len(g.examples):
+                rest = g.count - len(g.examples)
+                lines.append(f"- … et {formats.plural(rest, 'autre occurrence', 'autres occurrences')} "
+                             "(liste des lignes dans le rapport JSON).")
+            lines.append("")
+    if not groups:
+        lines += ["Aucune anomalie : le fichier est conforme au format d'échange.", ""]
+    return "\n".join(lines)
+
+
+def to_json(report: Report, extra: dict[str, Any] | None = None) -> str:
+    data = {
+        "fichier": report.source,
+        "format": report.submission.kind,
+        "code_pre": report.code_pre,
+        "date_extraction": report.date_extraction.isoformat() if report.date_extraction else None,
+        "verdict": "accepte" if report.accepted else "refuse",
+        "nb_bloquants": report.blocking_count,
+        "nb_avertissements": report.warning_count,
+        "lignes": report.rows,
+        "constats": [
+            {
+                "regle": g.rule.code,
+                "intitule": g.rule.title,
+                "gravite": g.severity,
+                "table": g.table,
+                "colonne": g.column,
+                "nombre": g.count,
+                "lignes": g.lines,
+                "exemples": [{"ligne": line, "message": msg} for line, msg in g.examples],
+            }
+            for g in report.findings.groups()
+        ],
+        **(extra or {}),
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,57 @@
+"""The warehouse's models as Dagster assets: one asset per model of the SQL graph.
+
+Keys, descriptions and dependencies all come from `pipelines.warehouse.models` (which reads them
+from the SQL); this module only maps the ingestion tables the models read to the assets that
+write them.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.common import timings
+from pipelines.defs.ingestion import depot, donnees_site
+from pipelines.defs.referential import referentiel_sites
+from pipelines.defs.resources import DataHomeResource
+from pipelines.warehouse import models
+from pipelines.warehouse.store import connect
+
+# Which assets write each ingestion table (the sources of the SQL graph).
+SOURCE_ASSETS: dict[str, list[dg.AssetsDefinition]] = {
+    "ingestion.sites": [referentiel_sites],
+    "ingestion.depots": [depot, donnees_site],
+    **{f"ingestion.{table}": [donnees_site] for table in ("parcours", "actions", "bilans", "attentes")},
+}
+
+
+def asset_key(model_key: str) -> dg.AssetKey:
+    return dg.AssetKey(model_key.split("."))
+
+
+def model_deps(model: models.Model) -> list[dg.AssetKey]:
+    """The asset keys a model's asset depends on: the models and sources its SQL reads."""
+    keys = {asset_key(r) for r in model.reads if r in models.registry()}
+    keys |= {source.key for r in model.reads if r.startswith(f"{models.SOURCE_SCHEMA}.")
+             for source in SOURCE_ASSETS[r]}
+    return sorted(keys, key=lambda k: k.to_user_string())
+
+
+def model_asset(model: models.Model) -> dg.AssetsDefinition:
+    """An asset that builds one model in the warehouse."""
+
+    @dg.asset(name=model.name, key_prefix=model.schema, group_name=model.schema, kinds={"duckdb", "sql"},
+              deps=model_deps(model), description=model.description)
+    def _build(data_home: DataHomeResource) -> dg.MaterializeResult:
+        with connect(data_home.home) as con, timings.measure("marts"):
+            models.run(con, model)
+            # Schema and name come from the registry (file names of the package), never from input.
+            count = con.execute(f"select count(*) from {model.key}").fetchone()[0]
+        return dg.MaterializeResult(metadata={"row_count": count,
+                                              "sql": ", ".join(f"sql/{f}" for f in model.files) or "—"})
+
+    return _build
+
+
+model_assets = [model_asset(m) for m in models.registry().values()]
+
+defs = dg.Definitions(assets=model_assets)

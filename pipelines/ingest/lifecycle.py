@@ -1,0 +1,428 @@
+"""Lifecycle of a submission: stage, check, then file it away (quarantine or archive + apply).
+
+Called by the Dagster assets of `pipelines.defs.ingestion`; each step works on the files of one
+run, under `$PRE_HOME/staging/<run_id>/<sha256>/`. Order of writes, for crash safety: the
+warehouse transaction (data + ledger row) commits first, then the file moves, then the ledger
+marker is written. A file found in the inbox whose content is already recorded in the warehouse
+is therefore a half-filed one: it is filed where the record says, without a new record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines import settings
+from pipelines.common import progress, timings, workers
+from pipelines.common.datahome import DataHome
+from pipelines.contracts import report as reports
+from pipelines.contracts.findings import Findings
+from pipelines.contracts.model import DATA_TABLES, Contracts, load_contracts
+from pipelines.contracts.reader import LINE, Submission, read_submission
+from pipelines.contracts.referential import load_sites
+from pipelines.contracts.validator import Context, Report, validate_many
+from pipelines.ingest.inbox import InboxFile, ledger_entry, log_arrival, write_ledger
+from pipelines.ingest.pseudonym import load_key, pseudonymise_tables
+from pipelines.warehouse.store import connect
+
+UNKNOWN_SITE = "INCONNU"
+_CODE_PRE = re.compile(r"^PRE([0-9]{5}|2[AB][0-9]{3})$")
+STATUS_LABEL = {"accepte": "ACCEPTÉ", "refuse": "REFUSÉ", "ignore": "IGNORÉ"}
+
+
+def staging_root(home: DataHome, run_id: str) -> Path:
+    return home.root / "staging" / run_id
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[-120:] or "fichier"
+
+
+def _stem(file: InboxFile) -> str:
+    return f"{file.received_at:%Y%m%d-%H%M%S}_{file.sha256[:12]}_{_safe_name(file.name)}"
+
+
+def site_folder(code_pre: str | None, known: set[str]) -> str:
+    """Folder name for a site's files: only a known, well-formed code (never raw input)."""
+    return code_pre if code_pre and _CODE_PRE.match(code_pre) and code_pre in known else UNKNOWN_SITE
+
+
+def _manifest_code(sub: Submission) -> str | None:
+    code = sub.manifest.get("code_pre")
+    return code if isinstance(code, str) and _CODE_PRE.match(code) else None
+
+
+# --------------------------------------------------------------------------- 1. stage
+
+
+@dataclass
+class Staged:
+    file: InboxFile
+    folder: Path
+
+    @cached_property
+    def meta(self) -> dict:
+        """What reading found (`lecture.json`), read once: batching, checking and metadata use it."""
+        return json.loads((self.folder / "lecture.json").read_text(encoding="utf-8"))
+
+
+def stage(home: DataHome, run_id: str, files: list[InboxFile]) -> list[Staged]:
+    """Read each file of the run into typed frames kept under the run's staging folder.
+
+    Files whose content is already recorded (a crash between the record and the move) are
+    filed where the record says, and not staged again.
+    """
+    recorded = _recorded(home, [f.sha256 for f in files])
+    root = staging_root(home, run_id)
+    todo = []
+    for file in files:
+        if file.sha256 in recorded:
+            _finish_filing(home, file, recorded[file.sha256])
+        elif file.path(home).is_file():  # else handled meanwhile by another run
+            todo.append(file)
+    staged = []
+    with progress.phase("Lecture", len(todo)) as bar, timings.measure("lecture"):
+        jobs = [(str(f.path(home)), f.name, str(root / f.sha256),
+                 {"fichier": f.name, "sha256": f.sha256, "taille": f.size, "mtime": f.mtime}) for f in todo]
+        for file, rows in zip(todo, workers.ordered_map(_read_to_staging, jobs), strict=True):
+            staged.append(Staged(file, root / file.sha256))
+            timings.add_rows("lecture", rows)
+            bar.advance(1, rows=rows)
+    return staged
+
+
+def _read_to_staging(job: tuple[str, str, str, dict]) -> int:
+    """Read one file into typed frames under its staging folder (in a worker process for big runs)."""
+    path, name, folder_name, file_meta = job
+    sub = read_submission(Path(path), load_contracts(), name=name)
+    folder = Path(folder_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, frame in sub.tables.items():
+        frame.write_parquet(folder / f"{table}.parquet")
+    meta = {
+        **file_meta, "kind": sub.kind, "unusable": sorted(sub.unusable), "manifest_lines": sub.manifest_lines,
+        "raw_rows": sub.raw_rows, "type_refused": sub.type_refused, "findings": sub.findings.to_list(),
+        "tables": sorted(sub.tables),
+    }
+    (folder / "lecture.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
+    return sum(sub.raw_rows.values())
+
+
+def _recorded(home: DataHome, shas: list[str]) -> dict[str, dict]:
+    if not shas or not home.warehouse.exists():
+        return {}
+    with connect(home) as con:
+        rows = con.execute(
+            "select sha256, statut, chemin from ingestion.depots where sha256 in (select unnest(?))",
+            [shas]).fetchall()
+    return {sha: {"statut": statut, "chemin": chemin} for sha, statut, chemin in rows}
+
+
+def _finish_filing(home: DataHome, file: InboxFile, record: dict) -> None:
+    source = file.path(home)
+    target = home.root / record["chemin"]
+    if source.exists():
+        if target.exists():  # the recorded copy is already there: this one is a duplicate
+            log_arrival(home, file, "doublon", identique_a=record["chemin"])
+            source.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(source, target)
+    write_ledger(home, file.sha256, record)
+
+
+def load_staged(staged: Staged, contracts: Contracts) -> Submission:
+    meta = staged.meta
+    tables = {name: pl.read_parquet(staged.folder / f"{name}.parquet") for name in meta["tables"]}
+    return Submission(
+        source=meta["fichier"], kind=meta["kind"], tables=tables,
+        findings=Findings.from_list(meta["findings"], contracts.rules_by_code),
+        unusable=set(meta["unusable"]), manifest_lines=meta["manifest_lines"], raw_rows=meta["raw_rows"],
+        type_refused=meta["type_refused"])
+
+
+def staged_in_run(home: DataHome, run_id: str) -> list[Staged]:
+    root = staging_root(home, run_id)
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in root.iterdir() if (p / "lecture.json").is_file()):
+        meta = json.loads((folder / "lecture.json").read_text(encoding="utf-8"))
+        found.append(Staged(InboxFile(meta["fichier"], meta["taille"], meta["mtime"], meta["sha256"]), folder))
+    return found
+
+
+def cleanup_staging(home: DataHome, instance) -> None:
+    """Remove the staging folders of runs that are over (a crashed run leaves its folder)."""
+    root = home.root / "staging"
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        run = instance.get_run_by_id(folder.name)
+        if run is None or run.is_finished:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- 2. check
+
+
+@dataclass
+class Verdict:
+    file: InboxFile
+    code_pre: str | None
+    accepted: bool
+    blocking: int
+    warnings: int
+    report_path: str  # relative to the data home
+    rules: list[str]
+
+
+def check(home: DataHome, run_id: str, contracts: Contracts | None = None) -> list[Verdict]:
+    """Run the contracts on the run's staged files; write every report; file the refused ones."""
+    contracts = contracts or load_contracts()
+    staged = staged_in_run(home, run_id)
+    if not staged:
+        return []
+    sites = load_sites(home)
+    known = set(sites["code_pre"].to_list())
+    names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
+    verdicts: list[Verdict] = []
+    with connect(home) as con, progress.phase("Contrôle", len(staged)) as bar:
+        in_force = dict(con.execute(
+            "select code_pre, nb_parcours from ingestion.depots where en_vigueur").fetchall())
+        for lot in _lots(staged):
+            subs = [load_staged(s, contracts) for s in lot]
+            rows = sum(sum(s.raw_rows.values()) for s in subs)
+            with timings.measure("controle", rows=rows):
+                contexts = [Context(known_sites=known, in_force_parcours=in_force.get(_manifest_code(s)))
+                            for s in subs]
+                reports_ = validate_many(subs, contexts, contracts)
+                verdicts += _file_verdicts(home, con, lot, subs, reports_, known, names)
+            bar.advance(len(lot), rows=rows)
+    return verdicts
+
+
+def _lots(staged: list[Staged]) -> list[list[Staged]]:
+    """Files in batches of about `PRE_LOT_LIGNES` rows: one GX run per table and batch keeps the
+    fixed cost of GX low, and the cap keeps memory flat whatever the number of files."""
+    cap = settings.load().LOT_LIGNES
+    lots: list[list[Staged]] = [[]]
+    size = 0
+    for item in staged:
+        rows = sum(item.meta["raw_rows"].values())
+        if lots[-1] and size + rows > cap:
+            lots.append([])
+            size = 0
+        lots[-1].append(item)
+        size += rows
+    return [lot for lot in lots if lot]
+
+
+def _file_verdicts(home: DataHome, con: duckdb.DuckDBPyConnection, staged: list[Staged], subs: list[Submission],
+                   reps: list[Report], known: set[str], names: dict[str, str]) -> list[Verdict]:
+    verdicts = []
+    for item, sub, rep in zip(staged, subs, reps, strict=True):
+        if not _still_pending(home, con, item):
+            continue
+        folder = site_folder(rep.code_pre, known)
+        report_path = _write_report(home, item.file, folder, rep, names.get(rep.code_pre or ""))
+        verdict = Verdict(item.file, _manifest_code(sub), rep.accepted, rep.blocking_count, rep.warning_count,
+                          report_path, sorted(rep.findings.rules()))
+        (item.folder / "verdict.json").write_text(json.dumps({
+            "accepted": rep.accepted, "blocking": rep.blocking_count, "warnings": rep.warning_count,
+            "report": report_path, "code_pre": verdict.code_pre, "folder": folder,
+            "date_extraction": rep.date_extraction.isoformat() if rep.date_extraction else None,
+            "date_debut_donnees": _date_or_none(sub.manifest.get("date_debut_donnees")),
+            "rows": {t: (None if t in sub.unusable else sub.raw_rows.get(t)) for t in DATA_TABLES},
+        }), encoding="utf-8")
+        if not rep.accepted:
+            _file_refused(home, con, item, folder)
+        verdicts.append(verdict)
+    return verdicts
+
+
+def _date_or_none(value) -> str | None:
+    return value.isoformat() if isinstance(value, date) else None
+
+
+def _write_report(home: DataHome, file: InboxFile, folder: str, rep: Report, site_name: str | None) -> str:
+    target = home.reports / folder
+    target.mkdir(parents=True, exist_ok=True)
+    stem = _stem(file)
+    (target / f"{stem}.json").write_text(
+        reports.to_json(rep, {"sha256": file.sha256, "recu_le": file.received_at.isoformat()}), encoding="utf-8")
+    (target / f"{stem}.md").write_text(reports.to_markdown(rep, site_name), encoding="utf-8")
+    return str((target / f"{stem}.md").relative_to(home.root))
+
+
+def _still_pending(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged) -> bool:
+    """False when another writer (a concurrent run) filed this content meanwhile."""
+    recorded = con.execute("select 1 from ingestion.depots where sha256 = ?", [item.file.sha256]).fetchone()
+    if recorded or not item.file.path(home).is_file():
+        shutil.rmtree(item.folder, ignore_errors=True)
+        return False
+    return True
+
+
+def _verdict(item: Staged) -> dict:
+    return json.loads((item.folder / "verdict.json").read_text(encoding="utf-8"))
+
+
+def _record(con: duckdb.DuckDBPyConnection, item: Staged, statut: str, in_force: bool, chemin: str) -> None:
+    v = _verdict(item)
+    rows = v["rows"]
+    con.execute(
+        "insert into ingestion.depots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [item.file.sha256, item.file.name, v["code_pre"], v["date_extraction"], v["date_debut_donnees"],
+         item.file.received_at, datetime.now(tz=UTC), statut, in_force, v["blocking"], v["warnings"],
+         rows["parcours"], rows["actions"], rows["bilans"], rows["attentes"], v["report"], chemin])
+
+
+def _move(home: DataHome, item: Staged, destination: Path) -> str:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(item.file.path(home), destination)
+    return str(destination.relative_to(home.root))
+
+
+def _file_refused(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, folder: str) -> None:
+    destination = home.quarantine / folder / _stem(item.file)
+    chemin = str(destination.relative_to(home.root))
+    _record(con, item, "refuse", False, chemin)  # autocommit: recorded before the file moves
+    _move(home, item, destination)
+    _close(home, item, "refuse", chemin)
+
+
+def _close(home: DataHome, item: Staged, statut: str, chemin: str) -> None:
+    write_ledger(home, item.file.sha256, {"statut": statut, "chemin": chemin, "fichier": item.file.name})
+    log_arrival(home, item.file, statut, chemin=chemin)
+    shutil.rmtree(item.folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- 3. apply
+
+
+@dataclass
+class Applied:
+    file: InboxFile
+    code_pre: str
+    statut: str  # accepte | ignore
+    rows: dict[str, int]
+
+
+def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> list[Applied]:
+    """Replace each site's snapshot by its accepted submissions, in (date_extraction, arrival) order.
+
+    One transaction per submission: the four tables and the ledger row change together or not
+    at all. A submission strictly older than the snapshot in force is archived as `ignore`.
+    """
+    contracts = contracts or load_contracts()
+    staged = [s for s in staged_in_run(home, run_id) if (s.folder / "verdict.json").is_file()]
+    verdicts = {s.folder: _verdict(s) for s in staged}  # read once: sorting and applying both need them
+    accepted = [s for s in staged if verdicts[s.folder]["accepted"]]
+    accepted.sort(key=lambda s: (verdicts[s.folder]["code_pre"], verdicts[s.folder]["date_extraction"],
+                                 s.file.mtime, s.file.name))
+    if not accepted:
+        return []
+    key = load_key(home)
+    identifiers = {t: [c.name for c in contracts.tables[t].columns if c.nature == "identifiant"] for t in DATA_TABLES}
+    done = []
+    # Pseudonymising is per file and CPU-bound: workers prepare the next files while this
+    # process, the only writer, loads them one transaction at a time.
+    jobs = [(str(item.folder), verdicts[item.folder]["code_pre"], key, identifiers) for item in accepted]
+    with connect(home) as con, progress.phase("Chargement", len(accepted)) as bar, \
+            timings.measure("chargement"):
+        # Fewer automatic checkpoints while loading many files (each commit stays durable in
+        # the write-ahead log); one checkpoint at the end.
+        con.execute("set checkpoint_threshold = '1GB'")
+        for item, _ in zip(accepted, workers.ordered_map(_prepare, jobs), strict=True):
+            rows = sum(n or 0 for n in verdicts[item.folder]["rows"].values())
+            timings.add_rows("chargement", rows)
+            applied = _apply_one(home, con, item, verdicts[item.folder])
+            if applied is not None:
+                done.append(applied)
+            bar.advance(1, rows=rows if applied else 0)
+    return done
+
+
+def _prepare(job: tuple[str, str, bytes, dict[str, list[str]]]) -> None:
+    """Write the pseudonymised tables of one staged file (`<table>.pret.parquet`)."""
+    folder, code, key, identifiers = job
+    frames = {t: pl.read_parquet(Path(folder) / f"{t}.parquet").drop(LINE).with_columns(pl.lit(code).alias("code_pre"))
+              for t in DATA_TABLES}
+    for table, frame in pseudonymise_tables(frames, identifiers, code, key).items():
+        frame.write_parquet(Path(folder) / f"{table}.pret.parquet")
+
+
+def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict) -> Applied | None:
+    if not _still_pending(home, con, item):
+        return None
+    code = v["code_pre"]
+    current = con.execute("select date_extraction from ingestion.depots where code_pre = ? and en_vigueur",
+                          [code]).fetchone()
+    # A site's first snapshot has nothing to delete: skip scanning the national tables.
+    has_rows = current is not None or con.execute(
+        "select 1 from ingestion.depots where code_pre = ? and statut = 'accepte' limit 1",
+        [code]).fetchone() is not None
+    destination = home.archive / v["folder"] / _stem(item.file)
+    chemin = str(destination.relative_to(home.root))
+    older = current and current[0] and date.fromisoformat(v["date_extraction"]) < current[0]
+    if older:
+        _record(con, item, "ignore", False, chemin)
+        statut = "ignore"
+    else:
+        frames = {t: pl.read_parquet(item.folder / f"{t}.pret.parquet") for t in DATA_TABLES}
+        con.begin()
+        try:
+            for table, frame in frames.items():  # noqa: B007 - frame is read by DuckDB by name
+                if has_rows:
+                    con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
+                con.execute(f"insert into ingestion.{table} by name select * from frame")
+            con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur",
+                        [code])
+            _record(con, item, "accepte", True, chemin)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        statut = "accepte"
+    _move(home, item, destination)
+    _close(home, item, statut, chemin)
+    return Applied(item.file, code, statut, v["rows"])
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def summary_lines(home: DataHome, shas: list[str]) -> list[str]:
+    """One French line per submission, from the warehouse's ledger."""
+    if not shas:
+        return []
+    with connect(home) as con:
+        rows = con.execute(
+            "select d.fichier, d.statut, d.code_pre, s.nom, d.nb_parcours, d.nb_actions, d.nb_bilans, d.nb_attentes, "
+            "d.nb_bloquants, d.nb_avertissements, d.rapport from ingestion.depots d "
+            "left join ingestion.sites s using (code_pre) where d.sha256 in (select unnest(?)) order by d.recu_le",
+            [shas]).fetchall()
+    from pipelines.common import formats
+
+    lines = []
+    for fichier, statut, code, nom, p, a, b, d, nb_b, nb_a, rapport in rows:
+        site = f"{code} ({nom})" if code and nom else (code or "site non identifié")
+        counts = ", ".join(f"{formats.number(n) if n is not None else '—'} {label}"
+                           for n, label in ((p, "parcours"), (a, "actions"), (b, "bilans"), (d, "demandes")))
+        lines.append(f"{fichier} : {STATUS_LABEL[statut]} — {site}, {counts} ; "
+                     f"{formats.plural(nb_b, 'anomalie bloquante', 'anomalies bloquantes')}, "
+                     f"{formats.plural(nb_a, 'avertissement')} — rapport : {rapport}")
+    return lines
+
+
+def already_handled(home: DataHome, sha256: str) -> bool:
+    return ledger_entry(home, sha256) is not None

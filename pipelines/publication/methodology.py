@@ -1,0 +1,80 @@
+"""The methodology of the indicators, in French, generated from the catalogue.
+
+Used for `docs/indicateurs.md` (`pre-eval docs --methodologie docs/indicateurs.md`) and by the
+dashboard's methodology page.
+"""
+
+from __future__ import annotations
+
+from pipelines import settings
+from pipelines.warehouse.catalogue import catalogue, catalogue_categories
+
+FORMAT_LABEL = {"entier": "nombre entier", "decimal1": "nombre à une décimale", "pourcentage": "pourcentage",
+                "euros": "euros"}
+SENS_LABEL = {"hausse_favorable": "une hausse est favorable", "baisse_favorable": "une baisse est favorable",
+              "neutre": "ni hausse ni baisse n'est favorable en soi"}
+THEME_LABEL = {"parcours": "Parcours", "actions": "Actions et partenariats", "resultats": "Résultats",
+               "attentes": "Listes d'attente"}
+
+
+def methodology_markdown() -> str:
+    categories = catalogue_categories()
+    out = [
+        "<!-- Page générée à partir du catalogue des indicateurs (pipelines/warehouse/catalogue_indicateurs.yaml) "
+        "par `pre-eval docs --methodologie docs/indicateurs.md` : ne pas la modifier à la main. -->",
+        "",
+        "# Méthodologie des indicateurs",
+        "",
+        "## Population et périodes",
+        "",
+        "- Seules comptent les **données en vigueur** de chaque site : son dernier dépôt accepté.",
+        "- Périodes : **année civile** (`AAAA`, du 1er janvier au 31 décembre) et **année scolaire** "
+        "(`AAAA-AAAA`, du 1er septembre au 31 août).",
+        "- Un parcours est **actif** sur une période s'il a commencé au plus tard le dernier jour de la période "
+        "et n'était pas terminé avant son premier jour.",
+        "- Les indicateurs sont produits pour toutes les périodes qui recouvrent l'intervalle allant de la plus "
+        "ancienne date d'entrée à la plus récente date d'extraction, pour chaque site, département, région et "
+        "pour la France entière.",
+        "- Une période est **incomplète** pour un site si elle se termine après sa date d'extraction ou commence "
+        "avant le début de ses données ; les tableaux de bord le signalent, avec la part des sites complets "
+        "derrière chaque chiffre d'un territoire.",
+        "- Un niveau territorial supérieur est calculé sur l'ensemble des enregistrements de ses sites, jamais en "
+        "faisant la moyenne des valeurs des sites.",
+        "- Durées en mois = jours ÷ 30,4375. Médiane d'un effectif pair = moyenne des deux valeurs centrales.",
+        "",
+        "## Effectif et secret statistique",
+        "",
+        "Chaque valeur est accompagnée de son **effectif** : le nombre d'éléments sur lequel elle repose (enfants, "
+        "parcours, sorties, demandes…, précisé pour chaque indicateur ci-dessous). Tout chiffre diffusé aux "
+        f"financeurs dont l'effectif est inférieur à {settings.default('SEUIL_SECRET')} est masqué "
+        "(« secret statistique »), "
+        "ainsi que les cases qui permettraient de le retrouver par différence (secret secondaire). L'entrepôt "
+        "conserve les valeurs exactes, non arrondies, pour les analystes.",
+        "",
+        "## Attentes : pourquoi la méthode de Kaplan-Meier",
+        "",
+        "Beaucoup d'enfants attendent encore au moment de l'export, et ce sont justement les attentes les plus "
+        "longues. Une simple moyenne des attentes terminées sous-estimerait donc l'attente réelle. La méthode de "
+        "Kaplan-Meier tient compte des demandes encore en attente (jusqu'à la date d'extraction) et des demandes "
+        "abandonnées (jusqu'à l'abandon) : elle estime la part des demandes encore sans rendez-vous après t jours. "
+        "L'attente médiane est le plus petit délai auquel cette part tombe à 50 % ou moins ; tant que ce n'est pas "
+        "le cas, elle n'est pas calculée.",
+        "",
+        "## Indicateurs",
+        "",
+    ]
+    for theme, title in THEME_LABEL.items():
+        out += [f"### {title}", ""]
+        for ind in [i for i in catalogue() if i.theme == theme]:
+            out += [f"#### {ind.libelle} (`{ind.code}`)", "", ind.definition, ""]
+            out.append(f"- Unité : {ind.unite} ; affichage : {FORMAT_LABEL[ind.format]} ; {SENS_LABEL[ind.sens]}.")
+            out.append(f"- Effectif : {ind.effectif}.")
+            if ind.categories:
+                values = ", ".join(categories[ind.categories].values())
+                out.append(f"- Une valeur par catégorie ({values}), y compris les catégories à zéro.")
+            out.append(f"- Calcul : `sql/{ind.sql}`.")
+            out.append("")
+    out += ["## Sources", "",
+            "Dépôts des sites PRE au format d'échange (voir [format/format-echange.md](format/format-echange.md)) ; "
+            "référentiel des sites ; repères nationaux de l'enquête annuelle de l'ANCT (données 2021).", ""]
+    return "\n".join(out)

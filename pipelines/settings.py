@@ -1,0 +1,117 @@
+"""Every `PRE_*` environment variable of the platform, declared once, typed and validated.
+
+`load()` reads the environment when it is called, never at import: a command validates the
+whole environment when it starts (`pre-eval` exits with a French message naming the variable
+and what it accepts), and long-lived processes (the dashboard, Dagster's code server) read it
+again where a change must take effect without a restart. Values given in an environment
+variable are never echoed back: they may hold a secret.
+
+The README's table of variables is generated from this class (`python -m pipelines.settings`)
+and checked by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticUseDefault
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A source checkout (editable install) keeps its data home at the repository root, as the
+# operating spec says; an installed wheel has no repository, so its default is `./data`.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+DEFAULT_HOME = _CHECKOUT / "data" if (_CHECKOUT / "pyproject.toml").is_file() else Path("data")
+
+PositiveInt = Annotated[int, Field(ge=1)]
+PositiveFloat = Annotated[float, Field(ge=0)]
+
+
+class Settings(BaseSettings):
+    """Settings of the platform; field `x` is the environment variable `PRE_X`."""
+
+    model_config = SettingsConfigDict(env_prefix="PRE_", case_sensitive=True, extra="ignore",
+                                      validate_default=True, frozen=True)
+
+    HOME: Path = Field(DEFAULT_HOME, description="dossier de données (boîte de dépôt, archives, entrepôt…)")
+    CLE_PSEUDONYMISATION: SecretStr | None = Field(
+        None, description="clé de pseudonymisation ; à défaut, celle de `secret/` du dossier de données")
+    SEUIL_SECRET: Annotated[int, Field(ge=1)] = Field(11, description="seuil du secret statistique")
+    ATTENTE_VERROU_S: PositiveFloat = Field(
+        900, description="attente maximale du verrou d'écriture de l'entrepôt, en secondes")
+    DELAI_STABILITE_S: PositiveFloat = Field(
+        2, description="le capteur attend qu'un fichier de la boîte de dépôt n'ait pas changé depuis ce délai (s)")
+    LOT_LIGNES: PositiveInt = Field(1_000_000, description="lignes par lot de contrôle des contrats")
+    PROCESSUS: PositiveInt | None = Field(
+        None, description="processus auxiliaires pour la lecture et la pseudonymisation (défaut : cœurs, 8 au plus)")
+    PARALLELE_DES: PositiveInt = Field(8, description="nombre de fichiers à partir duquel ces processus servent")
+    MAX_FICHIER_OCTETS: PositiveInt = Field(500_000_000, description="taille maximale d'un fichier déposé")
+    MAX_DECOMPRESSE_OCTETS: PositiveInt = Field(
+        4_000_000_000, description="taille maximale d'une archive une fois décompressée")
+    MAX_RATIO_COMPRESSION: PositiveInt = Field(
+        200, description="taux de compression maximal (au-delà de 50 Mo décompressés)")
+    MAX_MEMBRES: PositiveInt = Field(200, description="nombre maximal d'éléments d'une archive")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault
+        return value
+
+    @property
+    def workers(self) -> int:
+        return self.PROCESSUS or min(os.cpu_count() or 1, 8)
+
+
+# What each kind of value accepts, in French, for error messages.
+_ACCEPTS = {
+    "HOME": "un chemin de dossier",
+    "CLE_PSEUDONYMISATION": "une chaîne non vide",
+    "SEUIL_SECRET": "un entier supérieur ou égal à 1",
+    "ATTENTE_VERROU_S": "un nombre de secondes positif ou nul",
+    "DELAI_STABILITE_S": "un nombre de secondes positif ou nul",
+}
+
+
+def default(name: str) -> object:
+    """The default value of setting `name` (what documents state, whatever the environment)."""
+    return Settings.model_fields[name].default
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the platform does not accept (French message)."""
+
+
+def load() -> Settings:
+    """The settings from the environment as it is now; `SettingsError` names every bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        names = list(dict.fromkeys(str(error["loc"][0]) for error in exc.errors()))
+        lines = [f"variable d'environnement PRE_{name} invalide : attendu {_ACCEPTS.get(name, 'un entier ≥ 1')}."
+                 for name in names]
+        raise SettingsError("\n".join(lines)) from None
+
+
+def table_markdown() -> str:
+    """The README's table of environment variables."""
+    rows = ["| variable | défaut | rôle |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if name == "HOME":
+            default = "`data/` à la racine du dépôt"
+        elif default is None:
+            default = "—"
+        else:
+            default = f"`{default:_}`".replace("_", " ") if isinstance(default, int) else f"`{default}`"
+        rows.append(f"| `PRE_{name}` | {default} | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(table_markdown())
+    sys.exit(0)

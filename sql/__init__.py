@@ -1,0 +1,1 @@
+"""The warehouse SQL, one folder per layer, installed as `pipelines.warehouse.sql`."""

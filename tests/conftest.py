@@ -1,0 +1,39 @@
+"""Shared fixtures. Tests live in three folders by what they run:
+
+- `unit/`: one module or one SQL layer, in memory or in a temporary folder;
+- `integration/`: the pipeline through its Dagster definitions or `pre-eval` commands;
+- `e2e/`: the running services (Dagster daemon and sensors, Streamlit server in Chromium).
+
+Markers (registered in pyproject.toml): `slow` (minutes: national-scale, crash trials, wheel
+build), `browser` (needs Debian's Chromium). The quick loop is `pytest -m "not slow and not browser"`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.contracts.model import Contracts, load_contracts
+
+
+def pytest_addoption(parser):
+    parser.addoption("--crash-trials", type=int, default=6,
+                     help="number of SIGKILL trials of integration/test_crash_safety.py (default 6)")
+
+
+def pytest_generate_tests(metafunc):
+    if "trial" in metafunc.fixturenames:
+        metafunc.parametrize("trial", range(metafunc.config.getoption("--crash-trials")))
+
+
+@pytest.fixture(scope="session")
+def contracts() -> Contracts:
+    return load_contracts()
+
+
+@pytest.fixture(autouse=True)
+def _no_platform_settings_from_the_runner(monkeypatch):
+    """Tests start from the platform's defaults, whatever the runner's environment holds."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("PRE_")]:
+        monkeypatch.delenv(name)

@@ -1,0 +1,397 @@
+"""The dashboard in a real browser: every page of the navigation opens, in French, without an error.
+
+A published copy is built from generator output in a temporary data home, the real
+Streamlit server is started on it, and Debian's Chromium (driven by Playwright) visits
+every page listed in the navigation. Each page must show its French heading and no
+error box; a full-page screenshot of each lands in `test-artifacts/screenshots/`.
+
+Chromium is required: without /usr/bin/chromium this test fails (it never skips);
+`bash scripts/test.sh` installs it when run as root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unicodedata
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pipelines.common.datahome import DataHome
+from support import PRE_EVAL, REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+]
+MISSING_CHROMIUM = ("Chromium est nécessaire pour le test navigateur : installez-le avec "
+                    "sudo apt-get install chromium")
+DASHBOARDS = REPO_ROOT / "dashboards"
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+
+# The pages the dashboard must offer, by their French heading (h1).
+EXPECTED_TITLES = [
+    "Synthèse",
+    "Territoires",
+    "Parcours",
+    "Actions et partenariats",
+    "Résultats",
+    "Listes d'attente",
+    "Qualité des données",
+    "Méthodologie",
+]
+
+# Text a page shows only when the framework or the code failed (Streamlit's own messages are English).
+ENGLISH_ERRORS = [
+    "Traceback",
+    "This app has encountered an error",
+    "Page not found",
+    "You have requested page",
+    "Connection error",
+    "Is Streamlit still running",
+    "StreamlitAPIException",
+    "Something went wrong",
+    "No such file or directory",
+    "Please replace",
+]
+EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception)\b")
+
+SERVER_START_TIMEOUT = 60
+PAGE_TIMEOUT_MS = 45_000
+APP_READY = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+NAV_LINKS = '[data-testid="stSidebarNav"] a'
+TOP_NAV_LINKS = '[data-testid="stTopNavLink"]'  # if the navigation is ever moved to the top
+
+
+@dataclass
+class Visit:
+    """What one page showed."""
+
+    link_text: str
+    url: str
+    h1: list[str] = field(default_factory=list)
+    exceptions: int = 0
+    english_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failure: str | None = None
+    screenshot: Path | None = None
+    seconds: float = 0.0
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.failure:
+            found.append(self.failure)
+        if not any(text.strip() for text in self.h1):
+            found.append("aucun titre h1 non vide")
+        if self.exceptions:
+            found.append(f"{self.exceptions} encadré(s) d'erreur (stException)")
+        if self.english_errors:
+            found.append(f"texte d'erreur du framework : {self.english_errors}")
+        return found
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "page"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(MISSING_CHROMIUM, pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def published_home(chromium, tmp_path_factory) -> DataHome:
+    """A data home whose published copy comes from the generator's demo submissions (~30 s)."""
+    from pipelines.demo.generate import generate
+    from pipelines.process import process
+
+    root = tmp_path_factory.mktemp("navigateur")
+    home = DataHome(root / "data").ensure()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PRE_HOME", str(home.root))
+        mp.setenv("DAGSTER_HOME", str(root / "dagster"))
+        generate(home.inbox, seed=42, home=home)
+        result = process(home)
+    assert result.ok, (result.errors, result.left_in_inbox)
+    assert any(home.published.iterdir()), "aucune copie publiée après le traitement"
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(published_home, tmp_path_factory):
+    """The real Streamlit server on the published copy, in its own process group."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    streamlit = Path(sys.executable).with_name("streamlit")
+    env = {**os.environ,
+           "PRE_HOME": str(published_home.root),
+           "DAGSTER_HOME": str(published_home.root.parent / "dagster"),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(streamlit), "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+             "--server.address", "127.0.0.1"],
+            cwd=DASHBOARDS, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"Streamlit s'est arrêté (code {proc.returncode}) :\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"Streamlit ne répond pas après {SERVER_START_TIMEOUT} s :\n{log_path.read_text()}")
+            time.sleep(0.3)
+        yield base, log_path
+    finally:
+        _stop_group(proc)
+
+
+def _wait_rendered(page) -> None:
+    """Until the script run has finished and the elements it sent are drawn."""
+    page.wait_for_selector(APP_READY, state="attached", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0",
+        timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_timeout(800)  # charts draw after the script run ends
+    page.wait_for_selector(APP_READY, state="attached", timeout=PAGE_TIMEOUT_MS)
+
+
+def _screenshot(page, path: Path) -> None:
+    """A full-page screenshot: Streamlit scrolls inside stMain, so grow the viewport to its height."""
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 20_000))})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+
+
+def _nav_links(page) -> list[tuple[str, str]]:
+    """(label, absolute URL) of every page link in the navigation, "View more" unfolded, icons left out."""
+    button = page.locator('[data-testid="stSidebarNavViewButton"]')
+    if button.count() and "more" in button.first.inner_text():
+        button.first.click()
+        page.wait_for_timeout(300)
+    links = page.locator(NAV_LINKS)
+    if not links.count():
+        links = page.locator(TOP_NAV_LINKS)
+    found = []
+    for link in links.all():
+        label, href, external = link.evaluate(
+            """a => { const copy = a.cloneNode(true);
+                      copy.querySelectorAll('[data-testid^="stIcon"]').forEach(icon => icon.remove());
+                      return [copy.textContent, a.href, a.target === '_blank']; }""")
+        if not external:
+            found.append((" ".join(label.split()), href))
+    return found
+
+
+def _screenshot_path(visit: Visit) -> Path:
+    """<page>.png, named after the page's heading (else its link or URL path), never overwriting another."""
+    headings = [h for h in visit.h1 if h.strip()]
+    name = _slug(headings[0] if headings else visit.link_text or urllib.parse.urlsplit(visit.url).path or "accueil")
+    path, n = SCREENSHOTS / f"{name}.png", 1
+    while path.exists():
+        n += 1
+        path = SCREENSHOTS / f"{name}-{n}.png"
+    return path
+
+
+def _open(page, visit: Visit) -> None:
+    """Go to the visit's URL, wait for the page to be drawn, and note what it shows."""
+    page.goto(visit.url, timeout=PAGE_TIMEOUT_MS)
+    _wait_rendered(page)
+    visit.h1 = [h.inner_text() for h in page.locator("h1").all()]
+    visit.exceptions = page.locator('[data-testid="stException"]').count()
+    body = page.locator("body").inner_text()
+    visit.english_errors = [e for e in ENGLISH_ERRORS if e in body]
+    visit.english_errors += sorted(set(EXCEPTION_NAME.findall(body)))
+
+
+@pytest.fixture(scope="module")
+def visits(chromium, server) -> dict[str, Visit]:
+    """Every page of the navigation, visited once; keyed by its URL."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    base, _log = server
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    SCREENSHOTS.mkdir(parents=True)
+    results: dict[str, Visit] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(base + "/", timeout=PAGE_TIMEOUT_MS)
+            _wait_rendered(page)
+            links = _nav_links(page)
+            if not links:  # a single page: Streamlit hides the navigation
+                links = [("", page.url)]
+            for text, url in links:
+                started = time.monotonic()
+                visit = Visit(link_text=text, url=url)
+                errors.clear()
+                try:
+                    _open(page, visit)
+                    visit.screenshot = _screenshot_path(visit)
+                    _screenshot(page, visit.screenshot)
+                except PlaywrightError as exc:
+                    visit.failure = f"la page ne s'est pas affichée : {exc.message.splitlines()[0]}"
+                    with contextlib.suppress(PlaywrightError):
+                        page.screenshot(path=str(SCREENSHOTS / f"{_slug(text or 'accueil')}-echec.png"))
+                visit.page_errors = list(errors)
+                visit.seconds = round(time.monotonic() - started, 1)
+                results[url] = visit
+        finally:
+            browser.close()
+    print(f"\nPages visitées ({len(results)}) :")
+    for url, visit in results.items():
+        print(f"  {url} [{visit.link_text}] h1={visit.h1} {visit.seconds} s -> {visit.screenshot}")
+    return results
+
+
+def test_every_navigation_page_renders_without_error(visits, server):
+    assert visits, "aucune page dans la navigation"
+    broken = {key: visit.problems() for key, visit in visits.items() if visit.problems()}
+    log = server[1].read_text()[-3000:]
+    assert not broken, f"pages en erreur : {broken}\n--- journal Streamlit ---\n{log}"
+    for visit in visits.values():
+        assert visit.screenshot and visit.screenshot.stat().st_size > 0
+
+
+def _headings(visit: Visit) -> list[str]:
+    return [" ".join(h.split()) for h in visit.h1]
+
+
+@pytest.mark.parametrize("title", EXPECTED_TITLES, ids=_slug)
+def test_page_is_reachable_with_its_french_title(visits, title):
+    found = {visit.link_text or url: visit.h1 for url, visit in visits.items()}
+    visit = next((v for v in visits.values() if title in _headings(v)), None)
+    if visit is None:
+        linked = next((v for v in visits.values() if title in v.link_text), None)
+        assert linked is None, f"« {title} » : lien présent mais titre h1 {linked.h1}, problèmes : {linked.problems()}"
+        pytest.fail(f"« {title} » absent de la navigation (pages trouvées et leurs h1 : {found})", pytrace=False)
+    assert not visit.problems(), f"« {title} » : {visit.problems()}"
+
+
+# --- the dashboard read in a browser while files are processed ---------------------------------------------
+
+ROUNDS_OF_FILES = 4  # 20 submissions, 5 per `pre-eval process`
+
+
+def _process_in_rounds(home: DataHome, files: list[Path], outcome: dict) -> None:
+    env = {**os.environ, "PRE_HOME": str(home.root), "DAGSTER_HOME": str(home.root.parent / "dagster")}
+    pre_eval = PRE_EVAL
+    size = len(files) // ROUNDS_OF_FILES
+    for start in range(0, len(files), size):
+        for file in files[start:start + size]:
+            shutil.copy(file, home.inbox / file.name)
+        run = subprocess.run([pre_eval, "process"], env=env, capture_output=True, text=True, timeout=900)
+        outcome.setdefault("codes", []).append(run.returncode)
+        outcome.setdefault("stderr", []).append(run.stderr[-2000:])
+
+
+def test_pages_keep_working_while_twenty_submissions_are_processed(chromium, server, published_home,
+                                                                   tmp_path_factory):
+    """The real server answers a real browser going round every page while `pre-eval process`
+    replaces the published copy four times (20 submissions: 15 newer snapshots, 5 new sites)."""
+    import threading
+
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    from pipelines.demo.generate import generate
+
+    base, log_path = server
+    home = published_home
+    files = [f.path for f in generate(tmp_path_factory.mktemp("nouveaux"), seed=8, sites_count=20,
+                                      from_year=2021, to_year=2025, home=home)]
+    assert len(files) == 20
+    outcome: dict = {}
+    worker = threading.Thread(target=_process_in_rounds, args=(home, files, outcome))
+    seen: list[Visit] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
+            page.goto(base + "/", timeout=PAGE_TIMEOUT_MS)
+            _wait_rendered(page)
+            links = _nav_links(page)
+            worker.start()
+            rounds_after = 0
+            while rounds_after < 1:  # go round until processing ends, then once more
+                finished = not worker.is_alive()
+                for text, url in links:
+                    visit = Visit(link_text=text, url=url)
+                    try:
+                        _open(page, visit)
+                    except PlaywrightError as exc:
+                        visit.failure = f"la page ne s'est pas affichée : {exc.message.splitlines()[0]}"
+                    seen.append(visit)
+                rounds_after += finished
+        finally:
+            browser.close()
+            worker.join(900)
+    assert outcome["codes"] == [0] * ROUNDS_OF_FILES, outcome["stderr"]
+    problems = [(v.link_text, v.problems()) for v in seen if v.problems()]
+    assert problems == [], f"{problems}\n--- journal Streamlit ---\n{log_path.read_text()[-3000:]}"
+    assert len(seen) >= 2 * len(EXPECTED_TITLES)
+    assert "Traceback" not in log_path.read_text()
+    import duckdb
+
+    con = duckdb.connect(str(home.published / "entrepot.duckdb"), read_only=True)
+    try:
+        accepted = con.execute("select count(*) from marts.depots where statut = 'accepte' and fichier in "
+                               f"({', '.join('?' for _ in files)})", [f.name for f in files]).fetchone()[0]
+    finally:
+        con.close()
+    assert accepted == 20
+    print(f"\n{len(seen)} pages affichées pendant le traitement de 20 dépôts, 0 erreur")

@@ -1,0 +1,533 @@
+"""The Streamlit dashboard, page by page (AppTest), on a published copy built from generator output.
+
+Every figure checked here is recomputed from the published warehouse by the test itself (direct
+SQL on the marts, the suppression library applied to whole frames), then compared with the
+French text the page shows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines.common import formats
+from pipelines.common.datahome import DataHome
+from pipelines.publication.disclosure import SECRET, mask
+from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator
+from support import REPO_ROOT
+
+DASHBOARDS = REPO_ROOT / "dashboards"
+APP = DASHBOARDS / "app.py"
+SITES = ["PRE51108", "PRE51230", "PRE51454", "PRE51649", "PRE57463", "PRE10387"]  # four in the Marne
+PAGES = {
+    "synthese": "Synthèse", "territoires": "Territoires", "parcours": "Parcours",
+    "actions": "Actions et partenariats", "resultats": "Résultats", "attentes": "Listes d'attente",
+    "qualite": "Qualité des données", "methodologie": "Méthodologie",
+}
+AUCUNE_DONNEE = "Aucune donnée publiée : déposez des fichiers puis lancez pre-eval process."
+ENGLISH = ["Traceback", "Error", "Exception", "None", "nan", "True", "False", "NaN"]
+
+sys.path.insert(0, str(DASHBOARDS))
+
+
+# --- fixtures ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> DataHome:
+    """A data home whose published copy comes from six generated sites (2022–2024)."""
+    from pipelines.demo.generate import generate
+    from pipelines.process import process
+
+    root = tmp_path_factory.mktemp("tableau_de_bord")
+    home = DataHome(root / "data").ensure()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PRE_HOME", str(home.root))
+        mp.setenv("DAGSTER_HOME", str(root / "dagster"))
+        generate(home.inbox, seed=11, home=home, sites=SITES, from_year=2022, to_year=2024)
+        result = process(home)
+    assert result.ok, result.errors
+    return home
+
+
+@pytest.fixture
+def app(home, monkeypatch):
+    """`app(page, **query_params)`: a fresh session, run on that page with those URL parameters."""
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    monkeypatch.delenv("PRE_SEUIL_SECRET", raising=False)
+
+    def run(page: str = "synthese", **params: str) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.query_params.update(params)
+        at.run()
+        if page != "synthese":
+            at.switch_page(f"vues/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        return at
+
+    return run
+
+
+@pytest.fixture
+def sql(home):
+    def query(text: str, params: list | None = None) -> pl.DataFrame:
+        con = duckdb.connect(str(home.published / "entrepot.duckdb"), read_only=True)
+        try:
+            return con.sql(text, params=params).pl()
+        finally:
+            con.close()
+
+    return query
+
+
+def masked_period(sql, periode: str, seuil: int = 11) -> pl.DataFrame:
+    """marts.indicateurs of one period, masked as the specification asks: primary, then secondary
+    within categories and within the territories sharing a parent."""
+    df = sql("""
+        with parents as (
+            select code_pre as territoire, 'pre' as niveau, departement as parent from marts.sites
+            union select departement, 'departement', region from marts.sites
+            union select region, 'region', 'FR' from marts.sites
+            union select 'FR', 'national', ''
+        )
+        select i.*, p.parent from marts.indicateurs as i join parents as p using (niveau, territoire)
+        where periode = ? order by indicateur, niveau, territoire, categorie""", [periode])
+    return mask(df, values=["valeur"], threshold=seuil, groups=[
+        ["indicateur", "niveau", "territoire", "periode"], ["indicateur", "categorie", "periode", "niveau", "parent"]])
+
+
+def shown(row: dict | None, fmt: str) -> str:
+    if row is None:
+        return "non calculé"
+    return SECRET if row["masque"] else formats.by_kind(row["valeur"], fmt)
+
+
+def pick(df: pl.DataFrame, **eq) -> dict | None:
+    found = df.filter(*(pl.col(k) == v for k, v in eq.items()))
+    return found.row(0, named=True) if found.height else None
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def table(at: AppTest, first_header: str) -> pl.DataFrame:
+    """The first dataframe shown whose first column has this header (as text)."""
+    for frame in at.dataframe:
+        if frame.value.columns[0] == first_header:
+            return pl.from_pandas(frame.value)
+    raise AssertionError(f"aucun tableau dont la première colonne est « {first_header} »")
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def texts(at: AppTest) -> list[str]:
+    out = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success")
+           for e in getattr(at, kind)]
+    for frame in at.dataframe:
+        out += [str(v) for v in frame.value.to_numpy().ravel()] + [str(c) for c in frame.value.columns]
+    return out
+
+
+def default_period(sql) -> str:
+    done = sql("select periode from marts.completude where niveau = 'national' and complet "
+               "and periode not like '%-%' order by periode")
+    return done["periode"][-1]
+
+
+# --- every page -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_in_french(app, page):
+    at = app(page, niveau="departement", territoire="51")
+    assert [t.value for t in at.title] == [PAGES[page]]
+    assert at.header or at.markdown
+    words = " ".join(texts(at)).split()
+    assert not [w for w in words if w.strip(".,;:()«»") in ENGLISH], "texte anglais ou technique affiché"
+    for spec in charts(at):
+        assert spec.get("title"), "graphique sans titre"
+        assert spec["config"]["locale"]["number"]["decimal"] == ","
+    if page != "methodologie":
+        assert at.get("download_button"), "aucun téléchargement proposé"
+        assert [s.label for s in at.sidebar.selectbox] == ["Période", "Niveau territorial", "Territoire"]
+
+
+def test_every_chart_has_a_dated_footnote(app, sql):
+    latest = sql("select max(date_extraction) as d from marts.depots join marts.sites using (code_pre) "
+                 "where en_vigueur and departement = '51'")["d"][0]
+    for page in ("synthese", "territoires", "parcours", "actions", "resultats", "attentes"):
+        at = app(page, niveau="departement", territoire="51")
+        assert charts(at), page
+        notes = [c.value for c in at.caption]
+        assert any(f"données extraites jusqu'au {latest:%d/%m/%Y}" in n for n in notes), page
+
+
+def test_incomplete_period_is_flagged(app, sql):
+    state = pick(sql("select * from marts.completude"), niveau="national", territoire="FR", periode="2024")
+    assert state and not state["complet"]
+    at = app("synthese", periode="2024")
+    assert any("Période 2024 incomplète" in w.value for w in at.warning)
+    assert any("Périodes incomplètes" in c.value and "2024" in c.value for c in at.caption)
+
+
+# --- filters and URL --------------------------------------------------------------------------------------
+
+
+def test_default_view_is_france_on_the_latest_complete_year(app, sql):
+    at = app()
+    assert at.query_params == {"type": "civile", "periode": default_period(sql), "niveau": "national",
+                               "territoire": "FR"}
+
+
+def test_synthese_figures_equal_the_warehouse(app, sql):
+    periode = default_period(sql)
+    expected = masked_period(sql, periode).filter(pl.col("niveau") == "national")
+    shown_ = metrics(app())
+    assert len(shown_) == 10
+    for code in ["enfants_suivis", "entrees", "sorties", "duree_moyenne_mois", "part_qpv", "actions_par_enfant",
+                 "taux_assiduite", "cout_par_enfant", "part_sorties_objectifs_atteints", "part_sorties_relais"]:
+        ind = indicator(code)
+        assert shown_[ind.libelle] == shown(pick(expected, indicateur=code), ind.format), code
+
+
+def test_period_from_the_url_and_from_the_widget(app, sql):
+    first = metrics(app())
+    at = app(periode="2022")
+    expected = masked_period(sql, "2022").filter(pl.col("niveau") == "national")
+    assert metrics(at)["Enfants suivis"] == shown(pick(expected, indicateur="enfants_suivis"), "entier")
+    assert metrics(at) != first
+
+    at = app()
+    at.selectbox(key="filtre_periode").set_value("2022").run()
+    assert metrics(at)["Enfants suivis"] == shown(pick(expected, indicateur="enfants_suivis"), "entier")
+    assert at.query_params["periode"] == "2022"
+
+
+def test_school_year_from_the_url(app, sql):
+    at = app(periode="2022-2023")
+    assert at.radio(key="filtre_type").value == "scolaire"
+    expected = masked_period(sql, "2022-2023").filter(pl.col("niveau") == "national")
+    assert metrics(at)["Entrées"] == shown(pick(expected, indicateur="entrees"), "entier")
+
+
+def test_territory_from_the_url_and_comparison_with_its_departement(app, sql):
+    periode = default_period(sql)
+    masked = masked_period(sql, periode)
+    at = app(niveau="pre", territoire="PRE51454")
+    site = masked.filter((pl.col("niveau") == "pre") & (pl.col("territoire") == "PRE51454"))
+    dept = masked.filter((pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
+    assert metrics(at)["Sorties"] == shown(pick(site, indicateur="sorties"), "entier")
+    comparison = table(at, "Indicateur")
+    row = comparison.filter(pl.col("Indicateur") == "Enfants suivis").row(0, named=True)
+    assert row["Reims (PRE51454)"] == shown(pick(site, indicateur="enfants_suivis"), "entier")
+    assert row["51 — Marne"] == shown(pick(dept, indicateur="enfants_suivis"), "entier")
+
+    at.selectbox(key="filtre_territoire").set_value("PRE51649").run()
+    other = masked.filter((pl.col("niveau") == "pre") & (pl.col("territoire") == "PRE51649"))
+    assert metrics(at)["Sorties"] == shown(pick(other, indicateur="sorties"), "entier")
+    assert at.query_params["territoire"] == "PRE51649"
+
+
+def test_untrusted_url_values_fall_back_to_defaults(app, sql):
+    at = app(periode="2023'; drop table marts.indicateurs; --", niveau="pre", territoire="../../etc/passwd",
+             type="lunaire")
+    assert at.query_params["periode"] == default_period(sql)
+    assert at.query_params["niveau"] == "pre"
+    assert at.query_params["territoire"] == sorted(SITES)[0]
+    assert sql("select count(*) as n from marts.indicateurs")["n"][0] > 0
+
+
+def test_filters_survive_a_page_change(app):
+    at = app(periode="2022", niveau="departement", territoire="51")
+    at.switch_page("vues/methodologie.py").run()
+    at.switch_page("vues/parcours.py").run()
+    assert at.selectbox(key="filtre_periode").value == "2022"
+    assert at.selectbox(key="filtre_territoire").value == "51"
+    assert at.query_params["territoire"] == "51"
+
+
+# --- small cells ------------------------------------------------------------------------------------------
+
+
+def test_small_site_figures_are_masked(app, sql):
+    periode = default_period(sql)
+    small = sql("select * from marts.indicateurs where niveau = 'pre' and periode = ? and categorie = '' "
+                "and effectif < 11 and indicateur in ('enfants_par_referent', 'sorties', 'duree_moyenne_mois', "
+                "'part_filles', 'entrees') order by territoire, indicateur", [periode])
+    assert small.height, "aucun petit effectif à masquer dans le jeu de données"
+    row = small.row(0, named=True)
+    at = app("parcours", niveau="pre", territoire=row["territoire"])
+    assert metrics(at)[indicator(row["indicateur"]).libelle] == SECRET
+    assert any("Secret statistique" in e.label for e in at.expander)
+
+
+def test_secondary_suppression_across_the_sites_of_a_departement(app, sql, monkeypatch):
+    """One Marne site below the threshold: its figure would be the département's minus the three others,
+    so one more site is masked although its own base is large enough."""
+    periode = default_period(sql)
+    marne = [s for s in SITES if s.startswith("PRE51")]
+    for code in ("entrees", "sorties", "enfants_suivis", "parcours_actifs"):
+        counts = sql("select territoire, effectif from marts.indicateurs where indicateur = ? and niveau = 'pre' "
+                     "and periode = ? order by effectif", [code, periode]).filter(pl.col("territoire").is_in(marne))
+        low, second = counts["effectif"][0], counts["effectif"][1]
+        if low < second:
+            break
+    else:
+        pytest.fail("aucun indicateur avec un plus petit site unique dans la Marne")
+    threshold = low + 1
+    monkeypatch.setenv("PRE_SEUIL_SECRET", str(threshold))
+    at = app("territoires", niveau="pre", territoire=counts["territoire"][0])
+    at.selectbox(key="territoires_indicateur").set_value(code).run()
+    shown_ = table(at, "Rang")
+    label = indicator(code).libelle + " (" + indicator(code).unite + ")"
+    values = dict(zip(shown_["Territoire"].to_list(), shown_[label].to_list(), strict=True))
+    names = dict(sql("select code_pre, nom from marts.sites").iter_rows())
+    marne_values = {s: values[f"{names[s]} ({s})"] for s in marne}
+    primary = [s for s in marne if counts.filter(pl.col("territoire") == s)["effectif"][0] < threshold]
+    assert primary == [counts["territoire"][0]]
+    assert marne_values[primary[0]] == SECRET
+    secondary = [s for s in marne if s not in primary and marne_values[s] == SECRET]
+    assert secondary, "le chiffre masqué se retrouve par soustraction du chiffre du département"
+    expected = masked_period(sql, periode, threshold).filter(
+        (pl.col("indicateur") == code) & (pl.col("niveau") == "pre"))
+    for site in marne:
+        assert marne_values[site] == shown(pick(expected, territoire=site), "entier")
+
+
+def test_secondary_suppression_within_the_volets(app, sql, monkeypatch):
+    """One volet below the threshold: the smallest other volet is masked too (the total is known)."""
+    # A site alone in its département, so that no comparison between sites masks more of its volets.
+    for site, periode in [(s, p) for s in ("PRE57463", "PRE10387") for p in ("2023", "2022", "2024")]:
+        volets = sql("select categorie, effectif from marts.indicateurs where indicateur = 'actions' "
+                     "and niveau = 'pre' and territoire = ? and periode = ? order by effectif", [site, periode])
+        counts = volets["effectif"].to_list()
+        if counts[0] < counts[1] < counts[2]:
+            break
+    else:
+        pytest.fail("aucun site seul dans son département avec trois volets d'effectifs distincts")
+    monkeypatch.setenv("PRE_SEUIL_SECRET", str(counts[0] + 1))
+    at = app("actions", niveau="pre", territoire=site, periode=periode)
+    shown_ = table(at, "Volet")
+    labels = catalogue_categories()["volets"]
+    by_volet = dict(zip(shown_["Volet"].to_list(), shown_["Actions engagées"].to_list(), strict=True))
+    smallest, complement, *rest = volets["categorie"].to_list()
+    assert by_volet[labels[smallest]] == SECRET
+    assert by_volet[labels[complement]] == SECRET
+    for code in rest:
+        assert by_volet[labels[code]] == formats.by_kind(volets.filter(pl.col("categorie") == code)["effectif"][0],
+                                                      "entier")
+
+
+def test_exports_carry_the_same_masking(home, monkeypatch):
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    from affichage import Colonne, export_csv, export_xlsx, vue
+
+    df = pl.DataFrame({"nom": ["Reims", "Metz"], "valeur": [12.345, None], "effectif": [40, None],
+                       "masque": [False, True]})
+    colonnes = [Colonne("nom", "Territoire"), Colonne("valeur", "Part (%)", "pourcentage", "masque"),
+                Colonne("effectif", "Effectif", "entier", "masque")]
+    assert vue(df, colonnes).rows() == [("Reims", "12,3 %", "40"), ("Metz", SECRET, SECRET)]
+    text = export_csv(df, colonnes).decode("utf-8-sig")
+    assert text.splitlines() == ["Territoire;Part (%);Effectif", "Reims;12,3;40", f"Metz;{SECRET};{SECRET}"]
+    sheet = openpyxl.load_workbook(io.BytesIO(export_xlsx(df, colonnes, ["Source : test."]))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[:3] == [("Territoire", "Part (%)", "Effectif"), ("Reims", 12.3, 40), ("Metz", SECRET, SECRET)]
+    assert rows[4][0] == "Source : test."
+
+
+# --- page contents ----------------------------------------------------------------------------------------
+
+
+def test_territoires_ranks_departements_with_bases_and_completeness(app, sql):
+    periode = default_period(sql)
+    at = app("territoires", niveau="departement", territoire="51")
+    shown_ = table(at, "Rang")
+    expected = masked_period(sql, periode).filter(
+        (pl.col("indicateur") == "enfants_suivis") & (pl.col("niveau") == "departement"))
+    assert shown_.height == expected.height == 3
+    row = shown_.filter(pl.col("Territoire") == "51 — Marne").row(0, named=True)
+    assert row["Enfants suivis (enfants)"] == shown(pick(expected, territoire="51"), "entier")
+    assert row["Effectif"] == formats.by_kind(pick(expected, territoire="51")["effectif"], "entier")
+    assert row["Sites aux données complètes (%)"] == "100,0 %"
+    assert row["Territoire choisi"] == "oui"
+    assert shown_["Rang"].to_list() == ["1", "2", "3"]
+    assert any("Classement" in h.value for h in at.header)
+
+    at.selectbox(key="territoires_indicateur").set_value("part_age").run()
+    at.selectbox(key="territoires_categorie_part_age").set_value("6_10").run()
+    shown_ = table(at, "Rang")
+    expected = masked_period(sql, periode).filter(
+        (pl.col("indicateur") == "part_age") & (pl.col("categorie") == "6_10") & (pl.col("niveau") == "departement"))
+    row = shown_.filter(pl.col("Territoire") == "51 — Marne").row(0, named=True)
+    assert row["Répartition des entrées par âge — 6 à 10 ans (%)"] == shown(pick(expected, territoire="51"),
+                                                                            "pourcentage")
+
+
+def test_parcours_distributions_equal_the_warehouse(app, sql):
+    periode = default_period(sql)
+    at = app("parcours", niveau="departement", territoire="51")
+    counts = sql("""
+        select p.origine_orientation as code, count(*) as n
+        from marts.parcours as p join marts.sites using (code_pre), marts.periodes as per
+        where departement = '51' and per.periode = ? and p.date_entree between per.debut and per.fin
+        group by 1""", [periode])
+    total = counts["n"].sum()
+    origins = table(at, "Origine de l'orientation")
+    ecole = origins.filter(pl.col("Origine de l'orientation") == "École").row(0, named=True)
+    n_ecole = counts.filter(pl.col("code") == "ECOLE")["n"][0]
+    assert ecole["Part (%)"] == formats.by_kind(100 * n_ecole / total, "pourcentage")
+    assert ecole["Effectif (entrées)"] == formats.by_kind(total, "entier")
+    expected = masked_period(sql, periode).filter((pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
+    assert metrics(at)["Part des entrées orientées par l'école"] == ecole["Part (%)"]
+    assert metrics(at)["Entrées"] == shown(pick(expected, indicateur="entrees"), "entier")
+    ages = table(at, "Tranche d'âge à l'entrée")
+    assert ages["Part (%)"].to_list() == [shown(pick(expected, indicateur="part_age", categorie=c), "pourcentage")
+                                          for c in ("2_5", "6_10", "11_16", "17_plus")]
+    motifs = table(at, "Motif de sortie")
+    assert motifs["Effectif (sorties)"][0] == shown(pick(expected, indicateur="sorties"), "entier")
+
+
+def test_actions_per_volet_and_partner_equal_the_warehouse(app, sql):
+    periode = default_period(sql)
+    at = app("actions", niveau="departement", territoire="51")
+    expected = masked_period(sql, periode).filter((pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
+    volets = table(at, "Volet")
+    assert volets["Actions engagées"][0] == shown(pick(expected, indicateur="actions", categorie="SCOLARITE"),
+                                                   "entier")
+    assert metrics(at)["Coût des actions par enfant suivi"] == shown(pick(expected, indicateur="cout_par_enfant"),
+                                                                    "euros")
+    partners = sql("""
+        select partenaire, count(*) as n, sum(cout_euros) as cout
+        from marts.actions join marts.sites using (code_pre), marts.periodes as per
+        where departement = '51' and per.periode = ? and date_debut between per.debut and per.fin
+        group by 1 order by n desc""", [periode])
+    shown_ = table(at, "Partenaire")
+    association = shown_.filter(pl.col("Partenaire") == "Association").row(0, named=True)
+    row = pick(partners, partenaire="ASSOCIATION")
+    assert association["Actions engagées"] == formats.by_kind(row["n"], "entier")
+    assert association["Coût total (€)"] == formats.by_kind(row["cout"], "euros")
+    small = partners.filter(pl.col("n") < 11)["partenaire"].to_list()
+    assert small, "le jeu de données devrait compter un petit partenaire"
+    masked_rows = shown_.filter(pl.col("Actions engagées") == SECRET)
+    assert masked_rows.height >= max(2, len(small))
+
+
+def test_resultats_equal_the_warehouse(app, sql):
+    periode = default_period(sql)
+    at = app("resultats", niveau="departement", territoire="51")
+    expected = masked_period(sql, periode).filter((pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
+    for code in ("taux_objectifs_atteints", "part_sorties_objectifs_atteints", "part_sorties_relais"):
+        assert metrics(at)[indicator(code).libelle] == shown(pick(expected, indicateur=code), "pourcentage")
+    exits = sql("""
+        select p.date_sortie, d.date_extraction,
+            exists (select 1 from marts.bilans as b where b.code_pre = p.code_pre and b.id_parcours = p.id_parcours
+                    and b.type_bilan = 'SUIVI_6_MOIS') as suivi
+        from marts.parcours as p join marts.sites as s using (code_pre)
+        join marts.depots as d on d.code_pre = p.code_pre and d.en_vigueur, marts.periodes as per
+        where s.departement = '51' and per.periode = ? and p.date_sortie between per.debut and per.fin""", [periode])
+    due = exits.filter(pl.col("date_sortie").dt.offset_by("7mo") <= pl.col("date_extraction"))
+    assert due.height >= 11
+    assert metrics(at)["Sorties suivies à 6 mois"] == formats.by_kind(100 * due["suivi"].sum() / due.height,
+                                                                  "pourcentage")
+
+
+def test_listes_d_attente_table_curves_and_censoring_note(app, sql):
+    periode = default_period(sql)
+    at = app("attentes")
+    expected = masked_period(sql, periode).filter(pl.col("niveau") == "national")
+    shown_ = table(at, "Structure")
+    pre = shown_.filter(pl.col("Structure") == "PRE (liste d'attente propre)").row(0, named=True)
+    assert pre["Demandes de la période"] == shown(pick(expected, indicateur="demandes_attente", categorie="PRE"),
+                                                  "entier")
+    assert pre["Attente médiane (jours)"] == shown(
+        pick(expected, indicateur="attente_mediane_jours", categorie="PRE"), "entier")
+    assert pre["Rendez-vous sous 90 jours (%)"] == shown(
+        pick(expected, indicateur="part_rdv_sous_90_jours", categorie="PRE"), "pourcentage")
+    assert pre["En attente en fin de période"] == shown(
+        pick(expected, indicateur="en_attente_fin_periode", categorie="PRE"), "entier")
+    assert any("censurées" in i.value for i in at.info)
+    (spec,) = [s for s in charts(at) if "Kaplan" in json.dumps(s) or "rendez-vous" in json.dumps(s)]
+    assert "sans premier rendez-vous" in json.dumps(spec, ensure_ascii=False)
+
+
+def test_qualite_lists_sites_submissions_and_opens_a_report(app, sql):
+    at = app("qualite")
+    sites = table(at, "Site")
+    referential = sql("select code_pre from marts.sites")["code_pre"].to_list()
+    assert sorted(sites["Code"].to_list()) == sorted(referential)
+    silent = table(at, "Site").filter(pl.col("Code").is_in(SITES).not_())
+    assert silent.height == len(referential) - len(SITES)
+    absents = [f for f in at.dataframe if list(f.value.columns) == ["Site", "Code", "Situation"]]
+    assert absents and sorted(absents[0].value["Code"]) == sorted(set(referential) - set(SITES))
+    assert set(absents[0].value["Situation"]) == {"aucun dépôt accepté"}
+
+    depots = sql("select fichier, rapport from marts.depots where code_pre = 'PRE57463'")
+    at.selectbox(key="qualite_rapport").set_value(depots["rapport"][0]).run()
+    report = [m.value for m in at.markdown if "Rapport de contrôle" in m.value]
+    assert report and depots["fichier"][0] in report[0]
+    assert not [m for m in at.markdown if m.value.startswith("# ")], "le rapport garde un titre de niveau 1"
+
+
+def test_methodologie_comes_from_the_catalogue(app):
+    at = app("methodologie")
+    body = " ".join(m.value for m in at.markdown)
+    for ind in catalogue():
+        assert ind.libelle in body
+    assert "<!--" not in body and "Secret statistique" in " ".join(texts(at))
+
+
+# --- failures ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_no_published_copy_gives_a_french_explanation(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("PRE_HOME", str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    if page != "synthese":
+        at.switch_page(f"vues/{page}.py").run()
+    assert not at.exception and not at.error
+    if page == "methodologie":
+        assert at.markdown
+    else:
+        assert [i.value for i in at.info] == [AUCUNE_DONNEE]
+
+
+def test_a_broken_published_copy_gives_a_french_error(tmp_path, monkeypatch):
+    (tmp_path / "published").mkdir()
+    (tmp_path / "published" / "entrepot.duckdb").write_bytes(b"ceci n'est pas une base DuckDB" * 100)
+    monkeypatch.setenv("PRE_HOME", str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] and at.error[0].value.startswith("Cette page n'a pas pu s'afficher")
+    assert str(tmp_path) not in " ".join(texts(at) + [e.value for e in at.error])
+
+
+def test_a_malformed_threshold_gives_a_french_error(app, monkeypatch, home):
+    monkeypatch.setenv("PRE_SEUIL_SECRET", "onze")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert "PRE_SEUIL_SECRET" in at.error[0].value and "entier" in at.error[0].value
+    assert not at.metric
+
+
+def test_pre_eval_dev_serves_the_dashboard_folder():
+    """`pre-eval dev` runs `streamlit run app.py` in dashboards/: the entry point and its config are there,
+    and no `pages/` folder sits beside it (Streamlit would start in its legacy multipage mode)."""
+    assert (DASHBOARDS / "app.py").is_file()
+    assert not (DASHBOARDS / "pages").exists()
+    config = (DASHBOARDS / ".streamlit" / "config.toml").read_text()
+    assert 'showErrorDetails = "none"' in config
+    source = Path(REPO_ROOT / "pipelines" / "dev.py").read_text()
+    assert '"run", "app.py"' in source and 'REPO_ROOT / "dashboards"' in source

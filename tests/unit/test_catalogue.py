@@ -1,0 +1,76 @@
+"""The indicator catalogue and the SQL agree: every catalogue indicator is produced, with its
+categories, and nothing the catalogue lacks is produced."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines.warehouse.catalogue import catalogue, catalogue_categories
+from pipelines.warehouse.models import SQL_DIR, build
+from pipelines.warehouse.store import ensure_schema
+
+# Transcribed by hand from the specification (indicators.md), with their breakdowns.
+SPEC = {
+    "enfants_suivis": None, "parcours_actifs": None, "entrees": None, "sorties": None,
+    "duree_moyenne_mois": None, "duree_mediane_mois": None, "part_filles": None, "part_qpv": None,
+    "part_age": ["2_5", "6_10", "11_16", "17_plus"], "part_orientation_ecole": None,
+    "enfants_par_referent": None, "actions": ["SCOLARITE", "EDUCATIF", "PARENTALITE", "SANTE"],
+    "actions_par_enfant": None, "taux_assiduite": None, "cout_par_enfant": None,
+    "part_sorties_objectifs_atteints": None, "part_sorties_relais": None, "taux_objectifs_atteints": None,
+    **{code: ["PRE", "CMPP", "CAMSP", "CMP", "ORTHOPHONISTE", "PSYCHOMOTRICIEN", "PSYCHOLOGUE",
+              "PEDOPSYCHIATRIE", "AUTRE"]
+       for code in ("demandes_attente", "en_attente_fin_periode", "attente_mediane_jours", "part_rdv_sous_90_jours")},
+}
+
+
+@pytest.fixture(scope="module")
+def produced():
+    con = duckdb.connect()
+    ensure_schema(con)
+    con.execute("insert into ingestion.sites values ('PRE51454', 'Reims', '51454', '51', '44', 'x')")
+    con.execute("""insert into ingestion.depots (sha256, fichier, code_pre, date_extraction, recu_le, traite_le,
+        statut, en_vigueur, nb_bloquants, nb_avertissements, rapport, chemin)
+        values ('s', 'f.zip', 'PRE51454', date '2024-06-30', now(), now(), 'accepte', true, 0, 0, 'r', 'c')""")
+    con.execute("""insert into ingestion.parcours by name select 'PRE51454' as code_pre, 'P1' as id_parcours,
+        'E1' as id_enfant, 'F' as sexe, 2015 as annee_naissance, 'CE1' as niveau_scolaire, '51454' as code_commune,
+        date '2023-01-01' as date_orientation, 'ECOLE' as origine_orientation, 'SCOLARITE' as motif_orientation,
+        date '2023-02-01' as date_entree, 'R1' as id_referent""")
+    build(con)
+    rows = con.execute("select indicateur, categorie, count(*) from marts.indicateurs group by all").fetchall()
+    con.close()
+    return rows
+
+
+def test_catalogue_is_the_spec():
+    assert {i.code for i in catalogue()} == set(SPEC)
+    categories = catalogue_categories()
+    for ind in catalogue():
+        expected = SPEC[ind.code]
+        got = list(categories[ind.categories]) if ind.categories else None
+        assert (sorted(got) if got else None) == (sorted(expected) if expected else None), ind.code
+
+
+def test_catalogue_entries_are_complete():
+    for ind in catalogue():
+        for field in ("libelle", "definition", "unite", "effectif", "theme"):
+            assert getattr(ind, field), (ind.code, field)
+        assert ind.format in {"entier", "decimal1", "pourcentage", "euros"}, ind.code
+        assert ind.sens in {"hausse_favorable", "baisse_favorable", "neutre"}, ind.code
+        assert (SQL_DIR / ind.sql).is_file(), ind.sql
+
+
+def test_every_catalogue_indicator_and_category_is_produced_and_nothing_else(produced):
+    produced_pairs = {(code, cat) for code, cat, _ in produced}
+    expected_pairs = {(i.code, c) for i in catalogue() for c in i.category_values()}
+    assert produced_pairs == expected_pairs
+
+
+def test_methodology_page_is_up_to_date():
+    from pipelines.publication.methodology import methodology_markdown
+    from support import REPO_ROOT
+
+    committed = (REPO_ROOT / "docs" / "indicateurs.md").read_text(encoding="utf-8")
+    assert committed == methodology_markdown(), "régénérez : pre-eval docs --methodologie docs/indicateurs.md"
+    for ind in catalogue():
+        assert f"`{ind.code}`" in committed

@@ -1,0 +1,42 @@
+"""Size limits: oversized files and decompression bombs are refused before anything is unpacked."""
+
+from __future__ import annotations
+
+import zipfile
+
+from pipelines.contracts.reader import read_submission
+
+
+def _rules(path):
+    return [(f.rule, f.table) for f in read_submission(path).findings]
+
+
+def test_decompression_bomb_is_refused_unopened(tmp_path):
+    path = tmp_path / "bombe.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("parcours.csv", "w", force_zip64=True) as member:
+        for _ in range(8):
+            member.write(b"0" * (1 << 24))  # 128 MiB of zeros, about 130 kB compressed
+    assert path.stat().st_size < 1_000_000
+    assert _rules(path) == [("depot.illisible", None)]
+    message = next(iter(read_submission(path).findings)).message
+    assert "bombe de décompression" in message
+
+
+def test_too_many_members(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRE_MAX_MEMBRES", "10")
+    path = tmp_path / "membres.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(11):
+            archive.writestr(f"f{i}.csv", "a\n")
+    assert _rules(path) == [("depot.illisible", None)]
+    assert "11 éléments" in next(iter(read_submission(path).findings)).message
+
+
+def test_file_over_size_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRE_MAX_FICHIER_OCTETS", "1000")
+    path = tmp_path / "gros.zip"
+    path.write_bytes(b"PK\x03\x04" + b"x" * 2000)
+    findings = list(read_submission(path).findings)
+    assert [(f.rule, f.table) for f in findings] == [("depot.illisible", None)]
+    assert "limite" in findings[0].message
