@@ -28,7 +28,7 @@ SUIVI = Indicator(
     definition="Part des sorties de la période ayant un bilan de suivi à 6 mois, parmi celles dont ce suivi est "
                "échu à la date d'extraction du site (sortie au moins 7 mois avant cette date : 6 mois plus un mois "
                "de marge pour saisir le bilan).",
-    unite="%", categories=None, count_column="les sorties dont le suivi à 6 mois est échu", format="pourcentage",
+    unite="%", categories=None, effectif="les sorties dont le suivi à 6 mois est échu", format="pourcentage",
     sens="hausse_favorable", theme="resultats", sql="")
 CODES = ["taux_objectifs_atteints", "part_sorties_objectifs_atteints", "part_sorties_relais"]
 

@@ -1,14 +1,17 @@
-"""Site referential: the shipped file plus any extra file in $PRE_HOME/referentiel/."""
+"""Referentials: PRE sites (the shipped file plus any extra file in `$PRE_HOME/referentiel/`),
+and the French territories they belong to (régions and départements, INSEE codes and names)."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.common.datahome import DataHome
 
-SHIPPED = Path(__file__).with_name("referentiel") / "sites.csv"
+FOLDER = Path(__file__).with_name("referentiel")
+SHIPPED = FOLDER / "sites.csv"
 COLUMNS = ["code_pre", "nom", "code_commune", "departement", "region", "porteur"]
 
 
@@ -27,3 +30,21 @@ def load_sites(home: DataHome | None = None) -> pl.DataFrame:
 
 def known_codes(home: DataHome | None = None) -> set[str]:
     return set(load_sites(home)["code_pre"].to_list())
+
+
+@cache
+def regions() -> dict[str, str]:
+    """INSEE region code → name (`44` → `Grand Est`)."""
+    frame = pl.read_csv(FOLDER / "regions.csv", infer_schema=False)
+    return dict(zip(frame["code"].to_list(), frame["nom"].to_list(), strict=True))
+
+
+@cache
+def departements() -> pl.DataFrame:
+    """Every département: `code` (2 characters, 3 overseas), `nom`, `region`."""
+    return pl.read_csv(FOLDER / "departements.csv", infer_schema=False)
+
+
+def departement_names() -> dict[str, str]:
+    frame = departements()
+    return dict(zip(frame["code"].to_list(), frame["nom"].to_list(), strict=True))

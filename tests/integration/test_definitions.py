@@ -25,7 +25,7 @@ def test_referential_assets_materialize(tmp_path, monkeypatch):
     from pipelines.defs.resources import DataHomeResource
 
     result = dg.materialize(assets, instance=dg.DagsterInstance.ephemeral(),
-                            resources={"donnees": DataHomeResource(racine=str(tmp_path))})
+                            resources={"data_home": DataHomeResource(root=str(tmp_path))})
     assert result.success
     meta = {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
@@ -41,11 +41,10 @@ def test_referential_assets_materialize(tmp_path, monkeypatch):
 def test_workspace_and_dg_load_the_definitions():
     """`dagster … -w workspace.yaml` and `dg` both find the code location (as `dagster dev` / `dg dev` would)."""
     import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    bin_dir = Path(sys.executable).parent
+    from support import BIN as bin_dir
+    from support import REPO_ROOT as root
+
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": "/tmp", "DAGSTER_HOME": "", "PRE_HOME": "/tmp/pre-defs"}
     env.pop("DAGSTER_HOME")
     validate = subprocess.run([str(bin_dir / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],

@@ -153,7 +153,7 @@ def test_sensor_requests_one_run_per_new_content(tmp_path, generated, monkeypatc
     fresh.write_bytes(b.path.read_bytes() + b"\n")  # new content, still being written in place
 
     instance = dg.DagsterInstance.ephemeral()
-    context = dg.build_sensor_context(instance=instance, resources={"donnees": DataHomeResource(racine=str(home.root))})
+    context = dg.build_sensor_context(instance=instance, resources={"data_home": DataHomeResource(root=str(home.root))})
     result = boite_de_depot(context)
     requests = result.run_requests
     assert sorted(r.run_key for r in requests) == sorted([sha256_of(a.path), sha256_of(b.path)])
