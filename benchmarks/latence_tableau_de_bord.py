@@ -43,7 +43,7 @@ def _render(page: str, cold: bool) -> float:
     if page == "synthese":
         at.run()
     else:
-        at.switch_page(f"vues/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
     seconds = time.perf_counter() - start
     if at.exception or at.error:
         raise SystemExit(f"page {page} en erreur : {[e.value for e in [*at.exception, *at.error]]}")

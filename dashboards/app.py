@@ -11,20 +11,20 @@ if str(Path(__file__).parent) not in sys.path:
 
 st.set_page_config(page_title="Évaluation des PRE", page_icon="📊", layout="wide")
 
-# Pages live in `vues/`, not `pages/`: with a `pages/` folder beside the entry point, Streamlit
+# Pages live in `views/`, not `pages/`: with a `pages/` folder beside the entry point, Streamlit
 # starts in its legacy multipage mode (pages run without this navigation) until a session loads
 # the root URL, so a shared link opened first after a restart would show the wrong app.
 st.navigation({
     "Indicateurs": [
-        st.Page("vues/synthese.py", title="Synthèse", icon=":material/dashboard:", default=True),
-        st.Page("vues/territoires.py", title="Territoires", icon=":material/map:"),
-        st.Page("vues/parcours.py", title="Parcours", icon=":material/route:"),
-        st.Page("vues/actions.py", title="Actions et partenariats", icon=":material/handshake:"),
-        st.Page("vues/resultats.py", title="Résultats", icon=":material/task_alt:"),
-        st.Page("vues/attentes.py", title="Listes d'attente", icon=":material/hourglass_empty:"),
+        st.Page("views/synthese.py", title="Synthèse", icon=":material/dashboard:", default=True),
+        st.Page("views/territoires.py", title="Territoires", icon=":material/map:"),
+        st.Page("views/parcours.py", title="Parcours", icon=":material/route:"),
+        st.Page("views/actions.py", title="Actions et partenariats", icon=":material/handshake:"),
+        st.Page("views/resultats.py", title="Résultats", icon=":material/task_alt:"),
+        st.Page("views/attentes.py", title="Listes d'attente", icon=":material/hourglass_empty:"),
     ],
     "Données": [
-        st.Page("vues/qualite.py", title="Qualité des données", icon=":material/fact_check:"),
-        st.Page("vues/methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
+        st.Page("views/qualite.py", title="Qualité des données", icon=":material/fact_check:"),
+        st.Page("views/methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
     ],
 }).run()

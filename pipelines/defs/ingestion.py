@@ -7,6 +7,7 @@ import polars as pl
 from pipelines import settings
 from pipelines.common import formats
 from pipelines.common.datahome import DataHome
+from pipelines.contracts.model import DATA_TABLES
 from pipelines.contracts.reader import peek_site
 from pipelines.contracts.referential import known_codes
 from pipelines.defs.metadata import PREVIEW_ROWS, markdown_table
@@ -44,7 +45,7 @@ def depot(context: dg.AssetExecutionContext, config: DepotConfig, data_home: Dat
         meta = item.meta
         counts = meta["raw_rows"]
         rows.append({"fichier": item.file.name, "format": meta["kind"],
-                     **{t: formats.number(counts.get(t, 0)) for t in ("parcours", "actions", "bilans", "attentes")}})
+                     **{t: formats.number(counts.get(t, 0)) for t in DATA_TABLES}})
     context.log.info(f"{len(staged)} fichier(s) lu(s) pour {', '.join(context.partition_keys)}")
     return dg.MaterializeResult(metadata={
         "fichiers": len(staged),
@@ -89,7 +90,7 @@ def donnees_site(context: dg.AssetExecutionContext, data_home: DataHomeResource)
     """
     applied = lifecycle.apply(data_home.home, context.run_id)
     table = pl.DataFrame([{"fichier": a.file.name, "site": a.code_pre, "statut": a.statut,
-                           **{t: a.rows.get(t) for t in ("parcours", "actions", "bilans", "attentes")}}
+                           **{t: a.rows.get(t) for t in DATA_TABLES}}
                           for a in applied]) if applied else None
     return dg.MaterializeResult(metadata={
         "depots_appliques": sum(a.statut == "accepte" for a in applied),

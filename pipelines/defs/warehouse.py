@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.common import timings
+from pipelines.contracts.model import DATA_TABLES
 from pipelines.defs.ingestion import depot, donnees_site
 from pipelines.defs.referential import referentiel_sites
 from pipelines.defs.resources import DataHomeResource
@@ -20,7 +21,7 @@ from pipelines.warehouse.store import connect
 SOURCE_ASSETS: dict[str, list[dg.AssetsDefinition]] = {
     "ingestion.sites": [referentiel_sites],
     "ingestion.depots": [depot, donnees_site],
-    **{f"ingestion.{table}": [donnees_site] for table in ("parcours", "actions", "bilans", "attentes")},
+    **{f"ingestion.{table}": [donnees_site] for table in DATA_TABLES},
 }
 
 

@@ -77,7 +77,7 @@ def empty_frame(table: str, contracts: Contracts | None = None) -> pl.DataFrame:
 
 # The snapshot marts are views over ingestion.* in the warehouse (publishing materialises them
 # once, in the published copy); warehouses built before that held them as tables.
-VIEW_MARTS = ("parcours", "actions", "bilans", "attentes")
+VIEW_MARTS = DATA_TABLES
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -31,6 +31,8 @@ import pytest
 from pipelines.common.datahome import DataHome
 from support import PRE_EVAL, REPO_ROOT
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -19,6 +19,8 @@ from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
 from support import BIN, PRE_EVAL, isolated_env
 
+pytestmark = pytest.mark.slow
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -16,6 +16,8 @@ import pytest
 
 from support import REPO_ROOT
 
+pytestmark = pytest.mark.slow
+
 PAGES = ["Synthèse", "Territoires", "Parcours", "Actions et partenariats", "Résultats", "Listes d'attente",
          "Qualité des données", "Méthodologie"]
 

@@ -17,6 +17,8 @@ from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
 from support import PRE_EVAL, isolated_env
 
+pytestmark = pytest.mark.slow
+
 READER = textwrap.dedent("""
     import json, sys, time, duckdb
     from pathlib import Path

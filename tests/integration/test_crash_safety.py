@@ -28,6 +28,8 @@ from pipelines.contracts.model import DATA_TABLES as TABLES
 from pipelines.demo.generate import generate
 from support import PRE_EVAL, isolated_env
 
+pytestmark = pytest.mark.slow
+
 
 def _smaller_version(source: Path, target: Path, drop: int) -> None:
     """The same submission minus its last `drop` pathways (and what hangs on them), one day later."""

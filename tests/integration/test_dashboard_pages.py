@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-from pathlib import Path
 
 import duckdb
 import openpyxl
@@ -69,7 +68,7 @@ def app(home, monkeypatch):
         at.query_params.update(params)
         at.run()
         if page != "synthese":
-            at.switch_page(f"vues/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
         assert not at.exception, [e.value for e in at.exception]
         assert not at.error, [e.value for e in at.error]
         return at
@@ -210,14 +209,14 @@ def test_period_from_the_url_and_from_the_widget(app, sql):
     assert metrics(at) != first
 
     at = app()
-    at.selectbox(key="filtre_periode").set_value("2022").run()
+    at.selectbox(key="filter_periode").set_value("2022").run()
     assert metrics(at)["Enfants suivis"] == shown(pick(expected, indicateur="enfants_suivis"), "entier")
     assert at.query_params["periode"] == "2022"
 
 
 def test_school_year_from_the_url(app, sql):
     at = app(periode="2022-2023")
-    assert at.radio(key="filtre_type").value == "scolaire"
+    assert at.radio(key="filter_type").value == "scolaire"
     expected = masked_period(sql, "2022-2023").filter(pl.col("niveau") == "national")
     assert metrics(at)["Entrées"] == shown(pick(expected, indicateur="entrees"), "entier")
 
@@ -234,7 +233,7 @@ def test_territory_from_the_url_and_comparison_with_its_departement(app, sql):
     assert row["Reims (PRE51454)"] == shown(pick(site, indicateur="enfants_suivis"), "entier")
     assert row["51 — Marne"] == shown(pick(dept, indicateur="enfants_suivis"), "entier")
 
-    at.selectbox(key="filtre_territoire").set_value("PRE51649").run()
+    at.selectbox(key="filter_territoire").set_value("PRE51649").run()
     other = masked.filter((pl.col("niveau") == "pre") & (pl.col("territoire") == "PRE51649"))
     assert metrics(at)["Sorties"] == shown(pick(other, indicateur="sorties"), "entier")
     assert at.query_params["territoire"] == "PRE51649"
@@ -251,10 +250,10 @@ def test_untrusted_url_values_fall_back_to_defaults(app, sql):
 
 def test_filters_survive_a_page_change(app):
     at = app(periode="2022", niveau="departement", territoire="51")
-    at.switch_page("vues/methodologie.py").run()
-    at.switch_page("vues/parcours.py").run()
-    assert at.selectbox(key="filtre_periode").value == "2022"
-    assert at.selectbox(key="filtre_territoire").value == "51"
+    at.switch_page("views/methodologie.py").run()
+    at.switch_page("views/parcours.py").run()
+    assert at.selectbox(key="filter_periode").value == "2022"
+    assert at.selectbox(key="filter_territoire").value == "51"
     assert at.query_params["territoire"] == "51"
 
 
@@ -289,7 +288,7 @@ def test_secondary_suppression_across_the_sites_of_a_departement(app, sql, monke
     threshold = low + 1
     monkeypatch.setenv("PRE_SEUIL_SECRET", str(threshold))
     at = app("territoires", niveau="pre", territoire=counts["territoire"][0])
-    at.selectbox(key="territoires_indicateur").set_value(code).run()
+    at.selectbox(key="territoires_indicator").set_value(code).run()
     shown_ = table(at, "Rang")
     label = indicator(code).libelle + " (" + indicator(code).unite + ")"
     values = dict(zip(shown_["Territoire"].to_list(), shown_[label].to_list(), strict=True))
@@ -332,16 +331,16 @@ def test_secondary_suppression_within_the_volets(app, sql, monkeypatch):
 
 def test_exports_carry_the_same_masking(home, monkeypatch):
     monkeypatch.setenv("PRE_HOME", str(home.root))
-    from affichage import Colonne, export_csv, export_xlsx, vue
+    from display import Column, displayed, export_csv, export_xlsx
 
     df = pl.DataFrame({"nom": ["Reims", "Metz"], "valeur": [12.345, None], "effectif": [40, None],
                        "masque": [False, True]})
-    colonnes = [Colonne("nom", "Territoire"), Colonne("valeur", "Part (%)", "pourcentage", "masque"),
-                Colonne("effectif", "Effectif", "entier", "masque")]
-    assert vue(df, colonnes).rows() == [("Reims", "12,3 %", "40"), ("Metz", SECRET, SECRET)]
-    text = export_csv(df, colonnes).decode("utf-8-sig")
+    columns = [Column("nom", "Territoire"), Column("valeur", "Part (%)", "pourcentage", "masque"),
+               Column("effectif", "Effectif", "entier", "masque")]
+    assert displayed(df, columns).rows() == [("Reims", "12,3 %", "40"), ("Metz", SECRET, SECRET)]
+    text = export_csv(df, columns).decode("utf-8-sig")
     assert text.splitlines() == ["Territoire;Part (%);Effectif", "Reims;12,3;40", f"Metz;{SECRET};{SECRET}"]
-    sheet = openpyxl.load_workbook(io.BytesIO(export_xlsx(df, colonnes, ["Source : test."]))).active
+    sheet = openpyxl.load_workbook(io.BytesIO(export_xlsx(df, columns, ["Source : test."]))).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[:3] == [("Territoire", "Part (%)", "Effectif"), ("Reims", 12.3, 40), ("Metz", SECRET, SECRET)]
     assert rows[4][0] == "Source : test."
@@ -365,8 +364,8 @@ def test_territoires_ranks_departements_with_bases_and_completeness(app, sql):
     assert shown_["Rang"].to_list() == ["1", "2", "3"]
     assert any("Classement" in h.value for h in at.header)
 
-    at.selectbox(key="territoires_indicateur").set_value("part_age").run()
-    at.selectbox(key="territoires_categorie_part_age").set_value("6_10").run()
+    at.selectbox(key="territoires_indicator").set_value("part_age").run()
+    at.selectbox(key="territoires_category_part_age").set_value("6_10").run()
     shown_ = table(at, "Rang")
     expected = masked_period(sql, periode).filter(
         (pl.col("indicateur") == "part_age") & (pl.col("categorie") == "6_10") & (pl.col("niveau") == "departement"))
@@ -474,7 +473,7 @@ def test_qualite_lists_sites_submissions_and_opens_a_report(app, sql):
     assert set(absents[0].value["Situation"]) == {"aucun dépôt accepté"}
 
     depots = sql("select fichier, rapport from marts.depots where code_pre = 'PRE57463'")
-    at.selectbox(key="qualite_rapport").set_value(depots["rapport"][0]).run()
+    at.selectbox(key="qualite_report").set_value(depots["rapport"][0]).run()
     report = [m.value for m in at.markdown if "Rapport de contrôle" in m.value]
     assert report and depots["fichier"][0] in report[0]
     assert not [m for m in at.markdown if m.value.startswith("# ")], "le rapport garde un titre de niveau 1"
@@ -496,7 +495,7 @@ def test_no_published_copy_gives_a_french_explanation(tmp_path, monkeypatch, pag
     monkeypatch.setenv("PRE_HOME", str(tmp_path))
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     if page != "synthese":
-        at.switch_page(f"vues/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
     assert not at.exception and not at.error
     if page == "methodologie":
         assert at.markdown

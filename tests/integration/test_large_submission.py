@@ -18,6 +18,8 @@ from pipelines.common.datahome import DataHome
 from submission_builder import ACTIONS_COLS, COLUMNS, base_tables, csv_text
 from support import PRE_EVAL, isolated_env
 
+pytestmark = pytest.mark.slow
+
 N = 1_000_000
 
 # One valid action pattern per pathway of the base submission (dates within each pathway).

@@ -13,6 +13,8 @@ from pipelines.contracts.reader import read_submission
 from pipelines.contracts.validator import Context, validate_many
 from pipelines.demo.generate import generate
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,8 @@ from pipelines.contracts.reader import read_submission
 from pipelines.contracts.validator import Context, validate_file, validate_many
 from pipelines.demo.generate import generate
 from submission_builder import COLUMNS, base_tables, copy_tables, write_zip
+
+pytestmark = pytest.mark.slow
 
 CONTRACTS = load_contracts()
 SITES = {"PRE51454"}

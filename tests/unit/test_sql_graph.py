@@ -108,7 +108,7 @@ def test_a_reference_to_no_model_is_refused(monkeypatch):
     monkeypatch.setattr(models, "references", lambda sql: {"intermediaire.inexistante"})
     models.registry.cache_clear()
     try:
-        with pytest.raises(ValueError, match="intermediaire.inexistante"):
+        with pytest.raises(ValueError, match=r"intermediaire\.inexistante"):
             models.registry()
     finally:
         monkeypatch.undo()

@@ -1,0 +1,348 @@
+"""What every page shares: the page frame, French tables with CSV/XLSX exports, charts and notes."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import altair as alt
+import polars as pl
+import streamlit as st
+import xlsxwriter
+
+import data
+from filters import Filters, sidebar, territory_label
+from pipelines.common import formats
+from pipelines.publication.disclosure import SECRET, explanation, threshold
+from pipelines.warehouse.catalogue import Indicator
+
+log = logging.getLogger(__name__)
+
+NO_DATA = "Aucune donnée publiée : déposez des fichiers puis lancez pre-eval process."
+NO_DATA_DETAIL = ("Le tableau de bord lit la copie publiée de l'entrepôt, créée à la fin du traitement "
+                  "des dépôts. Dès qu'elle existe, rechargez cette page.")
+ERROR = ("Cette page n'a pas pu s'afficher à cause d'une erreur inattendue. Rechargez la page ; si le problème "
+         "persiste, signalez-le à l'équipe qui administre la plateforme.")
+
+DECIMALS = {"entier": 0, "decimal1": 1, "pourcentage": 1, "euros": 0}
+XLSX_FORMATS = {"entier": "#,##0", "decimal1": "#,##0.0", "pourcentage": '0.0" %"', "euros": '#,##0" €"',
+                "date": "dd/mm/yyyy"}
+FRENCH_LOCALE = {"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"]}}
+DELTA_COLORS = {"hausse_favorable": "normal", "baisse_favorable": "inverse", "neutre": "off"}
+
+
+# --- page frame -------------------------------------------------------------------------------------------
+
+
+def page(title: str, body: Callable[[Filters | None], None], *, filters: bool = True) -> None:
+    """Title, sidebar filters, then the body; any failure becomes a French message, never a traceback."""
+    st.title(title)
+    try:
+        threshold()  # a malformed PRE_SEUIL_SECRET must stop every figure, with its French message
+    except ValueError as exc:
+        st.error(f"Configuration du secret statistique invalide : {exc}")
+        return
+    try:
+        if not filters:
+            body(None)
+            return
+        if data.version() is None:
+            raise data.NoData
+        body(sidebar())
+    except data.NoData:
+        st.info(NO_DATA)
+        st.caption(NO_DATA_DETAIL)
+    except Exception:
+        log.exception("Échec de l'affichage de la page « %s »", title)
+        st.error(ERROR)
+
+
+def header(f: Filters) -> None:
+    """The territory and period, with a warning when the period is incomplete."""
+    st.markdown(f"**{f.label}** — période **{f.period}**")
+    warning = completeness_warning(f.level, f.territory, f.period)
+    if warning:
+        st.warning(warning)
+
+
+def confidentiality_note() -> None:
+    with st.expander("Secret statistique : pourquoi certaines cases sont masquées"):
+        st.write(explanation())
+
+
+# --- completeness and data date ---------------------------------------------------------------------------
+
+
+def completeness(level: str, territory: str, period: str) -> dict | None:
+    df = data.completeness().filter((pl.col("niveau") == level) & (pl.col("territoire") == territory)
+                                    & (pl.col("periode") == period))
+    return df.row(0, named=True) if df.height else None
+
+
+def completeness_warning(level: str, territory: str, period: str) -> str | None:
+    row = completeness(level, territory, period)
+    if row is None or row["complet"]:
+        return None
+    return (f"Période {period} incomplète : les données couvrent toute la période pour "
+            f"{formats.number(row['nb_sites_complets'])} site(s) sur {formats.number(row['nb_sites'])} "
+            f"({formats.percent(row['part_sites_complets'], 0)}). Les chiffres sont provisoires.")
+
+
+def data_date(level: str, territory: str) -> date | None:
+    """The latest extraction date of the territory's sites in force."""
+    codes = data.territory_sites(level, territory)["code_pre"]
+    dates = data.extraction_dates().filter(pl.col("code_pre").is_in(codes.implode()))["date_extraction"]
+    return dates.max()
+
+
+def note(f: Filters, periods: Sequence[str] | None = None, *, masked: int = 0,
+         previous: str | None = None) -> str:
+    """Footnote: source and data date, incomplete periods, masked cells, period of the changes shown."""
+    periods = list(periods or [f.period])
+    parts = [f"Source : dépôts des PRE, données extraites jusqu'au "
+             f"{formats.day(data_date(f.level, f.territory))} (date d'extraction la plus récente)."]
+    incomplete = [p for p in periods if (row := completeness(f.level, f.territory, p)) and not row["complet"]]
+    if incomplete:
+        label = "Période incomplète" if len(incomplete) == 1 else "Périodes incomplètes"
+        parts.append(f"{label} (données d'au moins un site manquantes sur une partie de la période) : "
+                     f"{', '.join(incomplete)}.")
+    if masked:
+        parts.append(f"{formats.number(masked)} valeur(s) non affichée(s) : {SECRET}.")
+    if previous:
+        parts.append(f"Variations (sous chaque chiffre) par rapport à {previous}.")
+    return " ".join(parts)
+
+
+# --- indicator lookups and key figures --------------------------------------------------------------------
+
+
+def indicator_row(df: pl.DataFrame, indicator: str, category: str = "", period: str | None = None) -> dict | None:
+    cond = (pl.col("indicateur") == indicator) & (pl.col("categorie") == category)
+    if period is not None:
+        cond &= pl.col("periode") == period
+    found = df.filter(cond)
+    return found.row(0, named=True) if found.height else None
+
+
+def indicator_text(row: dict | None, fmt: str) -> str:
+    if row is None:
+        return "non calculé"
+    return SECRET if row["masque"] else formats.by_kind(row["valeur"], fmt)
+
+
+def metric(ind: Indicator, row: dict | None, previous: dict | None = None) -> None:
+    """One key figure, with its change since the previous period when neither value is masked."""
+    delta = None
+    arrow = "auto"
+    if (row and previous and not row["masque"] and not previous["masque"]
+            and row["valeur"] is not None and previous["valeur"] is not None):
+        change = round(row["valeur"] - previous["valeur"], DECIMALS.get(ind.format, 1))
+        sign = "+" if change > 0 else "±" if change == 0 else ""
+        change = abs(change) if change == 0 else change  # no "-0,0"
+        if ind.format == "pourcentage":
+            delta = f"{sign}{formats.number(change, 1)} point" + ("s" if abs(change) >= 2 else "")
+        else:
+            delta = sign + formats.by_kind(change, ind.format)
+        arrow = "off" if change == 0 else "auto"
+    base = ""
+    if row is not None and not row["masque"]:
+        base = f" Effectif : {formats.number(row['effectif'])} ({ind.effectif})."
+    st.metric(ind.libelle, indicator_text(row, ind.format), delta,
+              delta_color=DELTA_COLORS.get(ind.sens, "off"), delta_arrow=arrow,
+              help=ind.definition + base, border=True)
+
+
+# --- tables and exports -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    fmt: str | None = None  # None: text; "date"; a catalogue format; "*": the row's `format` column
+    mask: str | None = None  # Boolean column: True hides the cell (« secret statistique »)
+
+
+def _column_format(row: dict, col: Column) -> str | None:
+    return row["format"] if col.fmt == "*" else col.fmt
+
+
+def _hidden(row: dict, col: Column) -> bool:
+    return bool(col.mask and row.get(col.mask))
+
+
+def cell_text(value: object, fmt: str | None) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else ""
+    if value is None:
+        return "—" if fmt else ""
+    if fmt == "date":
+        return formats.day(value)  # type: ignore[arg-type]
+    if fmt:
+        return formats.by_kind(value, fmt)  # type: ignore[arg-type]
+    return str(value)
+
+
+def displayed(df: pl.DataFrame, columns: Sequence[Column]) -> pl.DataFrame:
+    """The table as displayed: French text, masked cells reading « secret statistique »."""
+    rows = list(df.iter_rows(named=True))
+    return pl.DataFrame({c.label: [SECRET if _hidden(r, c) else cell_text(r[c.name], _column_format(r, c))
+                                   for r in rows]
+                         for c in columns}, schema={c.label: pl.String for c in columns})
+
+
+def _export_value(row: dict, col: Column) -> object:
+    """A cell for the files: numbers rounded as on screen, masked cells as « secret statistique »."""
+    if _hidden(row, col):
+        return SECRET
+    value, fmt = row[col.name], _column_format(row, col)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else ""
+    if fmt in DECIMALS:
+        return round(float(value), DECIMALS[fmt])
+    return value
+
+
+def export_csv(df: pl.DataFrame, columns: Sequence[Column]) -> bytes:
+    """CSV as French spreadsheets read it: `;` separator, decimal comma, UTF-8 with BOM."""
+    out = io.StringIO()
+    out.write(";".join(_csv(c.label) for c in columns) + "\r\n")
+    for row in df.iter_rows(named=True):
+        cells = []
+        for col in columns:
+            value = _export_value(row, col)
+            if isinstance(value, float):
+                text = f"{value:.{DECIMALS[_column_format(row, col)]}f}".replace(".", ",")
+            elif isinstance(value, date):
+                text = formats.day(value)
+            else:
+                text = str(value)
+            cells.append(_csv(text))
+        out.write(";".join(cells) + "\r\n")
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _csv(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ';"\n\r') else text
+
+
+def export_xlsx(df: pl.DataFrame, columns: Sequence[Column], notes: Sequence[str] = ()) -> bytes:
+    """An Excel workbook: numbers stay numbers (French display comes from Excel), notes below the table."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "remove_timezone": True})
+    sheet = workbook.add_worksheet("Données")
+    bold = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+    cell_formats = {name: workbook.add_format({"num_format": spec}) for name, spec in XLSX_FORMATS.items()}
+    for j, col in enumerate(columns):
+        sheet.write_string(0, j, col.label, bold)
+        sheet.set_column(j, j, max(12, min(45, len(col.label) + 2)))
+    i = 0
+    for i, row in enumerate(df.iter_rows(named=True), start=1):
+        for j, col in enumerate(columns):
+            value = _export_value(row, col)
+            fmt = cell_formats.get(_column_format(row, col) or "")
+            if isinstance(value, int | float):
+                sheet.write_number(i, j, value, fmt)
+            elif isinstance(value, date):
+                sheet.write_datetime(i, j, value, cell_formats["date"])
+            else:
+                sheet.write_string(i, j, str(value))
+    for k, text in enumerate(notes, start=i + 2):
+        sheet.write_string(k, 0, text)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def table(df: pl.DataFrame, columns: Sequence[Column], *, key: str, file_stem: str,
+          notes: Sequence[str] = ()) -> pl.DataFrame:
+    """Show a table in French with its CSV and Excel downloads (same masking as on screen)."""
+    shown = displayed(df, columns)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    notes = [*notes]
+    if any(_hidden(r, c) for r in df.iter_rows(named=True) for c in columns):
+        notes.append(explanation())
+    buttons = st.container(horizontal=True)
+    buttons.download_button("CSV", data=lambda: export_csv(df, columns), file_name=f"{file_stem}.csv",
+                            mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
+    buttons.download_button("Excel", data=lambda: export_xlsx(df, columns, notes),
+                            file_name=f"{file_stem}.xlsx", key=f"{key}_xlsx", on_click="ignore",
+                            icon=":material/download:",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return shown
+
+
+def download_stem(f: Filters, subject: str) -> str:
+    """The download's file name without extension (users see it: French subject, codes of the choice)."""
+    return f"pre_{subject}_{f.level}_{f.territory}_{f.period}"
+
+
+# --- charts -----------------------------------------------------------------------------------------------
+
+
+def chart(spec: alt.TopLevelMixin, caption: str) -> None:
+    """An Altair chart with French number formatting, followed by its footnote."""
+    # Streamlit squeezes charts with a discrete axis unless it is told their height.
+    height = spec.to_dict().get("height")
+    st.altair_chart(spec.configure(locale=FRENCH_LOCALE).configure_title(anchor="start"), width="stretch",
+                    height=height + 80 if isinstance(height, int) else "content")
+    st.caption(caption)
+
+
+def chart_title(text: str, subtitle: str | None = None) -> alt.TitleParams:
+    return alt.TitleParams(text, subtitle=subtitle or "")
+
+
+def comparison(f: Filters) -> tuple[str, str, str] | None:
+    """(level, territory, label) of the upper level the chosen territory is compared with."""
+    upper = f.upper()
+    return (*upper, territory_label(*upper)) if upper else None
+
+
+# --- trends over periods ----------------------------------------------------------------------------------
+
+# `completeness` reads « complètes » or « incomplètes » (shown in tooltips and tables as « Données »).
+TREND_SCHEMA = {"periode": pl.String, "series": pl.String, "indicateur": pl.String, "valeur": pl.Float64,
+                "effectif": pl.Int64, "masque": pl.Boolean, "completeness": pl.String}
+
+
+def trend(series: Sequence[tuple[str, str, str]], periods: Sequence[str], codes: Sequence[str],
+          category: str = "") -> pl.DataFrame:
+    """Masked values of some indicators over periods, for several (level, territory, label) series."""
+    rows = []
+    for level, territory, label in series:
+        df = data.territory_indicators(level, territory, list(periods))
+        for period in periods:
+            state = completeness(level, territory, period)
+            for code in codes:
+                row = indicator_row(df, code, category, period)
+                rows.append({
+                    "periode": period, "series": label, "indicateur": code,
+                    "valeur": None if row is None else row["valeur"],
+                    "effectif": None if row is None else row["effectif"],
+                    "masque": bool(row and row["masque"]),
+                    "completeness": "complètes" if state is None or state["complet"] else "incomplètes",
+                })
+    return pl.DataFrame(rows, schema=TREND_SCHEMA)
+
+
+def line_chart(df: pl.DataFrame, *, title: str, y_title: str, fmt: str, color: str = "series",
+               color_title: str = "Territoire") -> alt.Chart:
+    """Lines over periods; masked or undefined points are left out; hollow points for incomplete periods."""
+    shown = df.filter(~pl.col("masque") & pl.col("valeur").is_not_null()).with_columns(
+        text=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, fmt), return_dtype=pl.String))
+    base = alt.Chart(shown.to_pandas()).encode(
+        x=alt.X("periode:N", title="Période", sort=sorted(df["periode"].unique().to_list())),
+        y=alt.Y("valeur:Q", title=y_title),
+        color=alt.Color(f"{color}:N", title=color_title),
+        tooltip=[alt.Tooltip(f"{color}:N", title=color_title), alt.Tooltip("periode:N", title="Période"),
+                 alt.Tooltip("text:N", title="Valeur"), alt.Tooltip("completeness:N", title="Données")],
+    )
+    points = base.mark_point(size=70, filled=True).encode(
+        shape=alt.Shape("completeness:N", title="Données",
+                        scale=alt.Scale(domain=["complètes", "incomplètes"], range=["circle", "triangle-down"])))
+    return (base.mark_line() + points).properties(title=title, height=320)

@@ -1,0 +1,115 @@
+"""Qualité des données: what each site sent, when, with which findings; who sent nothing."""
+
+import re
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+import data
+import labels
+from display import Column, download_stem, header, page, table
+from filters import Filters
+from pipelines.common import formats
+
+MARKDOWN_HEADING = re.compile(r"^(#{1,5}) ", re.MULTILINE)
+
+
+def report(relative_path: str | None) -> str | None:
+    """The Markdown report of a submission, read only from the data home's reports folder."""
+    if not relative_path:
+        return None
+    home = data.home()
+    reports = home.reports.resolve()
+    path = (home.root / relative_path).resolve()
+    if not path.is_relative_to(reports) or path.suffix != ".md" or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8")
+
+
+def coverage(row: dict, start: date, end: date) -> str:
+    """Why a site's data in force do or do not cover the period."""
+    extraction, since = row["date_extraction"], row["date_debut_donnees"]
+    if extraction is None:
+        return "aucun dépôt accepté"
+    if extraction < start:
+        return f"données arrêtées au {formats.day(extraction)}, avant la période"
+    if since is not None and since > end:
+        return f"données commençant le {formats.day(since)}, après la période"
+    if extraction < end or (since is not None and since > start):
+        return "partielle"
+    return "complète"
+
+
+def body(f: Filters) -> None:
+    header(f)
+    period = data.periods().filter(pl.col("periode") == f.period).row(0, named=True)
+    sites = data.territory_sites(f.level, f.territory).select("code_pre", "nom")
+    every_submission = data.submissions()
+    submissions = every_submission.filter(pl.col("code_pre").is_in(sites["code_pre"].implode()) | (
+        pl.col("code_pre").is_null() if f.level == "national" else pl.lit(False)))
+    latest = submissions.sort("recu_le", descending=True).unique("code_pre", keep="first")
+    today = date.today()
+    state = (sites.join(latest, on="code_pre", how="left")
+             .join(data.extraction_dates().rename({"date_extraction": "extraction_in_force"}),
+                   on="code_pre", how="left", suffix="_in_force")
+             .with_columns(statut=pl.col("statut").replace_strict(labels.STATUSES, default=None),
+                           age_days=pl.col("extraction_in_force").map_elements(
+                               lambda d: (today - d).days, return_dtype=pl.Int64))
+             .sort("nom"))
+    state = state.with_columns(coverage=pl.struct(
+        date_extraction="extraction_in_force", date_debut_donnees="date_debut_donnees_in_force").map_elements(
+        lambda r: coverage(r, period["debut"], period["fin"]), return_dtype=pl.String))
+
+    st.header("Dernier dépôt de chaque site")
+    table(state, [Column("nom", "Site"), Column("code_pre", "Code"), Column("fichier", "Dernier dépôt"),
+                  Column("recu_le", "Reçu le", "date"), Column("statut", "Statut"),
+                  Column("extraction_in_force", "Extraction des données en vigueur", "date"),
+                  Column("age_days", "Ancienneté des données (jours)", "entier"),
+                  Column("coverage", f"Couverture de {f.period}"),
+                  Column("nb_bloquants", "Anomalies bloquantes", "entier"),
+                  Column("nb_avertissements", "Avertissements", "entier")],
+          key="qualite_sites", file_stem=download_stem(f, "qualite_sites"))
+    st.caption(f"Ancienneté : jours écoulés au {formats.day(today)} depuis la date d'extraction des données en "
+               "vigueur (dernier dépôt accepté). Anomalies et avertissements : ceux du dernier dépôt reçu.")
+
+    st.header(f"Sites sans données pour {f.period}")
+    missing = state.filter(~pl.col("coverage").is_in(["complète", "partielle"]))
+    if missing.height:
+        table(missing, [Column("nom", "Site"), Column("code_pre", "Code"), Column("coverage", "Situation")],
+              key="qualite_absents", file_stem=download_stem(f, "sites_sans_donnees"))
+    else:
+        st.success("Tous les sites du territoire ont transmis des données couvrant au moins une partie de "
+                   f"{f.period}.")
+
+    st.header("Dépôts reçus et rapports de contrôle")
+    submissions = submissions.join(sites, on="code_pre", how="left").with_columns(
+        status_label=pl.col("statut").replace_strict(labels.STATUSES, default=None))
+    table(submissions, [Column("fichier", "Fichier"), Column("nom", "Site"), Column("recu_le", "Reçu le", "date"),
+                        Column("status_label", "Statut"), Column("date_extraction", "Date d'extraction", "date"),
+                        Column("nb_bloquants", "Anomalies bloquantes", "entier"),
+                        Column("nb_avertissements", "Avertissements", "entier"),
+                        Column("en_vigueur", "En vigueur")],
+          key="qualite_depots", file_stem=download_stem(f, "depots"))
+    if not submissions.height:
+        st.info("Aucun dépôt reçu pour ce territoire.")
+        return
+    choices = {r["rapport"] or r["fichier"]: r for r in submissions.iter_rows(named=True)}
+    chosen = st.selectbox("Ouvrir le rapport de contrôle du dépôt", list(choices), key="qualite_report",
+                          format_func=lambda k: f"{choices[k]['fichier']} — reçu le "
+                                                f"{formats.day(choices[k]['recu_le'])} — "
+                                                f"{labels.STATUSES.get(choices[k]['statut'], choices[k]['statut'])}")
+    text = report(choices[chosen]["rapport"])
+    if text is None:
+        st.warning("Le rapport de ce dépôt est introuvable dans le dossier des rapports.")
+        return
+    st.download_button("Télécharger le rapport (Markdown)", text.encode("utf-8"), on_click="ignore",
+                       file_name=Path(choices[chosen]["rapport"]).name, mime="text/markdown",
+                       key="qualite_report_md")
+    with st.container(border=True):
+        # One level down, so that the page keeps its own title; `$` is not a formula here.
+        st.markdown(MARKDOWN_HEADING.sub(r"#\1 ", text).replace("$", "\\$"))
+
+
+page("Qualité des données", body)

@@ -1,0 +1,125 @@
+"""Territoires: compare sites, départements or régions on any catalogue indicator."""
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+import data
+import labels
+from display import (
+    Column,
+    chart,
+    confidentiality_note,
+    download_stem,
+    header,
+    indicator_row,
+    indicator_text,
+    note,
+    page,
+    table,
+)
+from filters import LEVEL_ORDER, Filters, site_names, territories_by_level, territory_label, upper_level
+from pipelines.common import formats
+from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator
+
+SITE_COLUMN = {"pre": "code_pre", "departement": "departement", "region": "region"}
+COLORS = alt.Scale(domain=["Territoire choisi", "Autres territoires"], range=["#d62728", "#9ecae1"])
+
+
+def ancestors(f: Filters) -> list[tuple[str, str]]:
+    """The chosen territory and every level above it, from France down."""
+    chain, current = [], (f.level, f.territory)
+    while current:
+        chain.append(current)
+        current = upper_level(*current)
+    return chain[::-1]
+
+
+def codes_at_level(level: str, scope: tuple[str, str]) -> set[str]:
+    """The territories of a level lying in (or containing) a scope."""
+    df = data.territory_sites(*scope)
+    return set(df[SITE_COLUMN[level]].drop_nulls().to_list())
+
+
+def body(f: Filters) -> None:
+    header(f)
+    choice = st.columns(4)
+    code = choice[0].selectbox("Indicateur", [i.code for i in catalogue()], key="territoires_indicator",
+                               format_func=lambda c: indicator(c).libelle)
+    ind = indicator(code)
+    category_names = catalogue_categories().get(ind.categories or "", {"": "Ensemble"})
+    category = choice[1].selectbox("Catégorie", ind.category_values(), key=f"territoires_category_{code}",
+                                   format_func=lambda c: category_names.get(c, c), disabled=not ind.categories)
+    levels = [n for n in LEVEL_ORDER if n != "national" and n in territories_by_level()]
+    rank_of = {n: i for i, n in enumerate(LEVEL_ORDER)}
+    if st.session_state.get("territoires_level") not in levels:
+        st.session_state["territoires_level"] = f.level if f.level in levels else levels[0]
+    level = choice[2].selectbox("Comparer les", levels, key="territoires_level",
+                                format_func=labels.LEVELS_PLURAL.__getitem__)
+    scopes = [a for a in ancestors(f) if rank_of[a[0]] < rank_of[level]]
+    scope = choice[3].selectbox("Périmètre", scopes, format_func=lambda p: territory_label(*p),
+                                key=f"territoires_scope_{level}")
+
+    names = site_names()
+    members = codes_at_level(level, scope)
+    chosen = codes_at_level(level, (f.level, f.territory))
+    df = (data.indicators(f.period)
+          .filter((pl.col("indicateur") == code) & (pl.col("categorie") == category)
+                  & (pl.col("niveau") == level) & pl.col("territoire").is_in(list(members)))
+          .join(data.completeness().select("niveau", "territoire", "periode", "part_sites_complets"),
+                on=["niveau", "territoire", "periode"], how="left")
+          .with_columns(name=pl.col("territoire").map_elements(lambda t: labels.territory(level, t, names),
+                                                                return_dtype=pl.String),
+                        chosen=pl.col("territoire").is_in(list(chosen)))
+          .sort([pl.col("masque"), pl.col("valeur").is_null(), pl.col("valeur"), pl.col("name")],
+                descending=[False, False, True, False]))
+    visible = ~pl.col("masque") & pl.col("valeur").is_not_null()
+    df = df.with_columns(rank=pl.when(visible).then(pl.int_range(1, pl.len() + 1)).otherwise(None),
+                         group=pl.when(pl.col("chosen")).then(pl.lit("Territoire choisi"))
+                         .otherwise(pl.lit("Autres territoires")))
+    masked = int(df["masque"].sum())
+    reference = indicator_row(data.indicators(f.period).filter(
+        (pl.col("niveau") == scope[0]) & (pl.col("territoire") == scope[1])), code, category)
+
+    heading = ind.libelle + (f" — {category_names[category]}" if ind.categories else "")
+    caption = note(f, masked=masked)
+    st.markdown(f"{heading}, {f.period} : **{indicator_text(reference, ind.format)}** pour "
+                f"{territory_label(*scope)} ({ind.unite}).")
+    if df.filter(visible).height:
+        shown = df.filter(visible).with_columns(
+            text=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, ind.format), return_dtype=pl.String))
+        st.header("Classement")
+        bars = alt.Chart(shown).mark_bar().encode(
+            x=alt.X("valeur:Q", title=f"{ind.libelle} ({ind.unite})"),
+            y=alt.Y("name:N", title=None, sort=shown["name"].to_list(),
+                    axis=alt.Axis(labelLimit=260, labelOverlap=False)),
+            color=alt.Color("group:N", title=None, scale=COLORS),
+            tooltip=[alt.Tooltip("name:N", title="Territoire"), alt.Tooltip("text:N", title="Valeur"),
+                     alt.Tooltip("effectif:Q", title="Effectif", format=",d")],
+        ).properties(title=f"{heading} par {labels.LEVELS_SINGULAR[level]}, {f.period}",
+                     height=max(120, 24 * shown.height))
+        chart(bars, caption)
+
+        st.header("Distribution")
+        histogram = alt.Chart(shown).mark_bar(opacity=0.8).encode(
+            x=alt.X("valeur:Q", bin=alt.Bin(maxbins=20), title=f"{ind.libelle} ({ind.unite})"),
+            y=alt.Y("count():Q", title="Nombre de territoires", axis=alt.Axis(format="d", tickMinStep=1)),
+            color=alt.Color("group:N", title=None, scale=COLORS),
+        ).properties(title=f"Distribution de l'indicateur « {heading} », {f.period}", height=260)
+        chart(histogram, caption + " Chaque barre compte les territoires dont la valeur tombe dans "
+              "l'intervalle ; le territoire choisi est en rouge.")
+    else:
+        st.info("Aucune valeur affichable pour ce choix (valeurs non calculées ou soumises au secret statistique).")
+
+    st.header("Tableau")
+    table(df, [Column("rank", "Rang", "entier"), Column("name", "Territoire"),
+               Column("valeur", f"{heading} ({ind.unite})", ind.format, "masque"),
+               Column("effectif", "Effectif", "entier", "masque"),
+               Column("part_sites_complets", "Sites aux données complètes (%)", "pourcentage"),
+               Column("chosen", "Territoire choisi")],
+          key="territoires_tableau", file_stem=download_stem(f, f"territoires_{code}"), notes=[caption])
+    st.caption(f"Effectif : {ind.effectif}. Rang : ordre décroissant des valeurs affichées.")
+    confidentiality_note()
+
+
+page("Territoires", body)

@@ -1,0 +1,104 @@
+"""One settings object: every PRE_* variable declared once, typed, validated at start with a French
+message naming the variable (never its value), read when asked and never at import."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from pipelines import settings
+from support import PRE_EVAL, REPO_ROOT, isolated_env
+
+
+def test_defaults(monkeypatch):
+    loaded = settings.load()
+    assert loaded.HOME == REPO_ROOT / "data"  # a source checkout keeps its data home at its root
+    assert loaded.SEUIL_SECRET == 11
+    assert loaded.CLE_PSEUDONYMISATION is None
+    assert loaded.LOT_LIGNES == 1_000_000
+    assert loaded.workers >= 1
+
+
+def test_values_are_typed(monkeypatch, tmp_path):
+    monkeypatch.setenv("PRE_HOME", str(tmp_path))
+    monkeypatch.setenv("PRE_SEUIL_SECRET", "15")
+    monkeypatch.setenv("PRE_DELAI_STABILITE_S", "0.5")
+    monkeypatch.setenv("PRE_PROCESSUS", "3")
+    loaded = settings.load()
+    assert (loaded.HOME, loaded.SEUIL_SECRET, loaded.DELAI_STABILITE_S, loaded.workers) == (tmp_path, 15, 0.5, 3)
+
+
+@pytest.mark.parametrize(("name", "raw", "accepted"), [
+    ("PRE_SEUIL_SECRET", "onze", "entier supérieur ou égal à 1"),
+    ("PRE_SEUIL_SECRET", "0", "entier supérieur ou égal à 1"),
+    ("PRE_MAX_MEMBRES", "-5", "entier ≥ 1"),
+    ("PRE_ATTENTE_VERROU_S", "longtemps", "nombre de secondes"),
+    ("PRE_LOT_LIGNES", "1e6x", "entier ≥ 1"),
+])
+def test_a_bad_value_names_the_variable_in_french_without_echoing_it(monkeypatch, name, raw, accepted):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.load()
+    message = str(caught.value)
+    assert name in message and accepted in message and "invalide" in message
+    assert raw not in message.replace(name, "")
+
+
+def test_every_bad_variable_is_named_at_once(monkeypatch):
+    monkeypatch.setenv("PRE_SEUIL_SECRET", "x")
+    monkeypatch.setenv("PRE_MAX_MEMBRES", "y")
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.load()
+    message = str(caught.value)
+    assert "PRE_SEUIL_SECRET" in message and "PRE_MAX_MEMBRES" in message
+
+
+def test_blank_means_default(monkeypatch):
+    monkeypatch.setenv("PRE_SEUIL_SECRET", "   ")
+    assert settings.load().SEUIL_SECRET == 11
+
+
+def test_the_key_is_never_shown(monkeypatch):
+    monkeypatch.setenv("PRE_CLE_PSEUDONYMISATION", "ne-jamais-afficher")
+    loaded = settings.load()
+    assert "ne-jamais-afficher" not in repr(loaded) and "ne-jamais-afficher" not in str(loaded)
+    assert loaded.CLE_PSEUDONYMISATION.get_secret_value() == "ne-jamais-afficher"
+
+
+def test_nothing_reads_the_environment_at_import(tmp_path):
+    """Importing every module with broken settings works; only using them fails."""
+    code = ("import pipelines.definitions, pipelines.cli, pipelines.dev, pipelines.process; "
+            "import pipelines.contracts.reader, pipelines.publication.disclosure, pipelines.common.workers")
+    env = isolated_env(tmp_path / "data", tmp_path, PRE_MAX_MEMBRES="beaucoup", PRE_SEUIL_SECRET="onze")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_a_command_refuses_to_start_with_a_bad_variable(tmp_path):
+    env = isolated_env(tmp_path / "data", tmp_path, PRE_LOT_LIGNES="mille")
+    run = subprocess.run([PRE_EVAL, "process"], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "Configuration invalide" in run.stderr and "PRE_LOT_LIGNES" in run.stderr
+    assert "Traceback" not in run.stderr and "mille" not in run.stderr
+    assert not (tmp_path / "data").exists()  # nothing was done
+
+
+def test_settings_are_the_only_reader_of_pre_variables():
+    """No module reads a PRE_* variable from the environment itself (the settings object is the one home)."""
+    offenders = []
+    for path in (REPO_ROOT / "pipelines").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "settings.py" and re.search(r"environ(\.get)?\(?\[?[\"']PRE_|getenv\([\"']PRE_", text):
+            offenders.append(str(path.relative_to(REPO_ROOT)))
+    for path in (REPO_ROOT / "dashboards").rglob("*.py"):
+        if re.search(r"environ(\.get)?\(?\[?[\"']PRE_|getenv\([\"']PRE_", path.read_text(encoding="utf-8")):
+            offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert offenders == []
+
+
+def test_readme_documents_every_variable_in_one_table():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert settings.table_markdown() in readme, "régénérez la table : .venv/bin/python -m pipelines.settings"
