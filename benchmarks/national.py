@@ -41,11 +41,8 @@ sys.path.insert(0, str(HERE))
 from borne_duckdb import lower_bound  # noqa: E402
 
 from pipelines.common import formats  # noqa: E402
-
-
-def _pct(share: float) -> str:
-    return formats.percent(100 * share)
 from pipelines.common.datahome import DataHome  # noqa: E402
+from pipelines.contracts.model import DATA_TABLES  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SIZES = {
@@ -56,7 +53,11 @@ PHASE_LABELS = {
     "lecture": "lecture des fichiers", "controle": "contrôle des contrats", "chargement": "chargement de l'entrepôt",
     "marts": "marts et indicateurs", "publication": "publication",
 }
-TABLES = ("parcours", "actions", "bilans", "attentes")
+TABLES = DATA_TABLES
+
+
+def _pct(share: float) -> str:
+    return formats.percent(100 * share)
 
 
 def _s(seconds: float) -> str:

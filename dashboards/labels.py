@@ -7,8 +7,6 @@ Labels that are data live once, with their source: code lists in the data contra
 
 from __future__ import annotations
 
-from functools import cache
-
 from pipelines.contracts.referential import departement_names, regions
 
 LEVELS = {"national": "France entière", "region": "Région", "departement": "Département", "pre": "Site PRE"}
@@ -21,11 +19,6 @@ STATUSES = {"accepte": "Accepté", "refuse": "Refusé", "ignore": "Ignoré"}
 MISSING_EXIT_REASON = "Non renseigné"
 
 
-@cache
-def _departements() -> dict[str, str]:
-    return departement_names()
-
-
 def territory(level: str, code: str, site_names: dict[str, str] | None = None) -> str:
     """`Reims (PRE51454)`, `51 — Marne`, `44 — Grand Est`, `France entière`."""
     if level == "national":
@@ -34,7 +27,7 @@ def territory(level: str, code: str, site_names: dict[str, str] | None = None) -
         names = regions()
         return f"{code} — {names[code]}" if code in names else f"Région {code}"
     if level == "departement":
-        names = _departements()
+        names = departement_names()
         return f"{code} — {names[code]}" if code in names else f"Département {code}"
     name = (site_names or {}).get(code)
     return f"{name} ({code})" if name else code

@@ -45,6 +45,7 @@ def departements() -> pl.DataFrame:
     return pl.read_csv(FOLDER / "departements.csv", infer_schema=False)
 
 
+@cache
 def departement_names() -> dict[str, str]:
     frame = departements()
     return dict(zip(frame["code"].to_list(), frame["nom"].to_list(), strict=True))

@@ -17,26 +17,11 @@ import polars as pl
 import pytest
 
 from pipelines.common.datahome import DataHome
-from pipelines.contracts.model import BLOQUANT, TABLES, load_contracts
+from pipelines.contracts.model import BLOQUANT, DATA_TABLES, TABLES, load_contracts
 from pipelines.contracts.referential import SHIPPED, load_sites
-from pipelines.demo.generate import (
-    DATA_TABLES,
-    GENERATED_SITES_FILE,
-    MODALITES,
-    MOTIFS_ORIENTATION,
-    MOTIFS_SORTIE,
-    NIVEAUX,
-    ORIGINES,
-    PARTENAIRES,
-    SEXES,
-    STRUCTURES,
-    TYPES_ACTION,
-    TYPES_BILAN,
-    VARIANTS,
-    VOLETS,
-    expected_rules,
-    generate,
-)
+from pipelines.demo import calibration
+from pipelines.demo.flaws import expected_rules
+from pipelines.demo.generate import GENERATED_SITES_FILE, VARIANTS, generate
 
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PHONE = re.compile(r"^(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}$")
@@ -253,23 +238,25 @@ def test_xlsx_has_date_cells_and_text_codes(valid):
 # --------------------------------------------------------------------------- content
 
 
-def test_code_lists_match_the_contracts():
+def test_calibration_covers_every_code_of_the_contracts():
+    """The generator takes its code lists from the contracts; a code added there without its
+    calibration (probability, wait, action profile) would never be drawn, or break the draw."""
     contracts = load_contracts()
 
-    def codes(table: str, column: str) -> list[str]:
-        return contracts.tables[table].column(column).codes
+    def codes(name: str) -> set[str]:
+        return set(contracts.code_list(name))
 
-    assert set(SEXES) == set(codes("parcours", "sexe"))
-    assert set(NIVEAUX) == set(codes("parcours", "niveau_scolaire"))
-    assert set(ORIGINES) == set(codes("parcours", "origine_orientation"))
-    assert set(MOTIFS_ORIENTATION) == set(codes("parcours", "motif_orientation"))
-    assert set(MOTIFS_SORTIE) == set(codes("parcours", "motif_sortie"))
-    assert set(VOLETS) == set(codes("actions", "volet"))
-    assert set(TYPES_ACTION) == set(codes("actions", "type_action"))
-    assert set(MODALITES) == set(codes("actions", "modalite"))
-    assert set(PARTENAIRES) == set(codes("actions", "partenaire"))
-    assert set(TYPES_BILAN) == set(codes("bilans", "type_bilan"))
-    assert set(STRUCTURES) == set(codes("attentes", "structure"))
+    assert set(calibration.P_ORIGINE_SCOLARISE) == set(calibration.P_ORIGINE_NON_SCOLARISE) == \
+        codes("parcours.origine_orientation")
+    assert set(calibration.P_MOTIF_ORIENTATION) == set(calibration.VOLET_OF_MOTIF) == \
+        codes("parcours.motif_orientation")
+    assert set(calibration.P_MOTIF_SORTIE) == set(calibration.SUCCESS_BY_MOTIF) == codes("parcours.motif_sortie")
+    assert set(calibration.P_VOLETS) == codes("actions.volet")
+    assert set(calibration.ACTION_TYPES) == codes("actions.type_action")
+    assert {t.volet for t in calibration.ACTION_TYPES.values()} == codes("actions.volet") | {""}
+    assert {p for t in calibration.ACTION_TYPES.values() for p in t.partners} <= codes("actions.partenaire")
+    assert set(calibration.WAIT_MEDIAN_DAYS) == codes("attentes.structure")
+    assert set(calibration.SCHOOL_LADDER) <= codes("parcours.niveau_scolaire")
 
 
 def test_values_respect_every_code_list_and_pattern(data):
@@ -371,7 +358,7 @@ def test_actions_bilans_and_requests_refer_to_pathways(data):
     for column in INT_COLUMNS["bilans"][2:]:
         assert b[column].drop_nulls().is_between(1, 4).all()
     kinds = b["type_bilan"].value_counts()
-    assert set(kinds["type_bilan"]) == set(TYPES_BILAN)
+    assert set(kinds["type_bilan"]) == set(load_contracts().code_list("bilans.type_bilan"))
 
 
 # --------------------------------------------------------------------------- calibration
