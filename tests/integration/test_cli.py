@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from submission_builder import base_tables, copy_tables, write_zip
 from support import PRE_EVAL, isolated_env
@@ -16,6 +17,7 @@ def run(*args: str, env_home: Path) -> subprocess.CompletedProcess:
                           env=isolated_env(env_home, env_home))
 
 
+@pytest.mark.slow
 def test_validate_exit_codes_and_french_report(tmp_path):
     good = write_zip(tmp_path / "bon.zip", base_tables())
     tables = copy_tables(base_tables())

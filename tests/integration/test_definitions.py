@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from pipelines.definitions import defs
 
@@ -38,6 +39,7 @@ def test_referential_assets_materialize(tmp_path, monkeypatch):
     con.close()
 
 
+@pytest.mark.slow
 def test_workspace_and_dg_load_the_definitions():
     """`dagster … -w workspace.yaml` and `dg` both find the code location (as `dagster dev` / `dg dev` would)."""
     import subprocess

@@ -207,6 +207,7 @@ def test_process_loads_every_valid_submission(loaded):
     assert _snapshot(home.published / "entrepot.duckdb") == _snapshot(home.warehouse)
 
 
+@pytest.mark.slow
 def test_process_command_line(tmp_path, generated):
     """The console script itself: French lines, exit 0, and a half-written file left alone."""
     home = DataHome(tmp_path / "data").ensure()
@@ -245,6 +246,7 @@ def test_flawed_submissions_are_refused_and_change_nothing(env, generated):
     assert list(home.inbox.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_resubmission_replaces_one_site_only_and_older_is_ignored(env, generated, tmp_path):
     home = env
     site = next(f for f in generated if f.expected_rule is None and f.path.suffix == ".zip")
@@ -288,6 +290,7 @@ def test_identical_content_is_logged_once_and_removed(env, generated):
     assert '"fichier": "le_meme_fichier_renomme.zip"' in journal and '"issue": "doublon"' in journal
 
 
+@pytest.mark.slow
 def test_same_content_dropped_many_times_is_applied_once(env, generated):
     """Several copies in one batch (its own name, renamed, touched), then once more later:
     one record, one application, every copy logged as a duplicate."""
