@@ -5,9 +5,10 @@ input) on a short-lived read-only connection. Results are cached on the publishe
 version (path, modification time, size): a new copy, swapped in atomically by `os.replace`,
 gives a new version and so fresh results.
 
-Figures meant for funders leave this module already masked (`pipelines.publication.disclosure`): the masking
-is applied to complete frames (every territory of a period) so that every page and every export
-hides exactly the same cells.
+The indicators arrive masked in the published copy (`pipelines.publication.disclosure` ran at
+publication, on every territory and period at once), so every page and every export hides exactly
+the same cells. The few tables that are not yet catalogue indicators (per-partner actions, 6-month
+follow-up) are masked here by the same module, on complete frames.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ import polars as pl
 import streamlit as st
 
 from pipelines.common.datahome import DataHome
-from pipelines.publication.disclosure import CATEGORY_GROUP, COMPARISON_GROUP, mask, threshold
+from pipelines.publication.disclosure import mask, threshold
 from pipelines.publication.published import published_path
 
 QUERIES = Path(__file__).with_name("queries")
 QUERY_NAMES = frozenset(p.stem for p in QUERIES.glob("*.sql"))
 
-# Secondary suppression for frames shaped like marts.indicateurs plus a `parent` column: the
-# categories of one figure add up, and so do the territories sharing a parent (the sites of a
-# département add up to the département's figure, the départements to their région's…).
-INDICATOR_GROUPS = [list(CATEGORY_GROUP), [*COMPARISON_GROUP, "parent"]]
+# Secondary suppression for the tables outside the catalogue, shaped like marts.indicateurs plus a
+# `parent` column: the categories of one figure add up, and so do the territories sharing a parent.
+INDICATOR_GROUPS = [["indicateur", "niveau", "territoire", "periode"], ["indicateur", "categorie", "periode",
+                                                                        "niveau", "parent"]]
 
 Version = tuple[str, int, int]
 
@@ -114,15 +115,9 @@ def territory_sites(level: str, territory: str) -> pl.DataFrame:
 # --- masked figures ---------------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def _masked_indicators(period: str, threshold_: int, version_: Version) -> pl.DataFrame:
-    df = _run("indicateurs_periode", (("niveau", "*"), ("parent", "*"), ("periode", period)), version_)
-    return mask(df, values=["valeur"], groups=INDICATOR_GROUPS, threshold=threshold_)
-
-
 def indicators(period: str) -> pl.DataFrame:
-    """marts.indicateurs for one period, every territory, masked (columns + `parent`, `masque`)."""
-    return _masked_indicators(period, threshold(), _current_version())
+    """marts.indicateurs for one period, every territory, as published: masked (+ `parent`, `masque`)."""
+    return query("indicateurs_periode", niveau="*", parent="*", periode=period)
 
 
 def parent(level: str, territory: str) -> str:
@@ -136,23 +131,9 @@ def parent(level: str, territory: str) -> str:
     return found[0] if found.len() else ""
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _masked_family(period: str, level: str, parent_: str, threshold_: int, version_: Version) -> pl.DataFrame:
-    df = _run("indicateurs_periode", (("niveau", level), ("parent", parent_), ("periode", period)), version_)
-    return mask(df, values=["valeur"], groups=INDICATOR_GROUPS, threshold=threshold_)
-
-
 def territory_indicators(level: str, territory: str, periods_: list[str]) -> pl.DataFrame:
-    """The masked indicators of one territory over several periods.
-
-    Both groupings of the secondary suppression stay within one level and one parent (the
-    categories of one territory; the territories sharing a parent), so masking the territory's
-    family (its level, its parent) hides exactly the cells that masking the whole period hides,
-    for a fraction of the work: a national time series no longer masks every site of France for
-    each period. `tests/integration/test_dashboard_pages.py` checks the pages against whole-period masking.
-    """
-    family = parent(level, territory)
-    frames = [_masked_family(p, level, family, threshold(), _current_version())
+    """The published (masked) indicators of one territory over several periods."""
+    frames = [query("indicateurs_periode", niveau=level, parent=parent(level, territory), periode=p)
               .filter(pl.col("territoire") == territory) for p in periods_]
     return pl.concat(frames) if frames else empty_indicators()
 
@@ -191,11 +172,6 @@ def partners(period: str, level: str, territory: str) -> pl.DataFrame:
     """Actions per partner of one territory (masked; `masque`, `masque_taux`)."""
     df = _masked_partners(period, threshold(), _current_version())
     return df.filter((pl.col("niveau") == level) & (pl.col("territoire") == territory))
-
-
-def breakdowns(period: str, level: str, territory: str) -> pl.DataFrame:
-    """Counts of entries per referral source and of exits per reason (unmasked: callers show shares)."""
-    return query("repartitions", periode=period, niveau=level, territoire=territory)
 
 
 def km_curves(period: str, level: str, territory: str) -> pl.DataFrame:

@@ -15,9 +15,6 @@ LEVELS_SINGULAR = {"region": "région", "departement": "département", "pre": "s
 PERIOD_TYPES = {"civile": "Année civile", "scolaire": "Année scolaire"}
 STATUSES = {"accepte": "Accepté", "refuse": "Refusé", "ignore": "Ignoré"}
 
-# Shown for an exit whose reason is empty (the exchange format's list has no such code).
-MISSING_EXIT_REASON = "Non renseigné"
-
 
 def territory(level: str, code: str, site_names: dict[str, str] | None = None) -> str:
     """`Reims (PRE51454)`, `51 — Marne`, `44 — Grand Est`, `France entière`."""

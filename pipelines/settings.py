@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +26,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _CHECKOUT = Path(__file__).resolve().parents[1]
 DEFAULT_HOME = _CHECKOUT / "data" if (_CHECKOUT / "pyproject.toml").is_file() else Path("data")
 
+# INSEE practice for individual data (indicators.md): a smaller threshold needs an explicit derogation.
+MINIMUM_THRESHOLD = 11
 PositiveInt = Annotated[int, Field(ge=1)]
 PositiveFloat = Annotated[float, Field(ge=0)]
 
@@ -39,7 +41,9 @@ class Settings(BaseSettings):
     HOME: Path = Field(DEFAULT_HOME, description="dossier de données (boîte de dépôt, archives, entrepôt…)")
     CLE_PSEUDONYMISATION: SecretStr | None = Field(
         None, description="clé de pseudonymisation ; à défaut, celle de `secret/` du dossier de données")
-    SEUIL_SECRET: Annotated[int, Field(ge=1)] = Field(11, description="seuil du secret statistique")
+    SEUIL_SECRET: Annotated[int, Field(ge=1)] = Field(11, description="seuil du secret statistique (11 au moins)")
+    SEUIL_SECRET_DEROGATION: bool = Field(
+        False, description="`oui` autorise un seuil inférieur à 11, pour les analystes seulement")
     ATTENTE_VERROU_S: PositiveFloat = Field(
         900, description="attente maximale du verrou d'écriture de l'entrepôt, en secondes")
     DELAI_STABILITE_S: PositiveFloat = Field(
@@ -62,6 +66,19 @@ class Settings(BaseSettings):
             raise PydanticUseDefault
         return value
 
+    @field_validator("SEUIL_SECRET_DEROGATION", mode="before")
+    @classmethod
+    def _french_yes_no(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("oui", "non"):
+            return value.strip().lower() == "oui"
+        return value
+
+    @model_validator(mode="after")
+    def _threshold_not_below_the_rule(self) -> Settings:
+        if self.SEUIL_SECRET < MINIMUM_THRESHOLD and not self.SEUIL_SECRET_DEROGATION:
+            raise ValueError("seuil")
+        return self
+
     @property
     def workers(self) -> int:
         return self.PROCESSUS or min(os.cpu_count() or 1, 8)
@@ -72,6 +89,7 @@ _ACCEPTS = {
     "HOME": "un chemin de dossier",
     "CLE_PSEUDONYMISATION": "une chaîne non vide",
     "SEUIL_SECRET": "un entier supérieur ou égal à 1",
+    "SEUIL_SECRET_DEROGATION": "oui ou non",
     "ATTENTE_VERROU_S": "un nombre de secondes positif ou nul",
     "DELAI_STABILITE_S": "un nombre de secondes positif ou nul",
 }
@@ -91,8 +109,12 @@ def load() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        names = list(dict.fromkeys(str(error["loc"][0]) for error in exc.errors()))
+        names = list(dict.fromkeys(str(error["loc"][0]) if error["loc"] else "" for error in exc.errors()))
         lines = [f"variable d'environnement PRE_{name} invalide : attendu {_ACCEPTS.get(name, 'un entier ≥ 1')}."
+                 if name else
+                 f"variable d'environnement PRE_SEUIL_SECRET invalide : attendu un entier supérieur ou égal à "
+                 f"{MINIMUM_THRESHOLD} (un seuil plus bas demande PRE_SEUIL_SECRET_DEROGATION=oui, pour les "
+                 "analyses internes seulement)."
                  for name in names]
         raise SettingsError("\n".join(lines)) from None
 
@@ -104,6 +126,8 @@ def table_markdown() -> str:
         default = field.default
         if name == "HOME":
             default = "`data/` à la racine du dépôt"
+        elif isinstance(default, bool):
+            default = "`oui`" if default else "`non`"
         elif default is None:
             default = "—"
         else:

@@ -1,6 +1,6 @@
--- Every indicator of one period, with the territory's parent (the upper level whose figure is the
--- pooled total of its children), for secondary suppression: every territory ($niveau = '*'), or
--- one family of territories (one level, one parent).
+-- Every published (masked) indicator of one period, with the territory's parent (the upper level
+-- whose figure is the pooled total of its children): every territory ($niveau = '*'), or one
+-- family of territories (one level, one parent).
 with parents as (
     select distinct 'pre' as niveau, code_pre as territoire, coalesce(departement, '') as parent from marts.sites
     union all
@@ -13,7 +13,7 @@ with parents as (
 
 final as (
     select i.indicateur, i.categorie, i.niveau, i.territoire, i.periode, i.valeur, i.effectif,
-        coalesce(p.parent, '') as parent
+        coalesce(p.parent, '') as parent, i.masque
     from marts.indicateurs as i
     left join parents as p using (niveau, territoire)
     where i.periode = $periode

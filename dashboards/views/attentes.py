@@ -44,8 +44,7 @@ def curves(f: Filters, structures: pl.DataFrame) -> pl.DataFrame:
     """KM curves of the structures whose figures are shown, cut where fewer requests than the threshold remain."""
     visible = structures.filter(~pl.col("masque_demandes_attente") & (pl.col("demandes_attente") > 0))
     names = dict(zip(visible["code"].to_list(), visible["structure"].to_list(), strict=True))
-    df = data.km_curves(f.period, f.level, f.territory).filter(
-        pl.col("structure").is_in(list(names)) & (pl.col("n_a_risque") >= threshold()))
+    df = data.km_curves(f.period, f.level, f.territory).filter(pl.col("structure").is_in(list(names)))
     start = pl.DataFrame({"structure": list(names), "jours": [0] * len(names), "survie": [1.0] * len(names)},
                          schema={"structure": pl.String, "jours": pl.Int64, "survie": pl.Float64})
     return (pl.concat([start, df.select("structure", "jours", "survie")])

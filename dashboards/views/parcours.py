@@ -5,7 +5,6 @@ import polars as pl
 import streamlit as st
 
 import data
-import labels
 from display import (
     Column,
     chart,
@@ -22,7 +21,6 @@ from display import (
 )
 from filters import Filters
 from pipelines.common import formats
-from pipelines.contracts.model import load_contracts
 from pipelines.warehouse.catalogue import catalogue_categories, indicator
 
 KEY_FIGURES = ["enfants_suivis", "parcours_actifs", "entrees", "sorties", "enfants_par_referent",
@@ -30,19 +28,12 @@ KEY_FIGURES = ["enfants_suivis", "parcours_actifs", "entrees", "sorties", "enfan
 FLOWS = {"entrees": "Entrées", "sorties": "Sorties", "parcours_actifs": "Parcours actifs"}
 
 
-def breakdown(f: Filters, current: pl.DataFrame, dimension: str, names: dict[str, str], base: str) -> pl.DataFrame:
-    """Shares of the entries (or exits) per code; masked exactly when the base figure is."""
-    counts = data.breakdowns(f.period, f.level, f.territory).filter(pl.col("dimension") == dimension)
-    n = dict(zip(counts["code"].to_list(), counts["n"].to_list(), strict=True))
-    total = sum(n.values())
-    masked = (row := indicator_row(current, base)) is None or row["masque"]
-    codes = [c for c in names if c or n.get(c)]  # "non renseigné" only when it occurs
-    return pl.DataFrame({
-        "code": codes, "label": [names[c] for c in codes],
-        "valeur": [None if masked or not total else 100 * n.get(c, 0) / total for c in codes],
-        "effectif": [None if masked else total] * len(codes), "masque": [masked] * len(codes),
-    }, schema={"code": pl.String, "label": pl.String, "valeur": pl.Float64, "effectif": pl.Int64,
-               "masque": pl.Boolean})
+def shares(current: pl.DataFrame, code: str) -> pl.DataFrame:
+    """One share indicator's categories (as published, masked), labelled, in the catalogue's order."""
+    categories = catalogue_categories()[indicator(code).categories]
+    return pl.DataFrame([{**(indicator_row(current, code, c) or {"valeur": None, "effectif": None, "masque": False}),
+                          "label": name} for c, name in categories.items()]).select("label", "valeur", "effectif",
+                                                                                     "masque")
 
 
 def bar_chart(df: pl.DataFrame, title: str, x_title: str, caption: str, *, order: list[str] | None = None) -> None:
@@ -95,10 +86,7 @@ def body(f: Filters) -> None:
 
     st.header("Âge à l'entrée et sexe")
     age_bands = catalogue_categories()["tranches_age"]
-    ages = pl.DataFrame([{**(indicator_row(current, "part_age", c)
-                             or {"valeur": None, "effectif": None, "masque": False}),
-                          "label": name} for c, name in age_bands.items()]).select("label", "valeur", "effectif",
-                                                                                    "masque")
+    ages = shares(current, "part_age")
     left, right = st.columns(2)
     with left:
         bar_chart(ages, f"Entrées par tranche d'âge, {f.period}", "Part des entrées (%)", note(f),
@@ -116,15 +104,13 @@ def body(f: Filters) -> None:
                   order=["Filles", "Garçons"])
         shares_table(f, sexes, "Sexe", "enfants suivis", "parcours_sexe")
 
-    code_lists = load_contracts()
     st.header("Origine de l'orientation")
-    origins = breakdown(f, current, "origine", code_lists.code_list("parcours.origine_orientation"), "entrees")
+    origins = shares(current, "part_orientation")
     bar_chart(origins, f"Entrées selon qui a orienté l'enfant, {f.period}", "Part des entrées (%)", note(f))
     shares_table(f, origins, "Origine de l'orientation", "entrées", "parcours_origines")
 
     st.header("Motifs de sortie")
-    exit_reasons = {**code_lists.code_list("parcours.motif_sortie"), "": labels.MISSING_EXIT_REASON}
-    reasons = breakdown(f, current, "motif_sortie", exit_reasons, "sorties")
+    reasons = shares(current, "part_motif_sortie")
     bar_chart(reasons, f"Sorties par motif, {f.period}", "Part des sorties (%)", note(f))
     shares_table(f, reasons, "Motif de sortie", "sorties", "parcours_motifs")
     confidentiality_note()

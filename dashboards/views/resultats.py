@@ -30,7 +30,7 @@ FOLLOW_UP = Indicator(
                "échu à la date d'extraction du site (sortie au moins 7 mois avant cette date : 6 mois plus un mois "
                "de marge pour saisir le bilan).",
     unite="%", categories=None, effectif="les sorties dont le suivi à 6 mois est échu", format="pourcentage",
-    sens="hausse_favorable", theme="resultats", sql="")
+    sens="hausse_favorable", theme="resultats", sql="", nature="part", base=None)
 CODES = ["taux_objectifs_atteints", "part_sorties_objectifs_atteints", "part_sorties_relais"]
 
 

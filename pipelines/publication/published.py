@@ -1,51 +1,115 @@
 """The published copy: what the dashboard reads, rebuilt as a new file and swapped in atomically.
 
 DuckDB lets one process write a file or many read it, never both: the dashboard therefore never
-opens the warehouse, but this copy of its `marts` schema, built as a new file, synced, then moved
-over the previous one with `os.replace` (readers see the old copy or the new one, never a mix).
+opens the warehouse, but this copy, built as a new file, synced, then moved over the previous one
+with `os.replace` (readers see the old copy or the new one, never a mix).
+
+The copy holds the indicators already masked by `pipelines.publication.disclosure` (with a
+`masque` column), so that every page, chart and download shows the same masked cells, and the
+Kaplan–Meier curves only where at least s requests are at risk and the requests are shown.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
+from pipelines import settings
 from pipelines.common.datahome import DataHome
+from pipelines.publication import disclosure
 from pipelines.warehouse.store import connect
 
 PUBLISHED_NAME = "entrepot.duckdb"
+SEED_FILE = "graine_secret_statistique"
+# Marts rebuilt here, masked (the others are copied as they are).
+MASKED_MARTS = ("indicateurs", "km_courbes")
 
 
 def published_path(home: DataHome) -> Path:
     return home.published / PUBLISHED_NAME
 
 
-def publish(home: DataHome, schemas: tuple[str, ...] = ("marts",)) -> Path:
-    """Copy the marts into a new file and swap it in atomically for the dashboard."""
+def secret_seed(home: DataHome) -> bytes:
+    """The key of the draws among equivalent complements (created on first use, owner-only, never
+    published): without it a reader cannot predict which cell completed a protection."""
+    path = home.secret / SEED_FILE
+    if not path.exists():
+        home.secret.mkdir(parents=True, exist_ok=True)
+        os.chmod(home.secret, 0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def masked_indicators(con: duckdb.DuckDBPyConnection, home: DataHome) -> disclosure.Protection:
+    """`marts.indicateurs` of the warehouse, masked for everyone who is not an analyst."""
+    indicators = con.sql("select * from marts.indicateurs").pl()
+    return disclosure.protect(indicators, hierarchy(con), seed=secret_seed(home))
+
+
+def hierarchy(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The sites in force with their département and région (the territories' additivity)."""
+    return con.sql("select code_pre, departement, region from staging.sites_en_vigueur").pl()
+
+
+def publish(home: DataHome) -> Path:
+    """Copy the marts (the indicators masked) into a new file and swap it in atomically."""
     home.published.mkdir(parents=True, exist_ok=True)
     target = published_path(home)
     tmp = home.published / f".{uuid.uuid4().hex}.duckdb.tmp"
+    threshold = settings.load().SEUIL_SECRET
     with connect(home) as con:
+        protection = masked_indicators(con, home)
+        indicateurs = protection.masked  # noqa: F841 - read by DuckDB by name
         con.execute("attach ? as publie", [str(tmp)])
         try:
-            for schema in schemas:
-                tables = con.execute(
+            con.execute("create schema publie.marts")
+            for (name,) in con.execute(
                     "select table_name from duckdb_tables() where database_name = current_database() "
-                    "and schema_name = ? union select view_name from duckdb_views() "
-                    "where database_name = current_database() and schema_name = ? and not internal "
-                    "order by 1", [schema, schema]).fetchall()
-                con.execute(f"create schema if not exists publie.{schema}")
-                for (name,) in tables:
-                    con.execute(f"create table publie.{schema}.{name} as select * from {schema}.{name}")
+                    "and schema_name = 'marts' union select view_name from duckdb_views() "
+                    "where database_name = current_database() and schema_name = 'marts' and not internal "
+                    "order by 1").fetchall():
+                if name not in MASKED_MARTS:
+                    con.execute(f"create table publie.marts.{name} as select * from marts.{name}")
+            con.execute("create table publie.marts.indicateurs as select * from indicateurs")
+            # A curve is drawn while at least s requests are at risk, for requests whose count is shown.
+            con.execute("""
+                create table publie.marts.km_courbes as
+                select k.niveau, k.territoire, k.periode, k.categorie, k.jours, k.survie
+                from marts.km_courbes as k
+                inner join indicateurs as i
+                    on i.indicateur = 'demandes_attente' and i.niveau = k.niveau and i.territoire = k.territoire
+                    and i.periode = k.periode and i.categorie = k.categorie and not i.masque
+                where k.n_a_risque >= ?
+                order by all
+            """, [threshold])
+            _write_summary(con, protection, threshold)
         finally:
             con.execute("detach publie")
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, target)
     return target
+
+
+def _write_summary(con: duckdb.DuckDBPyConnection, protection: disclosure.Protection, threshold: int) -> None:
+    """What the protection did, per level: for the methodology page and the documentation."""
+    summary = (protection.masked.group_by("niveau")  # noqa: F841 - read by DuckDB by name
+               .agg(pl.len().alias("lignes"), pl.col(disclosure.MASK_COLUMN).sum().alias("lignes_masquees"))
+               .with_columns(pl.lit(threshold).alias("seuil"), pl.lit(protection.primary).alias("comptes_primaires"),
+                             pl.lit(protection.secondary).alias("comptes_secondaires"))
+               .sort("niveau"))
+    con.execute("create table publie.marts.secret_statistique as select * from summary")
 
 
 def open_published(home: DataHome) -> duckdb.DuckDBPyConnection:

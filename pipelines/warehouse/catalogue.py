@@ -33,6 +33,10 @@ class Indicator:
     sens: str
     theme: str
     sql: str
+    nature: str  # compte | part | autre (statistical disclosure control)
+    base: str | None  # shared population of the effectif (E, C, A, S, demandes), None when its own
+    somme_categories: bool = False  # the categories' numerators add up to the base
+    numerateur_de: str | None = None  # "indicateur:categorie" whose numerator is the same count
 
     def category_values(self) -> list[str]:
         return list(catalogue_categories()[self.categories]) if self.categories else [""]

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipelines.common import formats
 from pipelines.common.datahome import DataHome
-from pipelines.publication.disclosure import SECRET, mask
+from pipelines.publication.disclosure import SECRET
 from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator
 from support import REPO_ROOT
 
@@ -76,10 +76,9 @@ def app(home, monkeypatch):
     return run
 
 
-@pytest.fixture
-def sql(home):
+def _reader(path):
     def query(text: str, params: list | None = None) -> pl.DataFrame:
-        con = duckdb.connect(str(home.published / "entrepot.duckdb"), read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
         try:
             return con.sql(text, params=params).pl()
         finally:
@@ -88,20 +87,23 @@ def sql(home):
     return query
 
 
-def masked_period(sql, periode: str, seuil: int = 11) -> pl.DataFrame:
-    """marts.indicateurs of one period, masked as the specification asks: primary, then secondary
-    within categories and within the territories sharing a parent."""
-    df = sql("""
-        with parents as (
-            select code_pre as territoire, 'pre' as niveau, departement as parent from marts.sites
-            union select departement, 'departement', region from marts.sites
-            union select region, 'region', 'FR' from marts.sites
-            union select 'FR', 'national', ''
-        )
-        select i.*, p.parent from marts.indicateurs as i join parents as p using (niveau, territoire)
-        where periode = ? order by indicateur, niveau, territoire, categorie""", [periode])
-    return mask(df, values=["valeur"], threshold=seuil, groups=[
-        ["indicateur", "niveau", "territoire", "periode"], ["indicateur", "categorie", "periode", "niveau", "parent"]])
+@pytest.fixture
+def sql(home):
+    """Queries on the published copy (what the dashboard reads: masked indicators, no row-level table)."""
+    return _reader(home.published / "entrepot.duckdb")
+
+
+@pytest.fixture
+def warehouse(home):
+    """Queries on the warehouse (unmasked, row-level): the independent route to expected values."""
+    return _reader(home.warehouse)
+
+
+def published_period(sql, periode: str) -> pl.DataFrame:
+    """The published (masked) indicators of one period: what every page must show. That the masks
+    themselves are right is `test_the_published_copy_withstands_the_intruder`'s business."""
+    return sql("select * from marts.indicateurs where periode = ? order by indicateur, niveau, territoire, categorie",
+               [periode])
 
 
 def shown(row: dict | None, fmt: str) -> str:
@@ -192,7 +194,7 @@ def test_default_view_is_france_on_the_latest_complete_year(app, sql):
 
 def test_synthese_figures_equal_the_warehouse(app, sql):
     periode = default_period(sql)
-    expected = masked_period(sql, periode).filter(pl.col("niveau") == "national")
+    expected = published_period(sql, periode).filter(pl.col("niveau") == "national")
     shown_ = metrics(app())
     assert len(shown_) == 10
     for code in ["enfants_suivis", "entrees", "sorties", "duree_moyenne_mois", "part_qpv", "actions_par_enfant",
@@ -204,7 +206,7 @@ def test_synthese_figures_equal_the_warehouse(app, sql):
 def test_period_from_the_url_and_from_the_widget(app, sql):
     first = metrics(app())
     at = app(periode="2022")
-    expected = masked_period(sql, "2022").filter(pl.col("niveau") == "national")
+    expected = published_period(sql, "2022").filter(pl.col("niveau") == "national")
     assert metrics(at)["Enfants suivis"] == shown(pick(expected, indicateur="enfants_suivis"), "entier")
     assert metrics(at) != first
 
@@ -217,13 +219,13 @@ def test_period_from_the_url_and_from_the_widget(app, sql):
 def test_school_year_from_the_url(app, sql):
     at = app(periode="2022-2023")
     assert at.radio(key="filter_type").value == "scolaire"
-    expected = masked_period(sql, "2022-2023").filter(pl.col("niveau") == "national")
+    expected = published_period(sql, "2022-2023").filter(pl.col("niveau") == "national")
     assert metrics(at)["Entrées"] == shown(pick(expected, indicateur="entrees"), "entier")
 
 
 def test_territory_from_the_url_and_comparison_with_its_departement(app, sql):
     periode = default_period(sql)
-    masked = masked_period(sql, periode)
+    masked = published_period(sql, periode)
     at = app(niveau="pre", territoire="PRE51454")
     site = masked.filter((pl.col("niveau") == "pre") & (pl.col("territoire") == "PRE51454"))
     dept = masked.filter((pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
@@ -260,9 +262,9 @@ def test_filters_survive_a_page_change(app):
 # --- small cells ------------------------------------------------------------------------------------------
 
 
-def test_small_site_figures_are_masked(app, sql):
+def test_small_site_figures_are_masked(app, sql, warehouse):
     periode = default_period(sql)
-    small = sql("select * from marts.indicateurs where niveau = 'pre' and periode = ? and categorie = '' "
+    small = warehouse("select * from marts.indicateurs where niveau = 'pre' and periode = ? and categorie = '' "
                 "and effectif < 11 and indicateur in ('enfants_par_referent', 'sorties', 'duree_moyenne_mois', "
                 "'part_filles', 'entrees') order by territoire, indicateur", [periode])
     assert small.height, "aucun petit effectif à masquer dans le jeu de données"
@@ -272,61 +274,54 @@ def test_small_site_figures_are_masked(app, sql):
     assert any("Secret statistique" in e.label for e in at.expander)
 
 
-def test_secondary_suppression_across_the_sites_of_a_departement(app, sql, monkeypatch):
-    """One Marne site below the threshold: its figure would be the département's minus the three others,
-    so one more site is masked although its own base is large enough."""
+def test_the_published_copy_withstands_the_intruder(sql):
+    """Every period of the published indicators: no masked count narrower than 11, no shown row breaking
+    the primary rule (the intruder is written from the specification, independently of the project)."""
+    from intruder import attack
+
+    published = sql("select * from marts.indicateurs")
+    found = attack(published, sql("select code_pre, departement, region from marts.sites "
+                                  "where code_pre in (select distinct territoire from marts.indicateurs "
+                                  "where niveau = 'pre')"))
+    assert found.masked_counts > 0
+    assert found.primary_violations == [] and found.narrow == []
+
+
+def test_the_sites_of_a_departement_show_the_published_masks(app, sql):
+    """The comparison of the Marne's sites shows exactly the cells the published copy masks."""
     periode = default_period(sql)
     marne = [s for s in SITES if s.startswith("PRE51")]
     for code in ("entrees", "sorties", "enfants_suivis", "parcours_actifs"):
-        counts = sql("select territoire, effectif from marts.indicateurs where indicateur = ? and niveau = 'pre' "
-                     "and periode = ? order by effectif", [code, periode]).filter(pl.col("territoire").is_in(marne))
-        low, second = counts["effectif"][0], counts["effectif"][1]
-        if low < second:
+        published = sql("select territoire, valeur, masque from marts.indicateurs where indicateur = ? "
+                        "and niveau = 'pre' and periode = ?", [code, periode]).filter(pl.col("territoire").is_in(marne))
+        if published["masque"].any():
             break
     else:
-        pytest.fail("aucun indicateur avec un plus petit site unique dans la Marne")
-    threshold = low + 1
-    monkeypatch.setenv("PRE_SEUIL_SECRET", str(threshold))
-    at = app("territoires", niveau="pre", territoire=counts["territoire"][0])
+        pytest.fail("aucun site masqué dans la Marne pour ces indicateurs")
+    at = app("territoires", niveau="pre", territoire=marne[0], periode=periode)
     at.selectbox(key="territoires_indicator").set_value(code).run()
     shown_ = table(at, "Rang")
     label = indicator(code).libelle + " (" + indicator(code).unite + ")"
     values = dict(zip(shown_["Territoire"].to_list(), shown_[label].to_list(), strict=True))
     names = dict(sql("select code_pre, nom from marts.sites").iter_rows())
-    marne_values = {s: values[f"{names[s]} ({s})"] for s in marne}
-    primary = [s for s in marne if counts.filter(pl.col("territoire") == s)["effectif"][0] < threshold]
-    assert primary == [counts["territoire"][0]]
-    assert marne_values[primary[0]] == SECRET
-    secondary = [s for s in marne if s not in primary and marne_values[s] == SECRET]
-    assert secondary, "le chiffre masqué se retrouve par soustraction du chiffre du département"
-    expected = masked_period(sql, periode, threshold).filter(
-        (pl.col("indicateur") == code) & (pl.col("niveau") == "pre"))
     for site in marne:
-        assert marne_values[site] == shown(pick(expected, territoire=site), "entier")
+        assert values[f"{names[site]} ({site})"] == shown(pick(published, territoire=site), "entier")
 
 
-def test_secondary_suppression_within_the_volets(app, sql, monkeypatch):
-    """One volet below the threshold: the smallest other volet is masked too (the total is known)."""
-    # A site alone in its département, so that no comparison between sites masks more of its volets.
-    for site, periode in [(s, p) for s in ("PRE57463", "PRE10387") for p in ("2023", "2022", "2024")]:
-        volets = sql("select categorie, effectif from marts.indicateurs where indicateur = 'actions' "
-                     "and niveau = 'pre' and territoire = ? and periode = ? order by effectif", [site, periode])
-        counts = volets["effectif"].to_list()
-        if counts[0] < counts[1] < counts[2]:
+def test_the_volets_show_the_published_masks(app, sql):
+    for site, periode in [(s, p) for s in SITES for p in ("2023", "2022", "2024")]:
+        volets = sql("select categorie, valeur, masque from marts.indicateurs where indicateur = 'actions' "
+                     "and niveau = 'pre' and territoire = ? and periode = ?", [site, periode])
+        if volets["masque"].any() and not volets["masque"].all():
             break
     else:
-        pytest.fail("aucun site seul dans son département avec trois volets d'effectifs distincts")
-    monkeypatch.setenv("PRE_SEUIL_SECRET", str(counts[0] + 1))
+        pytest.fail("aucun site avec des volets masqués et d'autres affichés")
     at = app("actions", niveau="pre", territoire=site, periode=periode)
     shown_ = table(at, "Volet")
     labels = catalogue_categories()["volets"]
     by_volet = dict(zip(shown_["Volet"].to_list(), shown_["Actions engagées"].to_list(), strict=True))
-    smallest, complement, *rest = volets["categorie"].to_list()
-    assert by_volet[labels[smallest]] == SECRET
-    assert by_volet[labels[complement]] == SECRET
-    for code in rest:
-        assert by_volet[labels[code]] == formats.by_kind(volets.filter(pl.col("categorie") == code)["effectif"][0],
-                                                      "entier")
+    for row in volets.iter_rows(named=True):
+        assert by_volet[labels[row["categorie"]]] == shown(row, "entier")
 
 
 def test_exports_carry_the_same_masking(home, monkeypatch):
@@ -353,7 +348,7 @@ def test_territoires_ranks_departements_with_bases_and_completeness(app, sql):
     periode = default_period(sql)
     at = app("territoires", niveau="departement", territoire="51")
     shown_ = table(at, "Rang")
-    expected = masked_period(sql, periode).filter(
+    expected = published_period(sql, periode).filter(
         (pl.col("indicateur") == "enfants_suivis") & (pl.col("niveau") == "departement"))
     assert shown_.height == expected.height == 3
     row = shown_.filter(pl.col("Territoire") == "51 — Marne").row(0, named=True)
@@ -367,17 +362,17 @@ def test_territoires_ranks_departements_with_bases_and_completeness(app, sql):
     at.selectbox(key="territoires_indicator").set_value("part_age").run()
     at.selectbox(key="territoires_category_part_age").set_value("6_10").run()
     shown_ = table(at, "Rang")
-    expected = masked_period(sql, periode).filter(
+    expected = published_period(sql, periode).filter(
         (pl.col("indicateur") == "part_age") & (pl.col("categorie") == "6_10") & (pl.col("niveau") == "departement"))
     row = shown_.filter(pl.col("Territoire") == "51 — Marne").row(0, named=True)
     assert row["Répartition des entrées par âge — 6 à 10 ans (%)"] == shown(pick(expected, territoire="51"),
                                                                             "pourcentage")
 
 
-def test_parcours_distributions_equal_the_warehouse(app, sql):
+def test_parcours_distributions_equal_the_warehouse(app, sql, warehouse):
     periode = default_period(sql)
     at = app("parcours", niveau="departement", territoire="51")
-    counts = sql("""
+    counts = warehouse("""
         select p.origine_orientation as code, count(*) as n
         from marts.parcours as p join marts.sites using (code_pre), marts.periodes as per
         where departement = '51' and per.periode = ? and p.date_entree between per.debut and per.fin
@@ -386,9 +381,14 @@ def test_parcours_distributions_equal_the_warehouse(app, sql):
     origins = table(at, "Origine de l'orientation")
     ecole = origins.filter(pl.col("Origine de l'orientation") == "École").row(0, named=True)
     n_ecole = counts.filter(pl.col("code") == "ECOLE")["n"][0]
-    assert ecole["Part (%)"] == formats.by_kind(100 * n_ecole / total, "pourcentage")
-    assert ecole["Effectif (entrées)"] == formats.by_kind(total, "entier")
-    expected = masked_period(sql, periode).filter((pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
+    expected = published_period(sql, periode).filter(
+        (pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
+    if pick(expected, indicateur="part_orientation", categorie="ECOLE")["masque"]:
+        assert ecole["Part (%)"] == SECRET
+    else:  # counted from the pathways themselves, not from the indicator
+        assert ecole["Part (%)"] == formats.by_kind(100 * n_ecole / total, "pourcentage")
+        assert ecole["Effectif (entrées)"] == formats.by_kind(total, "entier")
+    # part_orientation_ecole counts the same people as part_orientation's ECOLE: shown or masked together.
     assert metrics(at)["Part des entrées orientées par l'école"] == ecole["Part (%)"]
     assert metrics(at)["Entrées"] == shown(pick(expected, indicateur="entrees"), "entier")
     ages = table(at, "Tranche d'âge à l'entrée")
@@ -398,16 +398,17 @@ def test_parcours_distributions_equal_the_warehouse(app, sql):
     assert motifs["Effectif (sorties)"][0] == shown(pick(expected, indicateur="sorties"), "entier")
 
 
-def test_actions_per_volet_and_partner_equal_the_warehouse(app, sql):
+def test_actions_per_volet_and_partner_equal_the_warehouse(app, sql, warehouse):
     periode = default_period(sql)
     at = app("actions", niveau="departement", territoire="51")
-    expected = masked_period(sql, periode).filter((pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
+    expected = published_period(sql, periode).filter(
+        (pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
     volets = table(at, "Volet")
     assert volets["Actions engagées"][0] == shown(pick(expected, indicateur="actions", categorie="SCOLARITE"),
                                                    "entier")
     assert metrics(at)["Coût des actions par enfant suivi"] == shown(pick(expected, indicateur="cout_par_enfant"),
                                                                     "euros")
-    partners = sql("""
+    partners = warehouse("""
         select partenaire, count(*) as n, sum(cout_euros) as cout
         from marts.actions join marts.sites using (code_pre), marts.periodes as per
         where departement = '51' and per.periode = ? and date_debut between per.debut and per.fin
@@ -423,13 +424,14 @@ def test_actions_per_volet_and_partner_equal_the_warehouse(app, sql):
     assert masked_rows.height >= max(2, len(small))
 
 
-def test_resultats_equal_the_warehouse(app, sql):
+def test_resultats_equal_the_warehouse(app, sql, warehouse):
     periode = default_period(sql)
     at = app("resultats", niveau="departement", territoire="51")
-    expected = masked_period(sql, periode).filter((pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
+    expected = published_period(sql, periode).filter(
+        (pl.col("niveau") == "departement") & (pl.col("territoire") == "51"))
     for code in ("taux_objectifs_atteints", "part_sorties_objectifs_atteints", "part_sorties_relais"):
         assert metrics(at)[indicator(code).libelle] == shown(pick(expected, indicateur=code), "pourcentage")
-    exits = sql("""
+    exits = warehouse("""
         select p.date_sortie, d.date_extraction,
             exists (select 1 from marts.bilans as b where b.code_pre = p.code_pre and b.id_parcours = p.id_parcours
                     and b.type_bilan = 'SUIVI_6_MOIS') as suivi
@@ -445,7 +447,7 @@ def test_resultats_equal_the_warehouse(app, sql):
 def test_listes_d_attente_table_curves_and_censoring_note(app, sql):
     periode = default_period(sql)
     at = app("attentes")
-    expected = masked_period(sql, periode).filter(pl.col("niveau") == "national")
+    expected = published_period(sql, periode).filter(pl.col("niveau") == "national")
     shown_ = table(at, "Structure")
     pre = shown_.filter(pl.col("Structure") == "PRE (liste d'attente propre)").row(0, named=True)
     assert pre["Demandes de la période"] == shown(pick(expected, indicateur="demandes_attente", categorie="PRE"),

@@ -18,6 +18,12 @@ SPEC = {
     "enfants_par_referent": None, "actions": ["SCOLARITE", "EDUCATIF", "PARENTALITE", "SANTE"],
     "actions_par_enfant": None, "taux_assiduite": None, "cout_par_enfant": None,
     "part_sorties_objectifs_atteints": None, "part_sorties_relais": None, "taux_objectifs_atteints": None,
+    # indicators.md v2, "What the field asked for"
+    "part_orientation": ["ECOLE", "SERVICE_SOCIAL", "PMI_SANTE", "FAMILLE", "CENTRE_SOCIAL", "PREVENTION_SPECIALISEE",
+                         "PROTECTION_ENFANCE", "AUTRE"],
+    # the project's own (the spec lets it add more): the exits by reason, as exchange-format.md lists them
+    "part_motif_sortie": ["OBJECTIFS_ATTEINTS", "RELAIS_DROIT_COMMUN", "DEMENAGEMENT", "LIMITE_AGE", "ARRET_FAMILLE",
+                          "AUTRE"],
     **{code: ["PRE", "CMPP", "CAMSP", "CMP", "ORTHOPHONISTE", "PSYCHOMOTRICIEN", "PSYCHOLOGUE",
               "PEDOPSYCHIATRIE", "AUTRE"]
        for code in ("demandes_attente", "en_attente_fin_periode", "attente_mediane_jours", "part_rdv_sous_90_jours")},

@@ -533,6 +533,39 @@ def test_part_orientation_ecole(rows):
     e.verify()
 
 
+# part_orientation over E, every origin. 2023 entries: A2 FAMILLE, A3 ECOLE, A4 PMI_SANTE, B1 SERVICE_SOCIAL,
+# B2 ECOLE, B3 ECOLE, C1 ECOLE, C2 SERVICE_SOCIAL, C4 FAMILLE, D1 ECOLE, D2 AUTRE (C3 entered in 2022, C5 in 2024).
+ORIGINS = ("ECOLE", "SERVICE_SOCIAL", "PMI_SANTE", "FAMILLE", "CENTRE_SOCIAL", "PREVENTION_SPECIALISEE",
+           "PROTECTION_ENFANCE", "AUTRE")
+
+
+def test_part_orientation_every_origin(rows):
+    e = Expect(rows)
+    fr_2023 = {"ECOLE": 5, "SERVICE_SOCIAL": 2, "PMI_SANTE": 1, "FAMILLE": 2, "AUTRE": 1}  # 11 entries
+    marne_2023 = {"ECOLE": 3, "SERVICE_SOCIAL": 1, "PMI_SANTE": 1, "FAMILLE": 1}  # A2, A3, A4, B1, B2, B3
+    for origin in ORIGINS:
+        e.row("part_orientation", FR, Y23, _share(fr_2023.get(origin, 0), 11), 11, categorie=origin)
+        e.row("part_orientation", D51, Y23, _share(marne_2023.get(origin, 0), 6), 6, categorie=origin)
+        e.row("part_orientation", PA, Y24, None, 0, categorie=origin)  # no entry at A in 2024
+    e.verify()
+
+
+# part_motif_sortie over S, every exit reason (the project's own). 2023 exits: A1 OA, A2 RELAIS, B1 LIMITE_AGE,
+# C1 AUTRE, C2 OA, C3 RELAIS, C4 OA; 2024: A4 DEMENAGEMENT, B2 OA.
+REASONS = ("OBJECTIFS_ATTEINTS", "RELAIS_DROIT_COMMUN", "DEMENAGEMENT", "LIMITE_AGE", "ARRET_FAMILLE", "AUTRE")
+
+
+def test_part_motif_sortie_every_reason(rows):
+    e = Expect(rows)
+    fr_2023 = {"OBJECTIFS_ATTEINTS": 3, "RELAIS_DROIT_COMMUN": 2, "LIMITE_AGE": 1, "AUTRE": 1}  # 7 exits
+    r44_2024 = {"OBJECTIFS_ATTEINTS": 1, "DEMENAGEMENT": 1}  # 2 exits
+    for reason in REASONS:
+        e.row("part_motif_sortie", FR, Y23, _share(fr_2023.get(reason, 0), 7), 7, categorie=reason)
+        e.row("part_motif_sortie", R44, Y24, _share(r44_2024.get(reason, 0), 2), 2, categorie=reason)
+        e.row("part_motif_sortie", PD, Y23, None, 0, categorie=reason)  # D never exits
+    e.verify()
+
+
 # enfants_par_referent = |C| / distinct (code_pre, id_referent) over A.
 # Referents: A1 R1, A2 R1, A3 R2, A4 R2; B1 R1, B2 R1, B3 R3; C1 R1, C2 R1, C3 R2, C4 R2, C5 R3;
 # D1 R1, D2 R1. (|C|, referents):

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from pipelines.publication import disclosure as suppression
-from pipelines.publication.disclosure import SECRET, cell, mask, mask_indicators, threshold
+from pipelines.publication.disclosure import SECRET, cell, mask, threshold
 
 
 def volets(counts: list[int | None], territoire: str = "PRE51454") -> pl.DataFrame:
@@ -35,6 +35,9 @@ def test_threshold_default_is_11(monkeypatch):
 
 def test_threshold_from_environment(monkeypatch):
     monkeypatch.setenv("PRE_SEUIL_SECRET", "5")
+    with pytest.raises(ValueError, match="DEROGATION"):  # below 11 only with the analysts' derogation
+        threshold()
+    monkeypatch.setenv("PRE_SEUIL_SECRET_DEROGATION", "oui")
     assert threshold() == 5
     out = mask(pl.DataFrame({"v": [1.0, 2.0], "effectif": [4, 5]}), values=["v"])
     assert out["masque"].to_list() == [True, False]
@@ -191,88 +194,6 @@ def test_bad_arguments_are_refused():
 # --- marts.indicateurs ----------------------------------------------------------------------------------------
 
 
-def test_masquer_indicateurs_with_categories():
-    df = indicateurs([
-        ("actions", "SCOLARITE", "pre", "PRE51454", "2024", 25, 25),
-        ("actions", "EDUCATIF", "pre", "PRE51454", "2024", 8, 8),
-        ("actions", "PARENTALITE", "pre", "PRE51454", "2024", 40, 40),
-        ("actions", "SANTE", "pre", "PRE51454", "2024", 30, 30),
-        ("actions", "SCOLARITE", "pre", "PRE51454", "2023", 25, 25),
-        ("actions", "EDUCATIF", "pre", "PRE51454", "2023", 18, 18),
-        ("actions", "PARENTALITE", "pre", "PRE51454", "2023", 40, 40),
-        ("actions", "SANTE", "pre", "PRE51454", "2023", 30, 30),
-        ("part_filles", "", "pre", "PRE51454", "2024", 40.0, 5),
-        ("enfants_suivis", "", "pre", "PRE51454", "2024", 12, 12),
-    ])
-    out = mask_indicators(df, threshold=11)
-    # 2024: EDUCATIF (8) primary, SCOLARITE (25, next smallest) secondary. 2023: nothing below 11.
-    # part_filles: effectif 5, alone in its group. enfants_suivis: 12, shown.
-    assert out["masque"].to_list() == [True, True, False, False, False, False, False, False, True, False]
-    assert out["valeur"].to_list() == [None, None, 40, 30, 25, 18, 40, 30, None, 12]
-    assert out["effectif"].to_list() == [None, None, 40, 30, 25, 18, 40, 30, None, 12]
-    assert out.columns == [*df.columns, "masque"]
-
-
-def test_masquer_indicateurs_comparaison_of_sites():
-    # Three sites of département 54, beside the département's own figure (5 + 30 + 12 = 47).
-    df = indicateurs([
-        ("part_filles", "", "departement", "54", "2024", 48.9, 47),
-        ("part_filles", "", "pre", "PRE54001", "2024", 60.0, 5),
-        ("part_filles", "", "pre", "PRE54002", "2024", 50.0, 30),
-        ("part_filles", "", "pre", "PRE54003", "2024", 41.7, 12),
-    ])
-    without = mask_indicators(df, threshold=11)
-    assert without["masque"].to_list() == [False, True, False, False]
-    # 47 - 30 - 12 = 5: the masked site's base count is recoverable, hence comparison=True.
-    assert 47 - 30 - 12 == 5
-    out = mask_indicators(df, threshold=11, comparison=True)
-    # Site 5 masked (primary), then site 12 (the smaller of 30 and 12); the département is another level.
-    assert out["masque"].to_list() == [False, True, False, True]
-    assert out["effectif"].to_list() == [47, None, 30, None]
-    assert out["valeur"].to_list() == [48.9, None, 50.0, None]
-
-
-def test_comparaison_and_categories_are_applied_jointly():
-    # actions per volet for three sites (niveau pre), all distinct counts:
-    #          SCOL  EDUC  PAR  SANTE
-    #   S1        5    20   30     40
-    #   S2       50    60   15     12
-    #   S3       45    70   13     80
-    # Pass 1, categories: S1 has 5 alone -> EDUC 20. Comparisons: SCOL (S1) -> S3 45; EDUC (S1) -> S2 60.
-    # Pass 2, categories: S2 has EDUC alone -> SANTE 12; S3 has SCOL alone -> PAR 13.
-    #         comparisons: PAR (S3) -> S2 15; SANTE (S2) -> S1 40.
-    # Pass 3: every group has 0 or at least 2 masked rows.
-    counts = {"S1": [5, 20, 30, 40], "S2": [50, 60, 15, 12], "S3": [45, 70, 13, 80]}
-    names = ["SCOLARITE", "EDUCATIF", "PARENTALITE", "SANTE"]
-    df = indicateurs([("actions", v, "pre", site, "2024", n, n)
-                      for site, row in counts.items() for v, n in zip(names, row, strict=True)])
-    out = mask_indicators(df, threshold=11, comparison=True)
-    expected = {
-        "S1": [True, True, False, True],
-        "S2": [False, True, True, True],
-        "S3": [True, False, True, False],
-    }
-    assert out["masque"].to_list() == [m for site in counts for m in expected[site]]
-    for grouping in (["territoire"], ["categorie"]):
-        per_group = out.group_by(grouping).agg(pl.col("masque").sum())["masque"].to_list()
-        assert all(n != 1 for n in per_group)
-
-
-def test_masquer_indicateurs_requires_its_columns():
-    with pytest.raises(ValueError, match=r"marts\.indicateurs"):
-        mask_indicators(pl.DataFrame({"valeur": [1.0], "effectif": [3]}))
-
-
-def test_masquer_indicateurs_keeps_extra_columns():
-    df = indicateurs([("entrees", "", "pre", "PRE51454", "2024", 4, 4)]).with_columns(complet=pl.lit(True))
-    out = mask_indicators(df, threshold=11)
-    assert out.columns == [*df.columns, "masque"]
-    assert out.row(0, named=True)["complet"] is True
-
-
-# --- display ------------------------------------------------------------------------------------------------
-
-
 def test_cellule():
     assert cell(None, True, "entier") == SECRET == "secret statistique"
     assert cell(12345.6, False, "decimal1") == "12 345,6"
@@ -286,6 +207,7 @@ def test_explication_states_the_threshold_in_force(monkeypatch):
     monkeypatch.delenv("PRE_SEUIL_SECRET", raising=False)
     text = suppression.explanation()
     assert isinstance(text, str)
-    assert "inférieur à 11" in text and SECRET in text and "secret secondaire" in text
+    assert "moins de 11" in text and SECRET in text and "au moins 11 unités" in text
+    assert "plus petite" not in text  # the complement rule is not predictable, and not described as such
     monkeypatch.setenv("PRE_SEUIL_SECRET", "15")
-    assert "inférieur à 15" in suppression.explanation()
+    assert "moins de 15" in suppression.explanation()

@@ -1,0 +1,249 @@
+"""Statistical disclosure control (indicators.md v2): the project's masking withstands a reader with
+a linear-programming solver. Every protected table here is attacked by `tests/intruder.py`, written
+from the specification alone; the expected masks of the small cases are worked out by hand."""
+
+from __future__ import annotations
+
+import random
+
+import polars as pl
+import pytest
+
+from intruder import attack
+from pipelines.publication.disclosure import MASK_COLUMN, audit, mask, protect
+
+S = 11
+SCHEMA = {"indicateur": pl.String, "categorie": pl.String, "niveau": pl.String, "territoire": pl.String,
+          "periode": pl.String, "valeur": pl.Float64, "effectif": pl.Int64}
+
+
+def sites_frame(tree: dict[str, dict[str, list[str]]]) -> pl.DataFrame:
+    """{region: {departement: [sites]}} → the referential's columns."""
+    rows = [(site, dept, region) for region, depts in tree.items() for dept, sites in depts.items() for site in sites]
+    return pl.DataFrame(rows, schema={"code_pre": pl.String, "departement": pl.String, "region": pl.String},
+                        orient="row")
+
+
+def territories(tree) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(niveau, territoire, its sites) for every territory of the tree."""
+    out = [("national", "FR", [s for d in tree.values() for ss in d.values() for s in ss])]
+    for region, depts in tree.items():
+        out.append(("region", region, [s for ss in depts.values() for s in ss]))
+        for dept, sites in depts.items():
+            out.append(("departement", dept, list(sites)))
+            out += [("pre", s, [s]) for s in sites]
+    return out
+
+
+def counts_table(indicator: str, site_values: dict[str, int], tree, categorie: str = "", period: str = "2024"):
+    """Rows of a count indicator (value = effectif) at every level, upper levels summing their sites."""
+    rows = []
+    for level, code, sites in territories(tree):
+        n = sum(site_values[s] for s in sites)
+        rows.append((indicator, categorie, level, code, period, float(n), n))
+    return rows
+
+
+def frame(rows) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+
+def protected_and_attacked(df: pl.DataFrame, sites: pl.DataFrame, seed: bytes = b"essai"):
+    masked = protect(df, sites, threshold=S, seed=seed).masked
+    found = attack(masked, sites, threshold=S)
+    assert found.primary_violations == []
+    assert found.narrow == [], found.narrow[:5]
+    own = audit(masked, sites, threshold=S)
+    assert own.passed and own.masked_counts == found.masked_counts
+    return masked
+
+
+def shown(masked: pl.DataFrame, level: str, code: str, indicator: str, categorie: str = "") -> bool:
+    row = masked.filter((pl.col("niveau") == level) & (pl.col("territoire") == code)
+                        & (pl.col("indicateur") == indicator) & (pl.col("categorie") == categorie))
+    return not row[MASK_COLUMN][0]
+
+
+# --- the attacks found before this module existed, as regression tests -------------------------------------
+
+
+GRAND_EST = {"44": {"08": ["PRE08105"], "52": ["PRE52448"], "10": ["PRE10387"],
+                    "51": ["PRE51108", "PRE51230", "PRE51454", "PRE51649"]}}
+
+
+def test_one_site_departements_do_not_give_away_a_masked_departement():
+    """08 = 12, 52 = 7, 10 = 40, 51 = 112 (4 sites), region 171: 52 used to be recovered as
+    171 − 40 − 112 − 12 because PRE08105, dept 08's only site, still showed 12."""
+    values = {"PRE08105": 12, "PRE52448": 7, "PRE10387": 40, "PRE51108": 30, "PRE51230": 25, "PRE51454": 40,
+              "PRE51649": 17}
+    sites = sites_frame(GRAND_EST)
+    masked = protected_and_attacked(frame(counts_table("enfants_suivis", values, GRAND_EST)), sites)
+    assert not shown(masked, "departement", "52", "enfants_suivis")
+    assert not shown(masked, "pre", "PRE52448", "enfants_suivis")
+
+
+def test_the_intruder_recovers_what_sibling_only_masking_left():
+    """The intruder is not blind: on the masking used before (complements among siblings only, the
+    smallest visible one), it recovers département 52 exactly."""
+    values = {"PRE08105": 12, "PRE52448": 7, "PRE10387": 40, "PRE51108": 30, "PRE51230": 25, "PRE51454": 40,
+              "PRE51649": 17}
+    sites = sites_frame(GRAND_EST)
+    df = frame(counts_table("enfants_suivis", values, GRAND_EST))
+    parents = {"pre": dict(zip(sites["code_pre"], sites["departement"], strict=True)),
+               "departement": dict(zip(sites["departement"], sites["region"], strict=True)),
+               "region": {"44": "FR"}, "national": {"FR": ""}}
+    df = df.with_columns(parent=pl.struct("niveau", "territoire").map_elements(
+        lambda r: parents[r["niveau"]][r["territoire"]], return_dtype=pl.String))
+    old = mask(df, values=["valeur"], threshold=S, groups=[["indicateur", "niveau", "territoire", "periode"],
+                                                            ["indicateur", "categorie", "periode", "niveau", "parent"]])
+    found = attack(old.drop("parent"), sites, threshold=S)
+    assert ("2024", ("base", "C", "", "departement", "52"), 7.0, 7.0) in found.narrow
+
+
+def test_the_complement_is_not_always_the_smallest_cell():
+    """Sites 2, 11, 11, 50 and a total of 74: with the smallest visible cell as complement, A + B = 13
+    and B = 11 gave A = 2. The complement is drawn (with the secret key) among sufficient cells."""
+    tree = {"44": {"51": ["PRE51108", "PRE51230", "PRE51454", "PRE51649"]}}
+    values = {"PRE51108": 2, "PRE51230": 11, "PRE51454": 11, "PRE51649": 50}
+    sites = sites_frame(tree)
+    chosen = set()
+    for k in range(30):
+        masked = protected_and_attacked(frame(counts_table("enfants_suivis", values, tree)), sites,
+                                        seed=f"cle-{k}".encode())
+        assert not shown(masked, "pre", "PRE51108", "enfants_suivis")
+        chosen.add(tuple(sorted(s for s in values if not shown(masked, "pre", s, "enfants_suivis"))))
+    assert len(chosen) >= 2, chosen  # not predictable from the rule
+
+
+def test_the_same_key_masks_the_same_cells():
+    values = {"PRE51108": 2, "PRE51230": 11, "PRE51454": 11, "PRE51649": 50}
+    tree = {"44": {"51": list(values)}}
+    df = frame(counts_table("enfants_suivis", values, tree))
+    first = protect(df, sites_frame(tree), threshold=S, seed=b"cle").masked
+    again = protect(df, sites_frame(tree), threshold=S, seed=b"cle").masked
+    assert first.equals(again)
+
+
+# --- primary rule ----------------------------------------------------------------------------------------------
+
+
+def test_zero_is_not_masked_and_small_counts_are():
+    tree = {"44": {"51": ["PRE51108", "PRE51230"], "10": ["PRE10387"]}}
+    values = {"PRE51108": 0, "PRE51230": 40, "PRE10387": 35}
+    masked = protected_and_attacked(frame(counts_table("enfants_suivis", values, tree)), sites_frame(tree))
+    assert shown(masked, "pre", "PRE51108", "enfants_suivis")  # a zero count is not masked
+    assert masked.filter(pl.col(MASK_COLUMN)).height == 0
+
+
+def test_a_small_numerator_masks_its_share_but_not_the_base():
+    """40 children, 5 girls: part_filles is masked (numerator 5 < 11), enfants_suivis stays shown;
+    the national figures equal the single site's and are masked the same way."""
+    tree = {"44": {"51": ["PRE51108"]}}
+    rows = counts_table("enfants_suivis", {"PRE51108": 40}, tree)
+    rows += [("part_filles", "", level, code, "2024", 100 * 5 / 40, 40) for level, code, _ in territories(tree)]
+    masked = protected_and_attacked(frame(rows), sites_frame(tree))
+    for level, code, _ in territories(tree):
+        assert shown(masked, level, code, "enfants_suivis")
+        assert not shown(masked, level, code, "part_filles")
+
+
+def test_a_small_complement_masks_the_share_too():
+    """40 children, 35 girls: 5 boys is a complement below 11."""
+    tree = {"44": {"51": ["PRE51108"]}}
+    rows = counts_table("enfants_suivis", {"PRE51108": 40}, tree)
+    rows += [("part_filles", "", level, code, "2024", 100 * 35 / 40, 40) for level, code, _ in territories(tree)]
+    masked = protected_and_attacked(frame(rows), sites_frame(tree))
+    assert not shown(masked, "pre", "PRE51108", "part_filles")
+
+
+def test_a_small_base_masks_every_row_sharing_it():
+    """7 entries at a site: entrees, every age band and the school share of that site are masked."""
+    tree = {"44": {"51": ["PRE51108", "PRE51230"]}}
+    entries = {"PRE51108": 7, "PRE51230": 60}
+    bands = {"PRE51108": [1, 3, 3, 0], "PRE51230": [12, 24, 20, 4]}
+    school = {"PRE51108": 4, "PRE51230": 40}
+    rows = counts_table("entrees", entries, tree)
+    for level, code, sites in territories(tree):
+        e = sum(entries[s] for s in sites)
+        for k, band in enumerate(("2_5", "6_10", "11_16", "17_plus")):
+            n = sum(bands[s][k] for s in sites)
+            rows.append(("part_age", band, level, code, "2024", 100 * n / e, e))
+        rows.append(("part_orientation_ecole", "", level, code, "2024", 100 * sum(school[s] for s in sites) / e, e))
+    masked = protected_and_attacked(frame(rows), sites_frame(tree))
+    site = masked.filter(pl.col("territoire") == "PRE51108")
+    assert site[MASK_COLUMN].all()
+    assert site["valeur"].is_null().all() and site["effectif"].is_null().all()
+
+
+# --- generated tables: national-like hierarchies with one-site départements and tiny sites --------------------
+
+
+def random_tree(rng: random.Random):
+    tree, n = {}, 0
+    for r in range(rng.randint(2, 3)):
+        depts = {}
+        for d in range(rng.randint(1, 4)):
+            sites = [f"PRE{r}{d}{k:03d}" for k in range(rng.choice([1, 1, 2, 3, 5]))]
+            n += len(sites)
+            depts[f"{r}{d}"] = sites
+        tree[f"R{r}"] = depts
+    return tree
+
+
+def random_indicators(rng: random.Random, tree) -> pl.DataFrame:
+    sites = [s for d in tree.values() for ss in d.values() for s in ss]
+
+    def small() -> int:
+        return rng.choice([0, 0, 1, 2, 3, 5, 8, 10, 11, 12, 15, 25, 40, 90, 300])
+
+    rows = []
+    for period in ("2023", "2023-2024"):
+        entries_bands = {s: [small() for _ in range(4)] for s in sites}
+        school = {s: rng.randint(0, sum(entries_bands[s])) for s in sites}
+        children = {s: small() for s in sites}
+        girls = {s: rng.randint(0, children[s]) for s in sites}
+        volets = {v: {s: small() for s in sites} for v in ("SCOLARITE", "SANTE")}
+        requests = {st: {s: small() for s in sites} for st in ("CMPP", "PRE")}
+        attended = {s: small() for s in sites}
+        for level, code, members in territories(tree):
+            e = sum(sum(entries_bands[s]) for s in members)
+            rows.append(("entrees", "", level, code, period, float(e), e))
+            for k, band in enumerate(("2_5", "6_10", "11_16", "17_plus")):
+                n = sum(entries_bands[s][k] for s in members)
+                rows.append(("part_age", band, level, code, period, 100 * n / e if e else None, e))
+            n = sum(school[s] for s in members)
+            rows.append(("part_orientation_ecole", "", level, code, period, 100 * n / e if e else None, e))
+            c = sum(children[s] for s in members)
+            rows.append(("enfants_suivis", "", level, code, period, float(c), c))
+            g = sum(girls[s] for s in members)
+            rows.append(("part_filles", "", level, code, period, 100 * g / c if c else None, c))
+            rows.append(("cout_par_enfant", "", level, code, period, 123.0 if c else None, c))
+            for volet, by_site in volets.items():
+                n = sum(by_site[s] for s in members)
+                rows.append(("actions", volet, level, code, period, float(n), n))
+            for structure, by_site in requests.items():
+                n = sum(by_site[s] for s in members)
+                rows.append(("demandes_attente", structure, level, code, period, float(n), n))
+                rows.append(("attente_mediane_jours", structure, level, code, period, 60.0 if n else None, n))
+            a = sum(attended[s] for s in members)
+            rows.append(("taux_assiduite", "", level, code, period, 80.0 if a else None, a))
+    return frame(rows)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_generated_tables_withstand_the_intruder(seed):
+    rng = random.Random(seed)
+    tree = random_tree(rng)
+    masked = protected_and_attacked(random_indicators(rng, tree), sites_frame(tree), seed=f"{seed}".encode())
+    assert masked.filter(pl.col(MASK_COLUMN))["valeur"].is_null().all()
+
+
+def test_protection_keeps_rows_columns_and_shown_values():
+    rng = random.Random(3)
+    tree = random_tree(rng)
+    df = random_indicators(rng, tree)
+    masked = protect(df, sites_frame(tree), threshold=S, seed=b"k").masked
+    assert masked.height == df.height and masked.columns == [*df.columns, MASK_COLUMN]
+    joined = df.join(masked, on=["indicateur", "categorie", "niveau", "territoire", "periode"], suffix="_m")
+    visible = joined.filter(~pl.col(MASK_COLUMN))
+    assert (visible["effectif"] == visible["effectif_m"]).all()
