@@ -25,6 +25,7 @@ st.navigation({
     ],
     "Données": [
         st.Page("views/qualite.py", title="Qualité des données", icon=":material/fact_check:"),
+        st.Page("views/changements.py", title="Ce qui a changé", icon=":material/compare_arrows:"),
         st.Page("views/methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
     ],
 }).run()

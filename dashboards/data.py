@@ -7,8 +7,7 @@ gives a new version and so fresh results.
 
 The indicators arrive masked in the published copy (`pipelines.publication.disclosure` ran at
 publication, on every territory and period at once), so every page and every export hides exactly
-the same cells. The few tables that are not yet catalogue indicators (per-partner actions, 6-month
-follow-up) are masked here by the same module, on complete frames.
+the same cells: this module never masks nor computes a figure itself.
 """
 
 from __future__ import annotations
@@ -19,17 +18,13 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from pipelines.common import formats
 from pipelines.common.datahome import DataHome
-from pipelines.publication.disclosure import mask, threshold
+from pipelines.publication import editions
 from pipelines.publication.published import published_path
 
 QUERIES = Path(__file__).with_name("queries")
 QUERY_NAMES = frozenset(p.stem for p in QUERIES.glob("*.sql"))
-
-# Secondary suppression for the tables outside the catalogue, shaped like marts.indicateurs plus a
-# `parent` column: the categories of one figure add up, and so do the territories sharing a parent.
-INDICATOR_GROUPS = [["indicateur", "niveau", "territoire", "periode"], ["indicateur", "categorie", "periode",
-                                                                        "niveau", "parent"]]
 
 Version = tuple[str, int, int]
 
@@ -42,13 +37,41 @@ def home() -> DataHome:
     return DataHome.from_settings()
 
 
-def published_file() -> Path:
+# The figures shown: a frozen edition (the default, the latest one) or the live, provisional copy.
+SOURCE = "_source"
+
+
+def sources() -> dict[str, str]:
+    """Every choice of figures, newest edition first, then the live copy: name → French label."""
+    found = {e["nom"]: f"Édition {e['nom']} (figée le {formats.day(e['cree_le'][:10])})"
+             for e in editions.list_editions(home())}
+    return found | {editions.LIVE: LIVE_LABEL}
+
+
+LIVE_LABEL = "Données en continu (provisoires)"
+
+
+def source() -> str:
+    """The figures chosen in this session (checked again: an edition may have been chosen from a URL)."""
+    chosen = st.session_state.get(SOURCE)
+    known = sources()
+    return chosen if chosen in known else next(iter(known))
+
+
+def published_file(name: str | None = None) -> Path:
+    """The database of the chosen figures (an edition's frozen copy, or the live published copy)."""
+    chosen = name or source()
+    if chosen != editions.LIVE:
+        try:
+            return editions.edition_file(home(), chosen)
+        except editions.EditionError:
+            pass
     return published_path(home())
 
 
-def version() -> Version | None:
-    """(path, mtime, size) of the published copy, or None when there is none."""
-    path = published_file()
+def version(name: str | None = None) -> Version | None:
+    """(path, mtime, size) of the chosen figures' database, or None when there is none."""
+    path = published_file(name)
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -56,8 +79,8 @@ def version() -> Version | None:
     return str(path), stat.st_mtime_ns, stat.st_size
 
 
-def _current_version() -> Version:
-    found = version()
+def _current_version(name: str | None = None) -> Version:
+    found = version(name)
     if found is None:
         raise NoData
     return found
@@ -75,9 +98,10 @@ def _run(name: str, params: tuple[tuple[str, str], ...], version_: Version) -> p
         con.close()
 
 
-def query(name: str, **params: str) -> pl.DataFrame:
-    """The result of the named query `queries/<name>.sql` with these parameters."""
-    return _run(name, tuple(sorted(params.items())), _current_version())
+def query(name: str, *, source_: str | None = None, **params: str) -> pl.DataFrame:
+    """The result of the named query `queries/<name>.sql` with these parameters, on the chosen figures
+    (or on `source_`: an edition's name, or `editions.LIVE`)."""
+    return _run(name, tuple(sorted(params.items())), _current_version(source_))
 
 
 # --- reference data ---------------------------------------------------------------------------------------
@@ -142,36 +166,6 @@ def empty_indicators() -> pl.DataFrame:
     return pl.DataFrame(schema={"indicateur": pl.String, "categorie": pl.String, "niveau": pl.String,
                                 "territoire": pl.String, "periode": pl.String, "valeur": pl.Float64,
                                 "effectif": pl.Int64, "parent": pl.String, "masque": pl.Boolean})
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _masked_follow_up(period: str, threshold_: int, version_: Version) -> pl.DataFrame:
-    df = _run("suivi_6_mois", (("periode", period),), version_)
-    return mask(df, values=["valeur"], groups=INDICATOR_GROUPS, threshold=threshold_)
-
-
-def follow_up_6_months(period: str) -> pl.DataFrame:
-    """Coverage of the 6-month follow-up, indicator-shaped, every territory, masked."""
-    return _masked_follow_up(period, threshold(), _current_version())
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _masked_partners(period: str, threshold_: int, version_: Version) -> pl.DataFrame:
-    df = _run("partenaires", (("periode", period),), version_)
-    # Partners of one territory add up to its actions; one partner across the sites of a
-    # département adds up to the département's figure for that partner.
-    df = mask(df, values=["actions", "n_assiduite", "taux_assiduite", "cout_total"], count_column="actions",
-              groups=[["niveau", "territoire"], ["partenaire", "niveau", "parent"]], threshold=threshold_)
-    # The attendance rate rests on fewer actions (those with both session counts): its own base.
-    small = pl.col("n_assiduite").is_null() | (pl.col("n_assiduite") < threshold_)
-    return df.with_columns(masque_taux=pl.col("masque") | small).with_columns(
-        taux_assiduite=pl.when(pl.col("masque_taux")).then(None).otherwise(pl.col("taux_assiduite")))
-
-
-def partners(period: str, level: str, territory: str) -> pl.DataFrame:
-    """Actions per partner of one territory (masked; `masque`, `masque_taux`)."""
-    df = _masked_partners(period, threshold(), _current_version())
-    return df.filter((pl.col("niveau") == level) & (pl.col("territoire") == territory))
 
 
 def km_curves(period: str, level: str, territory: str) -> pl.DataFrame:

@@ -16,6 +16,7 @@ import xlsxwriter
 import data
 from filters import Filters, sidebar, territory_label
 from pipelines.common import formats
+from pipelines.publication import editions
 from pipelines.publication.disclosure import SECRET, explanation, threshold
 from pipelines.warehouse.catalogue import Indicator
 
@@ -61,7 +62,12 @@ def page(title: str, body: Callable[[Filters | None], None], *, filters: bool = 
 
 
 def header(f: Filters) -> None:
-    """The territory and period, with a warning when the period is incomplete."""
+    """Which figures, the territory and period, with a warning when the period is incomplete."""
+    if f.source == editions.LIVE:
+        st.warning("Données en continu, provisoires : elles changent à chaque dépôt accepté. Pour citer un "
+                   "chiffre, choisissez une édition figée dans le menu « Chiffres ».")
+    else:
+        st.caption(f"Édition {f.source} : chiffres figés, qui ne changent plus.")
     st.markdown(f"**{f.label}** — période **{f.period}**")
     warning = completeness_warning(f.level, f.territory, f.period)
     if warning:
@@ -209,9 +215,10 @@ def _export_value(row: dict, col: Column) -> object:
 
 
 def export_csv(df: pl.DataFrame, columns: Sequence[Column]) -> bytes:
-    """CSV as French spreadsheets read it: `;` separator, decimal comma, UTF-8 with BOM."""
+    """CSV as French spreadsheets read it: `;` separator, decimal comma, UTF-8 with BOM; text cells
+    that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`…) are neutralised as in the reports."""
     out = io.StringIO()
-    out.write(";".join(_csv(c.label) for c in columns) + "\r\n")
+    out.write(";".join(_csv(formats.neutralise(c.label)) for c in columns) + "\r\n")
     for row in df.iter_rows(named=True):
         cells = []
         for col in columns:
@@ -220,8 +227,10 @@ def export_csv(df: pl.DataFrame, columns: Sequence[Column]) -> bytes:
                 text = f"{value:.{DECIMALS[_column_format(row, col)]}f}".replace(".", ",")
             elif isinstance(value, date):
                 text = formats.day(value)
-            else:
+            elif isinstance(value, int):
                 text = str(value)
+            else:  # text can come from a site (a file name): never a live formula in a funder's spreadsheet
+                text = formats.neutralise(str(value))
             cells.append(_csv(text))
         out.write(";".join(cells) + "\r\n")
     return out.getvalue().encode("utf-8-sig")

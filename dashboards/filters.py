@@ -1,4 +1,5 @@
-"""Sidebar filters (period type, period, level, territory), kept in the URL so a view can be shared.
+"""Sidebar filters (figures: an edition or the live copy; period type, period, level, territory), kept
+in the URL so a view can be shared.
 
 The URL is never trusted: every value is checked against the periods and territories the published
 copy knows, and an unknown value falls back to the default. Within a session the widgets lead;
@@ -16,7 +17,7 @@ import data
 import labels
 
 # The URL's query parameters (users see them in shared links: French, unchanged).
-PARAMS = ("type", "periode", "niveau", "territoire")
+PARAMS = ("edition", "type", "periode", "niveau", "territoire")
 MIRROR = "_filters"
 WIDGET = {param: f"filter_{param}" for param in PARAMS}
 LEVEL_ORDER = ("national", "region", "departement", "pre")
@@ -24,6 +25,7 @@ LEVEL_ORDER = ("national", "region", "departement", "pre")
 
 @dataclass(frozen=True)
 class Filters:
+    source: str  # an edition's name, or editions.LIVE
     period_type: str
     period: str
     level: str
@@ -106,11 +108,18 @@ def _initialise(param: str, options: list[str], wanted: str | None, default: str
 
 def sidebar() -> Filters:
     """Draw the filters in the sidebar and return the validated choice."""
+    wanted = {**st.session_state.get(MIRROR, {}), **_from_url()}
+    sources = data.sources()
+    _initialise("edition", list(sources), wanted.get("edition"), next(iter(sources)))
+    with st.sidebar:
+        source = st.selectbox("Chiffres", list(sources), key=WIDGET["edition"], format_func=sources.__getitem__,
+                              help="Une édition est figée : ses chiffres ne bougent plus. Les données en continu "
+                                   "changent à chaque dépôt accepté.")
+    st.session_state[data.SOURCE] = source
     by_type = periods_by_type()
     by_level = territories_by_level()
     if not by_type or not by_level:
         raise data.NoData
-    wanted = {**st.session_state.get(MIRROR, {}), **_from_url()}
     if not st.session_state.get(WIDGET["type"]) and wanted.get("periode"):
         # A period given in the URL decides the period type.
         for type_, periods in by_type.items():
@@ -139,8 +148,8 @@ def sidebar() -> Filters:
                                  disabled=len(codes) == 1)
         st.caption("Le lien de la page garde ces choix : copiez-le pour partager cette vue.")
 
-    choice = {"type": period_type, "periode": period, "niveau": level, "territoire": territory}
+    choice = {"edition": source, "type": period_type, "periode": period, "niveau": level, "territoire": territory}
     st.session_state[MIRROR] = choice
     if _from_url() != choice:
         st.query_params.from_dict(choice)
-    return Filters(period_type, period, level, territory, tuple(periods))
+    return Filters(source, period_type, period, level, territory, tuple(periods))

@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 from pipelines import settings
+from pipelines.common import formats
 from pipelines.common.datahome import DataHome
 
 
@@ -135,6 +136,37 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_edition(args: argparse.Namespace) -> int:
+    from pipelines.publication import editions
+
+    try:
+        made = editions.create(DataHome.from_settings(), args.nom)
+    except editions.EditionError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    audit = made["audit"]
+    print(f"Édition « {made['nom']} » créée : {formats.number(made['lignes'])} lignes d'indicateurs, dont "
+          f"{formats.number(made['lignes_masquees'])} masquées (seuil {made['seuil']}) ; "
+          f"{formats.number(len(made['sites']))} sites ; méthodologie {made['methodologie']}.")
+    print(f"Audit du secret statistique : {formats.number(audit['comptes_masques'])} chiffres masqués, aucun "
+          f"retrouvable à moins de {made['seuil']} près ({formats.number(audit['duree_s'], 1)} s).")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.publication import editions
+    from pipelines.publication.export import export
+
+    try:
+        csv_path, schema_path = export(DataHome.from_settings(), Path(args.out), args.edition)
+    except editions.EditionError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    source = f"de l'édition « {args.edition} »" if args.edition else "des données en continu (provisoires)"
+    print(f"Export public {source} écrit : {csv_path} et {schema_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pre-eval", description="Plateforme d'évaluation des Programmes de Réussite Éducative")
@@ -176,6 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--categorie", "-c", help="catégorie (volet, structure, tranche d'âge)")
     p.add_argument("--limite", type=int, default=200, help="nombre maximal de lignes affichées")
     p.set_defaults(func=_cmd_indicators)
+
+    p = sub.add_parser("edition", help="éditions figées des indicateurs")
+    actions = p.add_subparsers(dest="action", required=True, metavar="action")
+    q = actions.add_parser("creer", help="fige les indicateurs publiés (masqués) sous ce nom")
+    q.add_argument("nom", metavar="NOM")
+    q.set_defaults(func=_cmd_edition)
+
+    p = sub.add_parser("export", help="écrit l'export public des indicateurs (CSV et son schéma)")
+    p.add_argument("--out", required=True, metavar="DOSSIER")
+    p.add_argument("--edition", metavar="NOM", help="une édition ; par défaut, les données en continu")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
     p.add_argument("--out", required=True, metavar="DOSSIER")

@@ -18,7 +18,6 @@ from display import (
     table,
 )
 from filters import Filters
-from pipelines.contracts.model import load_contracts
 from pipelines.warehouse.catalogue import catalogue_categories, indicator
 
 KEY_FIGURES = ["actions_par_enfant", "taux_assiduite", "cout_par_enfant"]
@@ -65,10 +64,23 @@ def body(f: Filters) -> None:
     st.header("Partenaires")
     st.write(f"Les partenaires avec lesquels {f.label} a engagé des actions pendant la période {f.period}, "
              "avec le nombre d'actions, l'assiduité (séances réalisées rapportées aux séances prévues) et leur coût.")
-    partner_names = load_contracts().code_list("actions.partenaire")
-    partners = data.partners(f.period, f.level, f.territory).with_columns(
-        label=pl.col("partenaire").replace_strict(partner_names, default=pl.col("partenaire")),
-    ).sort([pl.col("masque"), pl.col("actions")], descending=[False, True], nulls_last=True)
+    names = catalogue_categories()["partenaires"]
+
+    def partner(code: str, partner_code: str) -> dict:
+        return indicator_row(current, code, partner_code) or {"valeur": None, "masque": False}
+
+    rows = []
+    for code, name in names.items():
+        count, attendance, cost = (partner(c, code) for c in ("actions_par_partenaire", "taux_assiduite_partenaire",
+                                                               "cout_actions_partenaire"))
+        rows.append({"label": name, "actions": count["valeur"], "masque": bool(count["masque"]),
+                     "taux_assiduite": attendance["valeur"], "masque_taux": bool(attendance["masque"]),
+                     "cout_total": cost["valeur"], "masque_cout": bool(cost["masque"])})
+    partners = (pl.DataFrame(rows, schema={"label": pl.String, "actions": pl.Float64, "masque": pl.Boolean,
+                                           "taux_assiduite": pl.Float64, "masque_taux": pl.Boolean,
+                                           "cout_total": pl.Float64, "masque_cout": pl.Boolean})
+                .filter(pl.col("masque") | (pl.col("actions") > 0))
+                .sort([pl.col("masque"), pl.col("actions")], descending=[False, True], nulls_last=True))
     if not partners.height:
         st.info("Aucune action commencée pendant la période pour ce territoire.")
     else:
@@ -77,7 +89,7 @@ def body(f: Filters) -> None:
         table(partners, [Column("label", "Partenaire"),
                          Column("actions", "Actions engagées", "entier", "masque"),
                          Column("taux_assiduite", "Taux d'assiduité (%)", "pourcentage", "masque_taux"),
-                         Column("cout_total", "Coût total (€)", "euros", "masque")],
+                         Column("cout_total", "Coût total (€)", "euros", "masque_cout")],
               key="actions_partenaires", file_stem=download_stem(f, "actions_partenaires"), notes=[caption])
         st.caption("Le taux d'assiduité d'un partenaire n'est affiché que s'il repose sur assez d'actions dont les "
                    "séances prévues et réalisées sont renseignées.")

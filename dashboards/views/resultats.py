@@ -5,11 +5,9 @@ import streamlit as st
 
 import data
 from display import (
-    TREND_SCHEMA,
     Column,
     chart,
     comparison,
-    completeness,
     confidentiality_note,
     download_stem,
     header,
@@ -24,26 +22,17 @@ from display import (
 from filters import Filters
 from pipelines.warehouse.catalogue import Indicator, indicator
 
-FOLLOW_UP = Indicator(
-    code="suivi_6_mois", libelle="Sorties suivies à 6 mois",
-    definition="Part des sorties de la période ayant un bilan de suivi à 6 mois, parmi celles dont ce suivi est "
-               "échu à la date d'extraction du site (sortie au moins 7 mois avant cette date : 6 mois plus un mois "
-               "de marge pour saisir le bilan).",
-    unite="%", categories=None, effectif="les sorties dont le suivi à 6 mois est échu", format="pourcentage",
-    sens="hausse_favorable", theme="resultats", sql="", nature="part", base=None)
-CODES = ["taux_objectifs_atteints", "part_sorties_objectifs_atteints", "part_sorties_relais"]
+CODES = ["taux_objectifs_atteints", "part_sorties_objectifs_atteints", "part_sorties_relais", "part_suivi_6_mois"]
 
 
 def results(level: str, territory: str, period: str) -> dict[str, dict | None]:
     """The four results of one territory and period (masked rows, None when not produced)."""
     df = data.territory_indicators(level, territory, [period])
-    follow_up = data.follow_up_6_months(period).filter((pl.col("niveau") == level)
-                                                       & (pl.col("territoire") == territory))
-    return {**{c: indicator_row(df, c) for c in CODES}, FOLLOW_UP.code: indicator_row(follow_up, FOLLOW_UP.code)}
+    return {c: indicator_row(df, c) for c in CODES}
 
 
 def indicators() -> list[Indicator]:
-    return [*(indicator(c) for c in CODES), FOLLOW_UP]
+    return [indicator(c) for c in CODES]
 
 
 def body(f: Filters) -> None:
@@ -81,16 +70,7 @@ def body(f: Filters) -> None:
           key="resultats_comparaison", file_stem=download_stem(f, "resultats"), notes=[note(f)])
 
     st.header("Évolution")
-    df = trend([(f.level, f.territory, f.label)], f.periods, CODES)
-    follow_ups = []
-    for period in f.periods:
-        row = results(f.level, f.territory, period)[FOLLOW_UP.code]
-        state = completeness(f.level, f.territory, period)
-        follow_ups.append({"periode": period, "series": f.label, "indicateur": FOLLOW_UP.code,
-                           "valeur": row and row["valeur"], "effectif": row and row["effectif"],
-                           "masque": bool(row and row["masque"]),
-                           "completeness": "complètes" if state is None or state["complet"] else "incomplètes"})
-    df = pl.concat([df, pl.DataFrame(follow_ups, schema=TREND_SCHEMA)]).with_columns(
+    df = trend([(f.level, f.territory, f.label)], f.periods, CODES).with_columns(
         measure=pl.col("indicateur").replace_strict({i.code: i.libelle for i in indicators()}))
     chart(line_chart(df, title=f"Résultats par période — {f.label}", y_title="Part (%)", fmt="pourcentage",
                      color="measure", color_title="Indicateur"),
@@ -101,7 +81,8 @@ def body(f: Filters) -> None:
                    Column("effectif", "Effectif", "entier", "masque"), Column("completeness", "Données")],
               key="resultats_evolution", file_stem=download_stem(f, "resultats_evolution"),
               notes=[note(f, f.periods)])
-    st.caption(f"{FOLLOW_UP.libelle} : {FOLLOW_UP.definition}")
+    follow_up = indicator("part_suivi_6_mois")
+    st.caption(f"{follow_up.libelle} : {follow_up.definition}")
     confidentiality_note()
 
 

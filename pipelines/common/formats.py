@@ -46,6 +46,11 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{number(n)} {word}"
 
 
+def neutralise(text: str) -> str:
+    """Defuse spreadsheet formulas when a text is echoed into a report or a download (CSV)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 # Display kinds of the indicator catalogue (`format` of each indicator).
 KINDS = ("entier", "decimal1", "pourcentage", "euros")
 

@@ -28,11 +28,6 @@ def looks_personal(value: str) -> bool:
     return any(p.search(value) for p in _PERSONAL)
 
 
-def neutralise(text: str) -> str:
-    """Defuse spreadsheet formulas when a value is echoed into a report or an export."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def shown_value(value: Any, *, identifier: bool = False) -> str:
     """How a cell value may appear in a report: masked if it could identify a child."""
     if value is None:
@@ -46,7 +41,7 @@ def shown_value(value: Any, *, identifier: bool = False) -> str:
         return MASKED
     if len(text) > 40:
         text = text[:37] + "…"
-    return neutralise(text)
+    return formats.neutralise(text)
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,6 @@ complement = base.
 
 The counts of one period form independent systems (one per connected group of relations); each is
 solved on its masked counts only, the shown ones being constants, with HiGHS (`highspy`).
-
-`mask(df, ...)` (group-wise suppression) remains for the dashboard's few tables that are not yet
-catalogue indicators (per-partner actions, 6-month follow-up); they are masked on their own.
 """
 
 from __future__ import annotations
@@ -40,7 +37,6 @@ import random
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,7 +141,7 @@ def _system(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indicator]) 
         rule = rules[row["indicateur"]]
         where = (row["niveau"], row["territoire"])
         if rule.base:
-            key = row["categorie"] if rule.base == "demandes" else ""
+            key = row["categorie"] if rule.base_par_categorie else ""
             eff: Var = ("B", rule.base, key, *where)
         else:
             eff = ("O", row["indicateur"], row["categorie"], *where)
@@ -208,7 +204,7 @@ def _components(system: PeriodSystem, free: set[Var]) -> list[list[Var]]:
     return found
 
 
-def _objectives(group: list[Var], system: PeriodSystem, free: set[Var]) -> list[tuple[str, dict[Var, float]]]:
+def _objectives(group: list[Var], system: PeriodSystem) -> list[tuple[str, dict[Var, float]]]:
     """The masked counts of a group: each masked count, and each masked complement (base − numerator)."""
     out = [(repr(var), {var: 1.0}) for var in group]
     members = set(group)
@@ -260,36 +256,53 @@ def _settled() -> set:
 class GroupSolver:
     """The reader's linear program on one group of masked counts (the shown counts are constants).
 
-    One HiGHS model per group; each bound is a re-solve with another objective, warm-started from
-    the previous basis. A group held by one equation whose counts all have the same sign (masked
-    siblings under a shown total) is solved in closed form: each count lies in [0, total].
+    The rows are built once (CSR arrays) and handed to HiGHS in bulk. `certify` proves many
+    objectives wide enough at once; `bounds` gives one objective's exact interval, re-solving one
+    model with another objective, warm-started from the previous basis. A group held by one
+    equation whose counts all have the same sign (masked siblings under a shown total) is solved in
+    closed form: each count lies in [0, total].
     """
 
     def __init__(self, group: list[Var], system: PeriodSystem) -> None:
         self.index = {var: i for i, var in enumerate(group)}
-        self.rows: list[tuple[dict[int, float], float, bool]] = []
+        starts, cols, vals, lower, upper = [0], [], [], [], []
         done: set[int] = set()
+        single = None
         for var in group:
             for c in system.incident[var]:
                 if c in done:
                     continue
                 done.add(c)
                 constraint = system.constraints[c]
-                coeffs: dict[int, float] = {}
                 rhs = 0.0
+                row: dict[int, float] = {}
                 for other, coeff in constraint.coeffs.items():
                     if other in self.index:
-                        coeffs[self.index[other]] = coeffs.get(self.index[other], 0.0) + coeff
+                        row[self.index[other]] = row.get(self.index[other], 0.0) + coeff
                     else:
                         rhs -= coeff * system.values[other]
-                self.rows.append((coeffs, rhs, constraint.equality))
+                cols += list(row)
+                vals += list(row.values())
+                starts.append(len(cols))
+                lower.append(rhs if constraint.equality else -math.inf)
+                upper.append(rhs)
+                single = (row, rhs, constraint.equality)
+        self.starts = np.array(starts[:-1], dtype=np.int32)
+        self.cols = np.array(cols, dtype=np.int32)
+        self.vals = np.array(vals, dtype=np.float64)
+        self.lower = np.array(lower, dtype=np.float64)
+        self.upper = np.array(upper, dtype=np.float64)
         self.closed_form = None
-        if len(self.rows) == 1 and self.rows[0][2] and len(group) > 1:
-            coeffs, rhs, _ = self.rows[0]
-            signs = {math.copysign(1, c) for c in coeffs.values()}
-            if len(signs) == 1 and len(coeffs) == len(group):
+        if len(lower) == 1 and single[2] and len(group) > 1:
+            row, rhs, _ = single
+            if len({math.copysign(1, c) for c in row.values()}) == 1 and len(row) == len(group):
                 self.closed_form = abs(rhs)
         self._highs = None
+
+    def _add_rows(self, h, shift: int = 0) -> None:
+        if len(self.lower):
+            h.addRows(len(self.lower), self.lower, self.upper, len(self.cols), self.starts, self.cols + shift,
+                      self.vals)
 
     def _model(self):
         import highspy
@@ -298,12 +311,64 @@ class GroupSolver:
             h = _new_highs()
             n = len(self.index)
             h.addVars(n, np.zeros(n), np.full(n, highspy.kHighsInf))
-            for coeffs, rhs, equality in self.rows:
-                cols = np.array(list(coeffs), dtype=np.int32)
-                vals = np.array(list(coeffs.values()), dtype=np.float64)
-                h.addRow(rhs if equality else -highspy.kHighsInf, rhs, len(cols), cols, vals)
+            self._add_rows(h)
             self._highs = h
         return self._highs
+
+    def certify(self, objectives: list[tuple[str, dict[Var, float]]], threshold: float) -> list[int]:
+        """The objectives NOT proved wide enough (indices into `objectives`).
+
+        Any two feasible points prove an objective at least as wide as the gap between them. So:
+        minimise the sum of the pending objectives (point x1), then maximise it with every count held
+        below its value at x1 plus the threshold (point x2, the program stays bounded): an objective
+        whose gap between x2 and x1 reaches the threshold is proved wide enough. Counts tied together
+        (siblings under a shown total) cannot all rise at once, so the others are tried again, a few
+        times; what remains is checked one by one (`bounds`). Objectives on one count and objectives
+        on complements go in separate passes, so that their terms do not cancel.
+        """
+        if self.closed_form is not None:
+            return [] if self.closed_form >= threshold - TOLERANCE else list(range(len(objectives)))
+        doubtful = []
+        for batch in ([i for i, (_, o) in enumerate(objectives) if len(o) == 1],
+                      [i for i, (_, o) in enumerate(objectives) if len(o) > 1]):
+            for _ in range(4):
+                if not batch:
+                    break
+                still = self._certify_once([objectives[i][1] for i in batch], threshold)
+                if still is None or len(still) == len(batch):
+                    break
+                batch = [batch[i] for i in still]
+            doubtful += batch
+        return sorted(doubtful)
+
+    def _certify_once(self, objectives: list[dict[Var, float]], threshold: float) -> list[int] | None:
+        import highspy
+
+        h = self._model()
+        n = len(self.index)
+        columns = np.arange(n, dtype=np.int32)
+        matrix = np.zeros((len(objectives), n))
+        for k, objective in enumerate(objectives):
+            for var, coeff in objective.items():
+                matrix[k, self.index[var]] = coeff
+        cost = matrix.sum(axis=0)
+        inf = highspy.kHighsInf
+        h.changeColsBounds(n, columns, np.zeros(n), np.full(n, inf))
+        h.changeColsCost(n, columns, cost)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        low = np.array(h.getSolution().col_value)
+        h.changeColsBounds(n, columns, np.zeros(n), low + threshold)
+        h.changeColsCost(n, columns, -cost)
+        h.run()
+        status = h.getModelStatus()
+        h.changeColsBounds(n, columns, np.zeros(n), np.full(n, inf))
+        if status != highspy.HighsModelStatus.kOptimal:
+            return None
+        high = np.array(h.getSolution().col_value)
+        gaps = np.abs(matrix @ (high - low))
+        return [k for k in range(len(objectives)) if gaps[k] < threshold - TOLERANCE]
 
     def bounds(self, objective: dict[Var, float]) -> tuple[float, float]:
         if self.closed_form is not None and len(objective) == 1:
@@ -377,6 +442,50 @@ def _draw(seed: bytes, name: str, options: list[Var]) -> Var:
     return random.Random(digest).choice(options)
 
 
+def _neighbourhood(system: PeriodSystem, var: Var, hops: int) -> set[Var]:
+    """The counts within `hops` relations of `var`."""
+    found, frontier = {var}, {var}
+    for _ in range(hops):
+        frontier = {other for v in frontier for c in system.incident[v] for other in system.constraints[c].coeffs
+                    } - found
+        found |= frontier
+    return found
+
+
+class Groups:
+    """The masked counts grouped by the relations that join them (union–find; groups only merge)."""
+
+    def __init__(self, system: PeriodSystem) -> None:
+        self.system = system
+        self.parent: dict[Var, Var] = {}
+        self.members: dict[Var, list[Var]] = {}
+
+    def root(self, var: Var) -> Var:
+        while self.parent[var] != var:
+            self.parent[var] = self.parent[self.parent[var]]
+            var = self.parent[var]
+        return var
+
+    def add(self, var: Var) -> Var:
+        """Add a newly masked count; returns the root of its (possibly merged) group."""
+        if var in self.parent:
+            return self.root(var)
+        self.parent[var] = var
+        self.members[var] = [var]
+        top = var
+        for c in self.system.incident[var]:
+            for other in self.system.constraints[c].coeffs:
+                if other in self.parent:
+                    a, b = self.root(top), self.root(other)
+                    if a != b:
+                        if len(self.members[a]) < len(self.members[b]):
+                            a, b = b, a
+                        self.parent[b] = a
+                        self.members[a] += self.members.pop(b)
+                    top = a
+        return self.root(top)
+
+
 def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indicator], threshold: int,
                     seed: bytes) -> tuple[set[Var], PeriodSystem, int, int]:
     system = _system(rows, sites, rules)
@@ -391,43 +500,49 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
             if 1 <= n < threshold or 1 <= base - n < threshold:
                 free.add(num)
     primary = len(free)
-    # Masking one more count only widens what a reader can reach for the others (the shown value
-    # stays a feasible point), so an objective that passed once stays passed.
-    verified: set[str] = set()
-    while True:
-        added = False
-        changed: set[Var] = set()  # counts next to one masked in this round: their groups wait
-        for group in _components(system, free):
-            if changed.intersection(group):
+    groups = Groups(system)
+    dirty = {groups.add(var) for var in sorted(free)}
+    # Masking one more count only widens what a reader can reach for the others (the shown values
+    # stay a feasible point), so an objective proved wide enough once stays so.
+    proved: set[str] = set()
+    while dirty:
+        root = groups.root(dirty.pop())
+        group = sorted(groups.members[root])
+        pending = [o for o in _objectives(group, system) if o[0] not in proved]
+        if not pending:
+            continue
+        solver = GroupSolver(group, system)
+        doubtful = set(solver.certify(pending, threshold))
+        proved.update(name for i, (name, _) in enumerate(pending) if i not in doubtful)
+        # After a count is masked the solver is stale for the counts next to it: their objectives wait
+        # for the group's next visit; the others are still judged on it (a stale program has fewer
+        # masked counts, so an objective wide enough there is wide enough in truth).
+        near: set[Var] = set()
+        for i in sorted(doubtful):
+            name, objective = pending[i]
+            if near.intersection(objective):
                 continue
-            pending = [(name, objective) for name, objective in _objectives(group, system, free)
-                       if name not in verified]
-            if not pending:
+            low, high = solver.bounds(objective)
+            if high - low >= threshold - TOLERANCE:
+                proved.add(name)
                 continue
-            solver = GroupSolver(group, system)
-            for name, objective in pending:
-                low, high = solver.bounds(objective)
-                if high - low >= threshold - TOLERANCE:
-                    verified.add(name)
-                    continue
-                candidates = _candidates(system, free, objective, group)
-                if not candidates:
-                    break  # everything around is masked already: nothing more to hide
-                needed = threshold - (high - low)
-                sufficient = [v for v in candidates if system.values[v] >= needed]
-                if sufficient:
-                    cheapest = sorted(sufficient, key=lambda v: (_cost(system, v), v))[:CHOICES]
-                    choice = _draw(seed, name, cheapest)
-                else:
-                    choice = max(candidates, key=lambda v: (system.values[v], v))
-                before = set(free)
-                _free(system, free, choice)
-                for var in free - before:
-                    changed.update(other for c in system.incident[var] for other in system.constraints[c].coeffs)
-                added = True
-                break  # the group changed: solve it again
-        if not added:
-            break
+            candidates = _candidates(system, free, objective, group)
+            if not candidates:
+                continue  # everything around is masked already: nothing more to hide
+            needed = threshold - (high - low)
+            sufficient = [v for v in candidates if system.values[v] >= needed]
+            if sufficient:
+                cheapest = sorted(sufficient, key=lambda v: (_cost(system, v), v))[:CHOICES]
+                choice = _draw(seed, name, cheapest)
+            else:
+                choice = max(candidates, key=lambda v: (system.values[v], v))
+            before = set(free)
+            _free(system, free, choice)
+            for var in sorted(free - before):
+                root = groups.add(var)
+                near |= _neighbourhood(system, var, hops=2)
+            near.update(objective)
+            dirty.add(groups.root(root))
     return free, system, primary, len(free) - primary
 
 
@@ -505,9 +620,11 @@ def audit(masked: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | None = 
             system.values[var] = 0
         for group in _components(system, free):
             solver = GroupSolver(group, system)
-            for name, objective in _objectives(group, system, free):
+            objectives = _objectives(group, system)
+            result.masked_counts += len(objectives)
+            for i in solver.certify(objectives, threshold):
+                name, objective = objectives[i]
                 low, high = solver.bounds(objective)
-                result.masked_counts += 1
                 if high - low < threshold - TOLERANCE:
                     result.narrow.append((period, name, low, high))
     result.seconds = time.perf_counter() - started
@@ -523,146 +640,7 @@ def masked_share_by_level(masked: pl.DataFrame) -> dict[str, float]:
     return out
 
 
-# --------------------------------------------------------------------------- tables outside the catalogue
-
-
-def mask(df: pl.DataFrame, *, values: list[str], count_column: str = "effectif",
-         groups: Sequence[str] | Sequence[Sequence[str]] | None = None,
-         additive: list[str] | None = None, threshold: int | None = None) -> pl.DataFrame:
-    """`df` with the figures a funder must not see set to null, plus a Boolean column `masque`.
-
-    Same rows, same order, same columns, plus `masque` (True when the row's figures are hidden; never
-    null). For a masked row every column of `values` and the `effectif` column are null, so that nothing
-    can be recomputed from a shown base count.
-
-    1. Primary suppression: a row is masked when its effectif is below the threshold (`effectif < seuil`,
-       so 0 is masked). A null effectif is not masked by this rule.
-    2. Secondary suppression, when `groups` is given: rows sharing the values of the `groups` columns
-       form a group whose counts add up to something the reader can see or compute (the four volets of
-       one territory and period, whose total is shown elsewhere; the sites of one département beside the
-       département's own figure). While a group has exactly one masked row (its figure would be the
-       group's total minus the shown rows), the group's non-masked row with the smallest effectif is
-       masked too (ties: first in frame order). With two masked rows or more, subtraction yields only
-       their sum, not either of them. Groups with no masked row are left untouched. Rows with a null
-       effectif do not count as protection: they are never chosen as the complement and a masked one
-       does not count towards the two; if nothing else is left, the group's remaining rows (those with a
-       null effectif) are masked too, so that the whole group is hidden.
-
-       `groups` is either one grouping (a list of column names; an empty list makes the whole frame a
-       single group) or several groupings (a list of such lists) that overlap, e.g. categories within a
-       territory and territories within a level. Several groupings are applied jointly: each in the
-       given order, each group in order of first appearance, over and over until no group of any
-       grouping has exactly one masked row (a complement chosen in one grouping may leave a lone masked
-       cell in another).
-    3. `additive` names the columns of `values` that are additive counts (validated against `values`).
-       It is documentation only: every group is treated as additive, because the `effectif` itself
-       adds up across the rows of any group worth passing here, whatever the value is (a share, a
-       median): secondary suppression is what protects sums.
-
-    `threshold` overrides the threshold (an integer ≥ 1); by default `threshold()`.
-
-    Raises `ValueError` when a named column is missing, when `df` already has a `masque` column (mask
-    the unmasked frame once, with every grouping, rather than chaining calls), or when the threshold is
-    not an integer ≥ 1.
-    """
-    limit = settings.load().SEUIL_SECRET if threshold is None else _checked_threshold(threshold)
-    groupings = _groupings(groups)
-    _check_columns(df, values=values, count_column=count_column, groupings=groupings, additive=additive)
-
-    counts = [_count(c) for c in df.get_column(count_column).to_list()]
-    masked = [c is not None and c < limit for c in counts]
-    if groupings and any(masked):
-        masked = _secondary(df, counts, masked, groupings)
-
-    hidden = list(dict.fromkeys([*values, count_column]))
-    flag = pl.Series(MASK_COLUMN, masked, dtype=pl.Boolean)
-    return df.with_columns(flag).with_columns(
-        pl.when(pl.col(MASK_COLUMN)).then(pl.lit(None, dtype=df.schema[name])).otherwise(pl.col(name)).alias(name)
-        for name in hidden
-    )
-
-
-# --- internals
-
-
-def _checked_threshold(value: object, source: str = "threshold") -> int:
+def _checked_threshold(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{source} doit être un entier ≥ 1 (reçu : {value!r}).")
+        raise ValueError("le seuil doit être un entier ≥ 1.")
     return value
-
-
-def _count(value: object) -> float | None:
-    """An effectif as a number, None when it is null (NaN counts as null)."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value  # type: ignore[return-value]
-
-
-def _groupings(groups: Sequence[str] | Sequence[Sequence[str]] | None) -> list[list[str]]:
-    if groups is None:
-        return []
-    if isinstance(groups, str):
-        raise ValueError("groups : une liste de noms de colonnes (ou une liste de telles listes), pas une chaîne.")
-    items = list(groups)
-    if all(isinstance(g, str) for g in items):
-        return [list(items)]  # one grouping (possibly empty: the whole frame is one group)
-    if all(not isinstance(g, str) and isinstance(g, Sequence) for g in items):
-        return [list(g) for g in items]
-    raise ValueError("groups : une liste de noms de colonnes, ou une liste de listes, sans mélange.")
-
-
-def _check_columns(df: pl.DataFrame, *, values: list[str], count_column: str, groupings: list[list[str]],
-                   additive: list[str] | None) -> None:
-    if MASK_COLUMN in df.columns:
-        raise ValueError("Le tableau a déjà une colonne « masque » : masquez le tableau non masqué, en une fois.")
-    named = [*values, count_column, *(c for g in groupings for c in g)]
-    missing = [c for c in dict.fromkeys(named) if c not in df.columns]
-    if missing:
-        raise ValueError(f"Colonnes absentes : {', '.join(missing)}.")
-    if not df.schema[count_column].is_numeric() and df.schema[count_column] != pl.Null:
-        raise ValueError(f"La colonne d'effectif « {count_column} » doit être numérique.")
-    stray = [c for c in (additive or []) if c not in values]
-    if stray:
-        raise ValueError(f"additive doit être pris parmi values : {', '.join(stray)}.")
-
-
-def _members(df: pl.DataFrame, columns: list[str]) -> list[list[int]]:
-    """Row positions of each group (groups in order of first appearance; nulls group together)."""
-    if not columns:
-        return [list(range(df.height))]
-    groups: dict[tuple, list[int]] = {}
-    for position, key in enumerate(df.select(columns).iter_rows()):
-        groups.setdefault(key, []).append(position)
-    return list(groups.values())
-
-
-def _secondary(df: pl.DataFrame, counts: list[float | None], masked: list[bool],
-               groupings: list[list[str]]) -> list[bool]:
-    masked = list(masked)
-    all_groups = [_members(df, columns) for columns in groupings]
-    changed = True
-    while changed:  # terminates: every pass that changes something masks at least one more row
-        changed = False
-        for groups in all_groups:
-            for rows in groups:
-                changed |= _protect(rows, counts, masked)
-    return masked
-
-
-def _protect(rows: list[int], counts: list[float | None], masked: list[bool]) -> bool:
-    """Mask complements in one group until it has no lone masked row; True if anything was masked."""
-    changed = False
-    while sum(1 for i in rows if masked[i] and counts[i] is not None) == 1:
-        candidates = [i for i in rows if not masked[i] and counts[i] is not None]
-        if candidates:
-            masked[min(candidates, key=lambda i: (counts[i], i))] = True
-            changed = True
-            continue
-        rest = [i for i in rows if not masked[i]]  # only null effectifs left: hide the whole group
-        for i in rest:
-            masked[i] = True
-        return changed or bool(rest)
-    return changed
-

@@ -4,9 +4,11 @@ DuckDB lets one process write a file or many read it, never both: the dashboard 
 opens the warehouse, but this copy, built as a new file, synced, then moved over the previous one
 with `os.replace` (readers see the old copy or the new one, never a mix).
 
-The copy holds the indicators already masked by `pipelines.publication.disclosure` (with a
-`masque` column), so that every page, chart and download shows the same masked cells, and the
-Kaplan–Meier curves only where at least s requests are at risk and the requests are shown.
+The copy holds aggregates only: the indicators already masked by `pipelines.publication.disclosure`
+(with a `masque` column), so that every page, chart and download shows the same masked cells; the
+Kaplan–Meier curves only where at least s requests are at risk and the requests are shown; the
+submissions ledger, the sites, the periods and the completeness of the data. No row-level table of
+pathways, actions, bilans or requests leaves the warehouse.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ import polars as pl
 
 from pipelines import settings
 from pipelines.common.datahome import DataHome
+from pipelines.contracts.model import DATA_TABLES
 from pipelines.publication import disclosure
 from pipelines.warehouse.store import connect
 
 PUBLISHED_NAME = "entrepot.duckdb"
 SEED_FILE = "graine_secret_statistique"
-# Marts rebuilt here, masked (the others are copied as they are).
+# Marts rebuilt here, masked; the others are copied as they are, but for the row-level snapshots
+# (pathways, actions, bilans, requests), which stay in the warehouse: the copy holds aggregates only.
 MASKED_MARTS = ("indicateurs", "km_courbes")
+ROW_LEVEL_MARTS = DATA_TABLES
 
 
 def published_path(home: DataHome) -> Path:
@@ -79,7 +84,7 @@ def publish(home: DataHome) -> Path:
                     "and schema_name = 'marts' union select view_name from duckdb_views() "
                     "where database_name = current_database() and schema_name = 'marts' and not internal "
                     "order by 1").fetchall():
-                if name not in MASKED_MARTS:
+                if name not in MASKED_MARTS and name not in ROW_LEVEL_MARTS:
                     con.execute(f"create table publie.marts.{name} as select * from marts.{name}")
             con.execute("create table publie.marts.indicateurs as select * from indicateurs")
             # A curve is drawn while at least s requests are at risk, for requests whose count is shown.

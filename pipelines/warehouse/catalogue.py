@@ -1,7 +1,8 @@
 """The indicator catalogue (`catalogue_indicateurs.yaml`): codes, French labels, definitions,
 display kinds, category sets and the SQL file computing each indicator.
 
-It is the single source of the indicators' SQL (`pipelines.warehouse.models` assembles
+The norms some indicators are measured against live beside it (`normes.yaml`). It is the single
+source of the indicators' SQL (`pipelines.warehouse.models` assembles
 `marts.indicateurs` from the files it names), of the dashboard's labels, of the methodology page
 and of the tests. Category sets are either a code list of the data contracts (codes and labels
 come from there) or written in the catalogue.
@@ -18,6 +19,7 @@ import yaml
 from pipelines.contracts.model import load_contracts
 
 CATALOGUE = Path(__file__).with_name("catalogue_indicateurs.yaml")
+NORMS = Path(__file__).with_name("normes.yaml")
 LEVELS = ("pre", "departement", "region", "national")
 
 
@@ -35,6 +37,7 @@ class Indicator:
     sql: str
     nature: str  # compte | part | autre (statistical disclosure control)
     base: str | None  # shared population of the effectif (E, C, A, S, demandes), None when its own
+    base_par_categorie: bool = False  # each category has its own base (requests per structure…)
     somme_categories: bool = False  # the categories' numerators add up to the base
     numerateur_de: str | None = None  # "indicateur:categorie" whose numerator is the same count
 
@@ -66,3 +69,9 @@ def indicator(code: str) -> Indicator:
 def indicator_files() -> list[str]:
     """The SQL files named by the catalogue (relative to `sql/`), each producing one or more indicators."""
     return list(dict.fromkeys(i.sql for i in catalogue()))
+
+
+@cache
+def norms() -> dict[str, dict]:
+    """The referential of norms: name → {libelle, valeur, unite}."""
+    return yaml.safe_load(NORMS.read_text(encoding="utf-8"))

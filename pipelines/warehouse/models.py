@@ -3,8 +3,8 @@
 A model is a table or view `<schema>.<name>`:
 - built by `sql/<schema>/<name>.sql`, for the layers `staging` → `intermediaire` → `marts`;
 - or built from package data: `referentiel.categories` (the catalogue's category sets, with
-  their codes, labels and order) and `marts.indicateurs` (the union of the indicator files the
-  catalogue names, in `sql/indicateurs/`).
+  their codes, labels and order), `referentiel.normes` (the referential of norms) and
+  `marts.indicateurs` (the union of the indicator files the catalogue names, in `sql/indicateurs/`).
 
 What a model reads is taken from the schema-qualified names its SQL references (comments
 excluded), here and only here: the Dagster assets (`pipelines.defs.warehouse`), the tests and the
@@ -25,12 +25,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator_files
+from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator_files, norms
 
 SQL_DIR = Path(str(files("pipelines.warehouse.sql")))
 SQL_LAYERS = ("staging", "intermediaire", "marts")
 SOURCE_SCHEMA = "ingestion"
 CATEGORIES = "referentiel.categories"
+NORMS = "referentiel.normes"
 INDICATORS = "marts.indicateurs"
 
 _REFERENCE = re.compile(r"\b(ingestion|referentiel|staging|intermediaire|marts)\.([a-z_][a-z0-9_]*)\b")
@@ -70,8 +71,10 @@ def _first_comment(sql: str) -> str:
 @cache
 def registry() -> dict[str, Model]:
     """Every model by key."""
-    found: dict[str, Model] = {CATEGORIES: Model(
-        CATEGORIES, "Ensembles de catégories des indicateurs (codes, libellés, ordre).", frozenset())}
+    found: dict[str, Model] = {
+        CATEGORIES: Model(CATEGORIES, "Ensembles de catégories des indicateurs (codes, libellés, ordre).", frozenset()),
+        NORMS: Model(NORMS, "Référentiel des normes de service (valeurs modifiables par les analystes).", frozenset()),
+    }
     for layer in SQL_LAYERS:
         for path in sorted((SQL_DIR / layer).glob("*.sql")):
             key = f"{layer}.{path.stem}"
@@ -112,6 +115,8 @@ def run(con: duckdb.DuckDBPyConnection, model: Model) -> None:
     """Build one model in the warehouse."""
     if model.key == CATEGORIES:
         _write_categories(con)
+    elif model.key == NORMS:
+        _write_norms(con)
     elif model.key == INDICATORS:
         _build_indicator_table(con, model)
     else:
@@ -131,6 +136,13 @@ def _write_categories(con: duckdb.DuckDBPyConnection) -> None:
     schema = {"liste": pl.String, "categorie": pl.String, "libelle": pl.String, "ordre": pl.Int32}
     frame = pl.DataFrame(rows, schema=schema, orient="row")  # noqa: F841 - read by DuckDB by name
     con.execute("create or replace table referentiel.categories as select * from frame")
+
+
+def _write_norms(con: duckdb.DuckDBPyConnection) -> None:
+    rows = [(name, float(n["valeur"]), n["unite"], n["libelle"]) for name, n in norms().items()]
+    schema = {"norme": pl.String, "valeur": pl.Float64, "unite": pl.String, "libelle": pl.String}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")  # noqa: F841 - read by DuckDB by name
+    con.execute("create or replace table referentiel.normes as select * from frame")
 
 
 def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model) -> None:

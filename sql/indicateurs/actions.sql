@@ -10,7 +10,8 @@ par_site as (
     select
         a.code_pre, per.periode, a.volet,
         count(*) as n,
-        sum(a.cout_euros) as cout,
+        -- Costs are summed as exact decimals: a sum of doubles depends on the order DuckDB adds them in.
+        sum(cast(a.cout_euros as decimal(38, 6))) as cout,
         sum(a.seances_realisees) filter (where a.seances_prevues > 0 and a.seances_realisees is not null)
             as realisees,
         sum(a.seances_prevues) filter (where a.seances_prevues > 0 and a.seances_realisees is not null) as prevues,
@@ -79,7 +80,7 @@ final as (
         case when n_assiduite > 0 then 100.0 * realisees / prevues end, n_assiduite from base
     union all
     select 'cout_par_enfant', '', niveau, territoire, periode,
-        case when c > 0 then 1.0 * cout / c end, c from base
+        case when c > 0 then cast(cout as double) / c end, c from base
 )
 
 select * from final

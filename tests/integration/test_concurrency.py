@@ -35,7 +35,8 @@ READER = textwrap.dedent("""
             try:
                 depots = con.execute("select count(*) from marts.depots").fetchone()[0]
                 rows = con.execute("select count(*) from marts.indicateurs").fetchone()[0]
-                sites = con.execute("select count(distinct code_pre) from marts.parcours").fetchone()[0]
+                sites = con.execute("select count(distinct territoire) from marts.indicateurs "
+                                    "where niveau = 'pre'").fetchone()[0]
                 assert depots >= sites
             finally:
                 con.close()

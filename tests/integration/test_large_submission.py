@@ -65,7 +65,7 @@ def home(tmp_path_factory):
 
 
 def test_a_million_actions_are_accepted_and_loaded_whole(home):
-    con = duckdb.connect(str(home.published / "entrepot.duckdb"), read_only=True)
+    con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
         rows, sessions = con.execute(
             "select count(*), sum(seances_realisees) from marts.actions where code_pre = 'PRE51454'").fetchone()

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from intruder import attack
-from pipelines.publication.disclosure import MASK_COLUMN, audit, mask, protect
+from pipelines.publication.disclosure import MASK_COLUMN, audit, protect
 
 S = 11
 SCHEMA = {"indicateur": pl.String, "categorie": pl.String, "niveau": pl.String, "territoire": pl.String,
@@ -89,14 +89,12 @@ def test_the_intruder_recovers_what_sibling_only_masking_left():
               "PRE51649": 17}
     sites = sites_frame(GRAND_EST)
     df = frame(counts_table("enfants_suivis", values, GRAND_EST))
-    parents = {"pre": dict(zip(sites["code_pre"], sites["departement"], strict=True)),
-               "departement": dict(zip(sites["departement"], sites["region"], strict=True)),
-               "region": {"44": "FR"}, "national": {"FR": ""}}
-    df = df.with_columns(parent=pl.struct("niveau", "territoire").map_elements(
-        lambda r: parents[r["niveau"]][r["territoire"]], return_dtype=pl.String))
-    old = mask(df, values=["valeur"], threshold=S, groups=[["indicateur", "niveau", "territoire", "periode"],
-                                                            ["indicateur", "categorie", "periode", "niveau", "parent"]])
-    found = attack(old.drop("parent"), sites, threshold=S)
+    # What it did here: PRE52448 (7) and 52 (7) masked by the primary rule; among the départements of the
+    # région, 08 (the smallest visible one, 12) masked as complement; PRE08105, alone under 08, shown.
+    hidden = {("pre", "PRE52448"), ("departement", "52"), ("departement", "08")}
+    old = df.with_columns(pl.struct("niveau", "territoire").map_elements(
+        lambda r: (r["niveau"], r["territoire"]) in hidden, return_dtype=pl.Boolean).alias(MASK_COLUMN))
+    found = attack(old, sites, threshold=S)
     assert ("2024", ("base", "C", "", "departement", "52"), 7.0, 7.0) in found.narrow
 
 
