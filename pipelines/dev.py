@@ -34,6 +34,8 @@ def start_services(home: DataHome, *, dagster_port: int, dashboard_port: int, ho
     home.ensure()
     dagster_instance(home)
     env = dict(os.environ, PRE_HOME=str(home.root), DAGSTER_HOME=dagster_home(home))
+    # On a workstation a dropped file should show on the dashboard within a minute or so.
+    env.setdefault("PRE_INTERVALLE_PUBLICATION_MIN", "1")
     bin_dir = Path(sys.executable).parent
     dagster = subprocess.Popen(
         [str(bin_dir / "dagster"), "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(dagster_port)],

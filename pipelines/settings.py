@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     DELAI_STABILITE_S: PositiveFloat = Field(
         2, description="le capteur attend qu'un fichier de la boîte de dépôt n'ait pas changé depuis ce délai (s)")
     LOT_LIGNES: PositiveInt = Field(1_000_000, description="lignes par lot de contrôle des contrats")
+    INTERVALLE_PUBLICATION_MIN: PositiveFloat = Field(
+        15, description="au plus une publication des données en continu par intervalle (minutes), quel que soit "
+                        "le nombre de dépôts arrivés")
     PROCESSUS: PositiveInt | None = Field(
         None, description="processus auxiliaires pour la lecture et la pseudonymisation (défaut : cœurs, 8 au plus)")
     PARALLELE_DES: PositiveInt = Field(8, description="nombre de fichiers à partir duquel ces processus servent")
@@ -92,6 +95,7 @@ _ACCEPTS = {
     "SEUIL_SECRET_DEROGATION": "oui ou non",
     "ATTENTE_VERROU_S": "un nombre de secondes positif ou nul",
     "DELAI_STABILITE_S": "un nombre de secondes positif ou nul",
+    "INTERVALLE_PUBLICATION_MIN": "un nombre de minutes positif ou nul",
 }
 
 

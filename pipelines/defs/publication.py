@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import dagster as dg
 
+from pipelines import settings
 from pipelines.common import timings
 from pipelines.defs.ingestion import ingestion_job
 from pipelines.defs.referential import referentiel_sites
@@ -32,19 +35,37 @@ publication_job = dg.define_asset_job(
     description="Reconstruit les marts et publie la copie du tableau de bord.")
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingestion_job],
-                      request_job=publication_job, default_status=dg.DefaultSensorStatus.RUNNING,
-                      description="Après un chargement réussi : reconstruit les marts et publie.")
-def apres_chargement(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"apres-{context.dagster_run.run_id}")
+_ACTIVE = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+           dg.DagsterRunStatus.STARTED}
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[ingestion_job],
-                      request_job=publication_job, default_status=dg.DefaultSensorStatus.RUNNING,
-                      description="Après un dépôt refusé : publie quand même, pour que le refus et son "
-                                  "rapport soient visibles dans la vue de qualité des données.")
-def apres_refus(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"apres-{context.dagster_run.run_id}")
+@dg.sensor(job=publication_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Publication groupée : après des dépôts traités (acceptés ou refusés), au plus une "
+                       "publication par intervalle (PRE_INTERVALLE_PUBLICATION_MIN, 15 minutes par défaut), "
+                       "jamais une par fichier quand plusieurs arrivent.")
+def publication_groupee(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    instance = context.instance
+    done = instance.get_run_records(
+        dg.RunsFilter(job_name=ingestion_job.name, statuses=[dg.DagsterRunStatus.SUCCESS,
+                                                             dg.DagsterRunStatus.FAILURE]), limit=1)
+    if not done:
+        return dg.SkipReason("Aucun dépôt traité.")
+    latest = done[0]
+    # The cursor is the latest handled ingestion run already covered by a requested publication
+    # (ingestion runs are queued one at a time: they finish in the order they were created).
+    if context.cursor and latest.storage_id <= int(context.cursor):
+        return dg.SkipReason("Rien de nouveau depuis la dernière publication.")
+    published = instance.get_run_records(dg.RunsFilter(job_name=publication_job.name), limit=1)
+    if published:
+        last = published[0]
+        if last.dagster_run.status in _ACTIVE:
+            return dg.SkipReason("Une publication est en cours.")
+        wait = settings.load().INTERVALLE_PUBLICATION_MIN * 60
+        since = time.time() - last.create_timestamp.timestamp()
+        if since < wait:
+            return dg.SkipReason(f"Publication groupée dans {max(0.1, round((wait - since) / 60, 1))} min.")
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"groupee-{latest.dagster_run.run_id}")],
+                           cursor=str(latest.storage_id))
 
 
-defs = dg.Definitions(assets=[entrepot_publie], jobs=[publication_job], sensors=[apres_chargement, apres_refus])
+defs = dg.Definitions(assets=[entrepot_publie], jobs=[publication_job], sensors=[publication_groupee])

@@ -50,9 +50,9 @@ SECRET = "secret statistique"
 MASK_COLUMN = "masque"
 LEVELS = ("pre", "departement", "region", "national")
 # Information lost by masking one count, by level: funders read upper levels first.
-LEVEL_COST = {"pre": 1.0, "departement": 2.0, "region": 4.0, "national": 100.0}
+LEVEL_COST = {"pre": 1.0, "departement": 10.0, "region": 100.0, "national": 10_000.0}
 TOLERANCE = 1e-6
-CHOICES = 3  # the draw is among this many cheapest sufficient candidates
+CHOICES = 3  # the draw is among this many cheapest sufficient candidates of one level
 _SETTLED = None  # HiGHS statuses that answer the question (filled on first use: highspy loads lazily)
 
 
@@ -506,7 +506,10 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
     # stay a feasible point), so an objective proved wide enough once stays so.
     proved: set[str] = set()
     while dirty:
-        root = groups.root(dirty.pop())
+        # Smallest first: the same data and key give the same masks, whatever the process's hash seed.
+        first = min(dirty)
+        dirty.discard(first)
+        root = groups.root(first)
         group = sorted(groups.members[root])
         pending = [o for o in _objectives(group, system) if o[0] not in proved]
         if not pending:
@@ -532,10 +535,14 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
             needed = threshold - (high - low)
             sufficient = [v for v in candidates if system.values[v] >= needed]
             if sufficient:
-                cheapest = sorted(sufficient, key=lambda v: (_cost(system, v), v))[:CHOICES]
-                choice = _draw(seed, name, cheapest)
-            else:
-                choice = max(candidates, key=lambda v: (system.values[v], v))
+                ranked = sorted(sufficient, key=lambda v: (_cost(system, v), v))
+                # The draw is among the few cheapest of the cheapest one's level: never a national total
+                # where a département would do, but not always the smallest cell either (a reader who
+                # knew the complement is the smallest shown cell could bound it, then the cell it hides).
+                same_level = [v for v in ranked if v[3] == ranked[0][3]]
+                choice = _draw(seed, name, same_level[:CHOICES])
+            else:  # no single count is enough: mask the cheapest, the next visit adds more if needed
+                choice = min(candidates, key=lambda v: (_cost(system, v), v))
             before = set(free)
             _free(system, free, choice)
             for var in sorted(free - before):

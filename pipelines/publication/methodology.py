@@ -45,11 +45,17 @@ def methodology_markdown() -> str:
         "## Effectif et secret statistique",
         "",
         "Chaque valeur est accompagnée de son **effectif** : le nombre d'éléments sur lequel elle repose (enfants, "
-        "parcours, sorties, demandes…, précisé pour chaque indicateur ci-dessous). Tout chiffre diffusé aux "
-        f"financeurs dont l'effectif est inférieur à {settings.default('SEUIL_SECRET')} est masqué "
-        "(« secret statistique »), "
-        "ainsi que les cases qui permettraient de le retrouver par différence (secret secondaire). L'entrepôt "
-        "conserve les valeurs exactes, non arrondies, pour les analystes.",
+        "parcours, sorties, demandes…, précisé pour chaque indicateur ci-dessous). Avec un seuil de "
+        f"{settings.default('SEUIL_SECRET')} (pratique de l'INSEE pour les données individuelles), tout chiffre "
+        "diffusé est masqué (« secret statistique ») lorsque son effectif est compris entre 1 et le seuil moins "
+        "un, ou lorsqu'une part laisserait compter moins que le seuil de personnes d'un côté ou de l'autre "
+        "(numérateur ou complément) ; les chiffres qui partagent un même effectif sont masqués ensemble. "
+        "D'autres chiffres sont masqués en complément (secret secondaire), choisis pour perdre le moins "
+        "d'information possible, jusqu'à ce qu'aucun chiffre masqué ne puisse être encadré à moins de seuil "
+        "unités près par un lecteur qui combine tous les chiffres affichés (totaux des sites, départements et "
+        "régions, catégories, effectifs communs) : la plateforme le vérifie par programmation linéaire. Un "
+        "zéro n'est pas masqué. L'entrepôt conserve les valeurs exactes, non arrondies, pour les analystes ; "
+        "le détail est dans [secret-statistique.md](secret-statistique.md).",
         "",
         "## Attentes : pourquoi la méthode de Kaplan-Meier",
         "",

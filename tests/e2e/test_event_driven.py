@@ -43,7 +43,7 @@ def _published_depots(home: DataHome) -> dict[str, str]:
 def services(tmp_path):
     home = DataHome(tmp_path / "data")
     dagster_port, dashboard_port = _free_port(), _free_port()
-    env = isolated_env(home.root, tmp_path, PRE_DELAI_STABILITE_S="1")
+    env = isolated_env(home.root, tmp_path, PRE_DELAI_STABILITE_S="1", PRE_INTERVALLE_PUBLICATION_MIN="0")
     env["PATH"] = f"{BIN}:{env['PATH']}"
     log = (tmp_path / "dev.log").open("w")
     proc = subprocess.Popen([PRE_EVAL, "dev", "--dagster-port",

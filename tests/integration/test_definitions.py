@@ -13,7 +13,7 @@ def test_definitions_load():
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"referentiel_sites", "contrats_de_donnees", "depot", "donnees_site", "marts/depots",
             "entrepot_publie"} <= keys
-    assert {s.name for s in repo.sensor_defs} >= {"boite_de_depot", "apres_chargement", "apres_refus"}
+    assert {s.name for s in repo.sensor_defs} >= {"boite_de_depot", "publication_groupee"}
 
 
 def test_referential_assets_materialize(tmp_path, monkeypatch):

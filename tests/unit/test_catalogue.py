@@ -21,9 +21,16 @@ SPEC = {
     # indicators.md v2, "What the field asked for"
     "part_orientation": ["ECOLE", "SERVICE_SOCIAL", "PMI_SANTE", "FAMILLE", "CENTRE_SOCIAL", "PREVENTION_SPECIALISEE",
                          "PROTECTION_ENFANCE", "AUTRE"],
-    # the project's own (the spec lets it add more): the exits by reason, as exchange-format.md lists them
+    "actions_par_partenaire": ["EDUCATION_NATIONALE", "CMPP", "CAMSP", "PMI", "PROFESSIONNEL_LIBERAL", "ASSOCIATION",
+                               "CENTRE_SOCIAL", "CAF", "CONSEIL_DEPARTEMENTAL", "COMMUNE", "AUTRE"],
+    "part_suivi_6_mois": None,
+    # the project's own (the spec lets it add more): the exits by reason, as exchange-format.md lists them,
+    # and attendance and cost per partner
     "part_motif_sortie": ["OBJECTIFS_ATTEINTS", "RELAIS_DROIT_COMMUN", "DEMENAGEMENT", "LIMITE_AGE", "ARRET_FAMILLE",
                           "AUTRE"],
+    **{code: ["EDUCATION_NATIONALE", "CMPP", "CAMSP", "PMI", "PROFESSIONNEL_LIBERAL", "ASSOCIATION", "CENTRE_SOCIAL",
+              "CAF", "CONSEIL_DEPARTEMENTAL", "COMMUNE", "AUTRE"]
+       for code in ("taux_assiduite_partenaire", "cout_actions_partenaire")},
     **{code: ["PRE", "CMPP", "CAMSP", "CMP", "ORTHOPHONISTE", "PSYCHOMOTRICIEN", "PSYCHOLOGUE",
               "PEDOPSYCHIATRIE", "AUTRE"]
        for code in ("demandes_attente", "en_attente_fin_periode", "attente_mediane_jours", "part_rdv_sous_90_jours")},

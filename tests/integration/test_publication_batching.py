@@ -1,0 +1,64 @@
+"""Live publication is batched: after submissions are handled, at most one publication per interval, and
+never one per file when several arrive (comparing two publications must not isolate one site)."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+from dagster._core.utils import make_new_run_id
+
+from pipelines.definitions import defs
+from pipelines.defs.publication import publication_groupee
+
+
+def _run(instance, job: str, status: dg.DagsterRunStatus) -> None:
+    instance.add_run(dg.DagsterRun(job_name=defs.resolve_job_def(job).name, run_id=make_new_run_id(), status=status))
+    time.sleep(0.05)  # distinct timestamps
+
+
+class Sensor:
+    """The sensor evaluated as the daemon does, its cursor carried from one tick to the next."""
+
+    def __init__(self, instance) -> None:
+        self.instance, self.cursor = instance, None
+
+    def __call__(self):
+        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor)
+        result = publication_groupee(context)
+        if isinstance(result, dg.SensorResult):
+            self.cursor = result.cursor
+            return result.run_requests[0]
+        return result
+
+
+def test_nothing_handled_nothing_published():
+    with dg.instance_for_test() as instance:
+        assert isinstance(Sensor(instance)(), dg.SkipReason)
+
+
+def test_the_first_publication_is_immediate_then_batched(monkeypatch):
+    monkeypatch.setenv("PRE_INTERVALLE_PUBLICATION_MIN", "15")
+    with dg.instance_for_test() as instance:
+        _evaluate = Sensor(instance)
+        _run(instance, "ingestion", dg.DagsterRunStatus.SUCCESS)
+        _run(instance, "ingestion", dg.DagsterRunStatus.FAILURE)  # a refused file counts too
+        first = _evaluate()
+        assert isinstance(first, dg.RunRequest)
+        _run(instance, "publication", dg.DagsterRunStatus.SUCCESS)
+        assert "Rien de nouveau" in _evaluate().skip_message
+        for _ in range(3):  # three more files within the interval: no publication yet
+            _run(instance, "ingestion", dg.DagsterRunStatus.SUCCESS)
+            assert "Publication groupée dans" in _evaluate().skip_message
+        monkeypatch.setenv("PRE_INTERVALLE_PUBLICATION_MIN", "0")  # the interval is over
+        second = _evaluate()
+        assert isinstance(second, dg.RunRequest) and second.run_key != first.run_key
+
+
+def test_no_publication_while_one_is_running(monkeypatch):
+    monkeypatch.setenv("PRE_INTERVALLE_PUBLICATION_MIN", "0")
+    with dg.instance_for_test() as instance:
+        _evaluate = Sensor(instance)
+        _run(instance, "publication", dg.DagsterRunStatus.STARTED)
+        _run(instance, "ingestion", dg.DagsterRunStatus.SUCCESS)
+        assert "en cours" in _evaluate().skip_message
