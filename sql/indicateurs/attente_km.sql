@@ -11,7 +11,8 @@ estimations as (
         niveau, territoire, periode, structure as categorie,
         max(n_a_risque) as n,
         min(t) filter (where evenements > 0 and survie <= 0.5 + 1e-9) as mediane,
-        coalesce(product(1.0 - evenements / n_a_risque) filter (where t <= 90), 1.0) as survie_90
+        -- In time order: a product of doubles in another order may differ in its last digit.
+        coalesce(product(1.0 - evenements / n_a_risque order by t) filter (where t <= 90), 1.0) as survie_90
     from intermediaire.km_courbes
     group by all
 ),

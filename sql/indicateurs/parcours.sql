@@ -17,8 +17,10 @@ par_site as (
         count(distinct id_enfant) filter (where sexe_enfant = 'F') as c_filles,
         count(*) filter (where entree) as e,
         count(*) filter (where sortie) as s,
-        sum(duree_mois) filter (where sortie) as duree_somme,
-        count(duree_mois) filter (where sortie) as duree_n,
+        -- Whole days are summed (exact), months computed at the end: a sum of doubles would depend on
+        -- the order DuckDB adds them in.
+        sum(duree_jours) filter (where sortie) as duree_somme,
+        count(duree_jours) filter (where sortie) as duree_n,
         count(*) filter (where code_qpv is not null) as a_qpv,
         count(*) filter (where entree and origine_orientation = 'ECOLE') as e_ecole,
         count(distinct id_referent) as referents,
@@ -40,7 +42,7 @@ sommes as (
     select
         t.niveau, t.territoire, s.periode,
         sum(s.a) as a, sum(s.c) as c, sum(s.c_filles) as c_filles, sum(s.e) as e, sum(s.s) as s,
-        case when sum(s.duree_n) > 0 then cast(sum(s.duree_somme) as double) / sum(s.duree_n) end
+        case when sum(s.duree_n) > 0 then cast(sum(s.duree_somme) as double) / 30.4375 / sum(s.duree_n) end
             as duree_moyenne,
         sum(s.a_qpv) as a_qpv, sum(s.e_ecole) as e_ecole, sum(s.referents) as referents,
         sum(s.s_objectifs) as s_objectifs, sum(s.s_relais) as s_relais

@@ -19,6 +19,7 @@ final as (
         per.periode,
         p.date_entree between per.d0 and per.d1 as entree,
         p.date_sortie is not null and p.date_sortie between per.d0 and per.d1 as sortie,
+        date_diff('day', p.date_entree, p.date_sortie) as duree_jours,
         date_diff('day', p.date_entree, p.date_sortie) / 30.4375 as duree_mois,
         year(p.date_entree) - p.annee_naissance as age_entree
     from parcours as p
