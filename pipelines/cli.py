@@ -63,9 +63,10 @@ def _cmd_modele(args: argparse.Namespace) -> int:
 
 def _cmd_docs(args: argparse.Namespace) -> int:
     from pipelines.contracts.documents.site_docs import write_site_docs
+    from pipelines.contracts.documents.table_schemas import write_table_schemas
 
-    paths = write_site_docs(Path(args.out))
-    print(f"Documentation du format écrite : {len(paths)} fichiers dans {args.out}")
+    paths = write_site_docs(Path(args.out)) + write_table_schemas(Path(args.out))
+    print(f"Documentation du format écrite : {len(paths)} fichiers dans {args.out} (pages et schémas Table Schema)")
     if args.methodologie:
         from pipelines.publication.methodology import methodology_markdown
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.common import formats
+from pipelines.contracts.documents.table_schemas import schema_name
 from pipelines.contracts.documents.template import (
     LISTS_SHEET,
     MANIFEST_HEADER,
@@ -388,6 +389,13 @@ def render_index(contracts: Contracts) -> str:
         "```sh",
         "pre-eval validate chemin/vers/depot.xlsx",
         "```",
+        "",
+        "Chaque table est aussi décrite par un schéma au standard Table Schema, lisible par les outils "
+        "de données ouvertes (par exemple `frictionless validate --schema parcours.schema.json "
+        "parcours.csv`) : " + ", ".join(f"[{schema_name(t.name)}]({schema_name(t.name)})" for t in tables)
+        + ". Ces schémas décrivent la forme canonique (UTF-8, virgule, dates AAAA-MM-JJ, point "
+        "décimal) et les règles qu'ils savent exprimer ; la plateforme tolère davantage, et seul son "
+        "propre contrôle fait foi.",
         "",
         "## Contrôles du fichier déposé",
         "",
