@@ -51,7 +51,7 @@ SIZES = {
 }
 PHASE_LABELS = {
     "lecture": "lecture des fichiers", "controle": "contrôle des contrats", "chargement": "chargement de l'entrepôt",
-    "marts": "marts et indicateurs", "publication": "publication",
+    "marts": "marts et indicateurs", "secret": "secret statistique", "publication": "publication",
 }
 TABLES = DATA_TABLES
 
@@ -249,7 +249,20 @@ def main() -> int:
     say(f"Débit du contrôle des contrats (GX et contrôles du projet) : "
         f"{formats.number(out['debit_controle'])} lignes/s")
 
-    # 6. dashboard
+    # 6. statistical secrecy: the project's intruder on the published figures
+    say()
+    say("Secret statistique (audit de la copie publiée par programmation linéaire)")
+    out["secret"] = _secrecy(home)
+    sec = out["secret"]
+    say(f"  {formats.number(sec['lignes_masquees'])} lignes masquées sur {formats.number(sec['lignes'])} ; "
+        f"comptes masqués par la règle primaire {formats.number(sec['comptes_primaires'])}, en complément "
+        f"{formats.number(sec['comptes_secondaires'])}")
+    say("  part des lignes masquées : " + ", ".join(f"{level} {_pct(share)}" for level, share in
+                                                   sec["part_masquee"].items()))
+    say(f"  audit : {formats.number(sec['comptes_audites'])} comptes masqués encadrés en {_s(sec['audit_s'])} ; "
+        f"trop étroits {sec['trop_etroits']}, affichés sous le seuil {sec['violations_primaires']}")
+
+    # 7. dashboard
     say()
     say("Tableau de bord (AppTest, temps d'exécution de la page)")
     latency_file = work / "latence.json"
@@ -265,7 +278,7 @@ def main() -> int:
         say(f"  {page['titre']:<26} " + " ".join(f"{_s(page[k]):>10}" for k in
                                                    ("froid_p50", "froid_p95", "chaud_p50", "chaud_p95")))
 
-    # 7. targets
+    # 8. targets
     out["cibles"] = targets(out)
     say()
     say("Cibles")
@@ -285,11 +298,34 @@ def main() -> int:
     return 0
 
 
+def _secrecy(home: DataHome) -> dict:
+    """The published copy attacked by the project's intruder, with what the protection masked."""
+    from pipelines.publication import disclosure
+    from pipelines.publication.published import open_published
+
+    con = open_published(home)
+    try:
+        masked = con.sql("select * from marts.indicateurs").pl()
+        sites = con.sql("select code_pre, departement, region from marts.sites where code_pre in "
+                        "(select distinct territoire from marts.indicateurs where niveau = 'pre')").pl()
+        summary = con.execute("select max(comptes_primaires), max(comptes_secondaires) "
+                              "from marts.secret_statistique").fetchone()
+    finally:
+        con.close()
+    audit = disclosure.audit(masked, sites)
+    return {"lignes": masked.height, "lignes_masquees": int(masked[disclosure.MASK_COLUMN].sum()),
+            "comptes_primaires": summary[0], "comptes_secondaires": summary[1],
+            "part_masquee": disclosure.masked_share_by_level(masked), "audit_s": round(audit.seconds, 1),
+            "comptes_audites": audit.masked_counts, "trop_etroits": len(audit.narrow),
+            "violations_primaires": len(audit.primary_violations)}
+
+
 def orchestration(run: dict) -> dict[str, float]:
     """Where the time outside the measured phases goes, from `pre-eval process --mesures`."""
     phases, steps = run["phases"], run.get("etapes", {})
     ingestion = steps.get("execution_ingestion", 0) - phases["lecture"] - phases["controle"] - phases["chargement"]
-    publication = steps.get("execution_publication", 0) - phases["marts"] - phases["publication"]
+    publication = (steps.get("execution_publication", 0) - phases["marts"] - phases.get("secret", 0)
+                   - phases["publication"])
     return {
         "démarrage du processus et imports": run["mur_s"] - run["duree_s"],
         "instance Dagster, tri de la boîte de dépôt": steps.get("avant_execution", 0),
@@ -314,6 +350,9 @@ def targets(out: dict) -> list[tuple[str, str, bool]]:
         ("chaque page p95 < 1 s (cache chaud)", _s(worst_warm), worst_warm < 1),
         ("chaque page p95 < 3 s (cache froid)", _s(worst_cold), worst_cold < 3),
         ("mémoire maximale < 4 Go", f"{formats.number(full['memoire_mo'])} Mo", full["memoire_mo"] < 4096),
+        ("secret statistique : aucun chiffre masqué encadré à moins du seuil, aucun affiché sous le seuil",
+         f"{out['secret']['trop_etroits']} et {out['secret']['violations_primaires']}",
+         out["secret"]["trop_etroits"] == 0 and out["secret"]["violations_primaires"] == 0),
     ]
 
 
@@ -362,6 +401,17 @@ def markdown(out: dict) -> str:
     for page in out["tableau_de_bord"].values():
         lines.append(f"| {page['titre']} | " + " | ".join(_s(page[k]) for k in
                                                           ("froid_p50", "froid_p95", "chaud_p50", "chaud_p95")) + " |")
+    sec = out["secret"]
+    lines += ["", "## Secret statistique", "",
+              f"{formats.number(sec['lignes_masquees'])} lignes masquées sur {formats.number(sec['lignes'])} "
+              f"(comptes masqués : règle primaire {formats.number(sec['comptes_primaires'])}, en complément "
+              f"{formats.number(sec['comptes_secondaires'])}) ; protection en "
+              f"{_s(full['phases'].get('secret', 0))} pendant la publication.", "",
+              "| niveau | part des lignes masquées |", "|---|---|"]
+    lines += [f"| {level} | {_pct(share)} |" for level, share in sec["part_masquee"].items()]
+    lines += ["", f"Audit (intrus par programmation linéaire) : {formats.number(sec['comptes_audites'])} comptes "
+              f"masqués encadrés en {_s(sec['audit_s'])} ; {sec['trop_etroits']} trop étroits, "
+              f"{sec['violations_primaires']} lignes affichées sous le seuil."]
     lines += ["", "## Cibles", "", "| cible | mesuré | atteinte |", "|---|---|---|"]
     lines += [f"| {label} | {value} | {'oui' if ok else 'non'} |" for label, value, ok in out["cibles"]]
     return "\n".join(lines) + "\n"

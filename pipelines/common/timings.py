@@ -22,6 +22,7 @@ PHASES = {
     "controle": "contrôle des contrats",
     "chargement": "chargement de l'entrepôt",
     "marts": "marts et indicateurs",
+    "secret": "secret statistique",
     "publication": "publication",
 }
 

@@ -7,7 +7,6 @@ import time
 import dagster as dg
 
 from pipelines import settings
-from pipelines.common import timings
 from pipelines.defs.ingestion import ingestion_job
 from pipelines.defs.referential import referentiel_sites
 from pipelines.defs.resources import DataHomeResource
@@ -21,8 +20,7 @@ from pipelines.warehouse import models
 def entrepot_publie(data_home: DataHomeResource) -> dg.MaterializeResult:
     """Copie en lecture seule des marts pour le tableau de bord, remplacée d'un bloc."""
     home = data_home.home
-    with timings.measure("publication"):
-        target = publish(home)
+    target = publish(home)
     return dg.MaterializeResult(metadata={
         "fichier": str(target.relative_to(home.root)),
         "taille_octets": target.stat().st_size,

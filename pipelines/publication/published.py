@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from pipelines import settings
+from pipelines.common import timings
 from pipelines.common.datahome import DataHome
 from pipelines.contracts.model import DATA_TABLES
 from pipelines.publication import disclosure
@@ -74,37 +75,44 @@ def publish(home: DataHome) -> Path:
     tmp = home.published / f".{uuid.uuid4().hex}.duckdb.tmp"
     threshold = settings.load().SEUIL_SECRET
     with connect(home) as con:
-        protection = masked_indicators(con, home)
-        indicateurs = protection.masked  # noqa: F841 - read by DuckDB by name
-        con.execute("attach ? as publie", [str(tmp)])
-        try:
-            con.execute("create schema publie.marts")
-            for (name,) in con.execute(
-                    "select table_name from duckdb_tables() where database_name = current_database() "
-                    "and schema_name = 'marts' union select view_name from duckdb_views() "
-                    "where database_name = current_database() and schema_name = 'marts' and not internal "
-                    "order by 1").fetchall():
-                if name not in MASKED_MARTS and name not in ROW_LEVEL_MARTS:
-                    con.execute(f"create table publie.marts.{name} as select * from marts.{name}")
-            con.execute("create table publie.marts.indicateurs as select * from indicateurs")
-            # A curve is drawn while at least s requests are at risk, for requests whose count is shown.
-            con.execute("""
-                create table publie.marts.km_courbes as
-                select k.niveau, k.territoire, k.periode, k.categorie, k.jours, k.survie
-                from marts.km_courbes as k
-                inner join indicateurs as i
-                    on i.indicateur = 'demandes_attente' and i.niveau = k.niveau and i.territoire = k.territoire
-                    and i.periode = k.periode and i.categorie = k.categorie and not i.masque
-                where k.n_a_risque >= ?
-                order by all
-            """, [threshold])
-            _write_summary(con, protection, threshold)
-        finally:
-            con.execute("detach publie")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+        with timings.measure("secret"):
+            protection = masked_indicators(con, home)
+        with timings.measure("publication"):
+            _write_copy(con, tmp, protection, threshold)
+            with tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
     return target
+
+
+def _write_copy(con: duckdb.DuckDBPyConnection, tmp: Path, protection: disclosure.Protection,
+                threshold: int) -> None:
+    indicateurs = protection.masked  # noqa: F841 - read by DuckDB by name
+    con.execute("attach ? as publie", [str(tmp)])
+    try:
+        con.execute("create schema publie.marts")
+        for (name,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = current_database() "
+                "and schema_name = 'marts' union select view_name from duckdb_views() "
+                "where database_name = current_database() and schema_name = 'marts' and not internal "
+                "order by 1").fetchall():
+            if name not in MASKED_MARTS and name not in ROW_LEVEL_MARTS:
+                con.execute(f"create table publie.marts.{name} as select * from marts.{name}")
+        con.execute("create table publie.marts.indicateurs as select * from indicateurs")
+        # A curve is drawn while at least s requests are at risk, for requests whose count is shown.
+        con.execute("""
+            create table publie.marts.km_courbes as
+            select k.niveau, k.territoire, k.periode, k.categorie, k.jours, k.survie
+            from marts.km_courbes as k
+            inner join indicateurs as i
+                on i.indicateur = 'demandes_attente' and i.niveau = k.niveau and i.territoire = k.territoire
+                and i.periode = k.periode and i.categorie = k.categorie and not i.masque
+            where k.n_a_risque >= ?
+            order by all
+        """, [threshold])
+        _write_summary(con, protection, threshold)
+    finally:
+        con.execute("detach publie")
 
 
 def _write_summary(con: duckdb.DuckDBPyConnection, protection: disclosure.Protection, threshold: int) -> None:

@@ -19,7 +19,7 @@ from support import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 PAGES = ["Synthèse", "Territoires", "Parcours", "Actions et partenariats", "Résultats", "Listes d'attente",
-         "Qualité des données", "Méthodologie"]
+         "Qualité des données", "Méthodologie"]  # the pages with figures the probe times
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +36,11 @@ def run(tmp_path_factory):
 def test_every_section_is_printed(run):
     stdout, _, markdown, _ = run
     for heading in ("Chargement initial par le pipeline", "Bornes inférieures", "(a) sans contrôle",
-                    "(b) avec", "Mise à jour d'un site médian", "Débit du contrôle", "Tableau de bord", "Cibles"):
+                    "(b) avec", "Mise à jour d'un site médian", "Débit du contrôle", "Secret statistique",
+                    "Tableau de bord", "Cibles"):
         assert heading in stdout
     for heading in ("## Chargement initial", "## Bornes inférieures", "## Mise à jour d'un site",
-                    "## Tableau de bord", "## Cibles"):
+                    "## Secret statistique", "## Tableau de bord", "## Cibles"):
         assert heading in markdown
 
 
@@ -61,7 +62,11 @@ def test_figures_are_coherent(run):
     assert [p["titre"] for p in f["tableau_de_bord"].values()] == PAGES
     for page in f["tableau_de_bord"].values():
         assert 0 < page["chaud_p50"] <= page["chaud_p95"] and 0 < page["froid_p50"] <= page["froid_p95"]
-    assert len(f["cibles"]) == 6
+    assert len(f["cibles"]) == 7
+    secret = f["secret"]
+    assert secret["trop_etroits"] == 0 and secret["violations_primaires"] == 0
+    assert 0 < secret["lignes_masquees"] < secret["lignes"] and secret["comptes_audites"] > 0
+    assert full["phases"]["secret"] > 0
 
 
 def test_the_work_folder_is_kept_when_asked_and_the_rows_match_the_files(run):
