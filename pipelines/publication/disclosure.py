@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
 import os
 import random
@@ -38,6 +39,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -410,6 +412,7 @@ class Protection:
     primary: int = 0  # counts masked by the primary rule (with the rows sharing their base)
     secondary: int = 0  # counts masked to protect others
     seconds: float = 0.0
+    reused_periods: int = 0  # periods whose masks were recalled unchanged (see `protect`'s memo)
 
 
 def _free(system: PeriodSystem, free: set[Var], var: Var) -> None:
@@ -563,23 +566,94 @@ def _protect_job(job: tuple[pl.DataFrame, pl.DataFrame, int, bytes]) -> tuple[pl
     return frame.with_columns(pl.Series(MASK_COLUMN, masked, dtype=pl.Boolean)), primary, secondary
 
 
+ROW_KEY = ("periode", "indicateur", "niveau", "territoire", "categorie")
+
+
+def _period_key(frame: pl.DataFrame, sites: pl.DataFrame, threshold: int, seed: bytes) -> str:
+    """What a period's masks depend on, hashed: this module and the catalogue (the rules), the
+    threshold, the key, the period's rows and the part of the hierarchy that links its territories.
+    Equal keys give equal masks, so a period whose key is unchanged need not be solved again."""
+    present = {(n, t) for n, t in frame.select("niveau", "territoire").unique().iter_rows()}
+    links = sorted({row for row in sites.select("code_pre", "departement", "region").iter_rows()
+                    if ("pre", row[0]) in present or ("departement", row[1]) in present
+                    or ("region", row[2]) in present})
+    digest = hmac.new(seed or b"-", digestmod=hashlib.sha256)
+    for part in (_RULES_VERSION, str(threshold).encode(), repr(links).encode(),
+                 frame.select((*ROW_KEY, "valeur", "effectif")).write_csv().encode("utf-8")):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def _rules_version() -> bytes:
+    from pipelines.warehouse import catalogue as catalogue_module
+    return b"".join(hashlib.sha256(Path(f).read_bytes()).digest()
+                    for f in (__file__, catalogue_module.CATALOGUE, catalogue_module.NORMS))
+
+
+_RULES_VERSION = _rules_version()
+
+
+def _recalled(memo: Path | None, key: str, rows: int) -> tuple[list[bool], int, int] | None:
+    if memo is None:
+        return None
+    try:
+        data = json.loads((memo / f"{key}.json").read_text(encoding="utf-8"))
+        mask = [bool(int(c)) for c in data["masque"]]
+        if len(mask) != rows:
+            return None
+        return mask, int(data["primaires"]), int(data["secondaires"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or damaged: solved again
+
+
+def _remember(memo: Path, key: str, mask: list[bool], primary: int, secondary: int) -> None:
+    memo.mkdir(parents=True, exist_ok=True)
+    tmp = memo / f".{key}.tmp"
+    tmp.write_text(json.dumps({"masque": "".join("1" if m else "0" for m in mask), "primaires": primary,
+                               "secondaires": secondary}), encoding="utf-8")
+    os.replace(tmp, memo / f"{key}.json")
+
+
 def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | None = None,
-            seed: bytes = b"") -> Protection:
+            seed: bytes = b"", memo: Path | None = None) -> Protection:
     """Mask `indicators` (shaped like `marts.indicateurs`) so that no masked count can be narrowed
     below the threshold; `sites` gives the hierarchy (code_pre, departement, region). Periods are
-    independent: several are protected at once on several cores."""
+    independent: several are protected at once on several cores.
+
+    With `memo` (a folder), each period's masks are kept under the hash of what they depend on, and
+    a period whose rows, hierarchy, rules, threshold and key are unchanged reuses them instead of
+    being solved again (a site's new file usually changes its recent periods only). The folder
+    then holds the current periods' masks only."""
     started = time.perf_counter()
     threshold = settings.load().SEUIL_SECRET if threshold is None else threshold
-    jobs = [(frame, sites, threshold, seed)
-            for _, frame in indicators.sort("periode").group_by(["periode"], maintain_order=True)]
-    frames, primary, secondary = [], 0, 0
-    for frame, p, s in workers.ordered_map(_protect_job, jobs, parallel_from=4):
-        frames.append(frame)
+    periods = [frame for _, frame in indicators.sort(ROW_KEY).group_by(["periode"], maintain_order=True)]
+    keys = [_period_key(frame, sites, threshold, seed) if memo is not None else "" for frame in periods]
+    frames: list[pl.DataFrame | None] = [None] * len(periods)
+    primary = secondary = reused = 0
+    todo = []
+    for i, (frame, key) in enumerate(zip(periods, keys, strict=True)):
+        hit = _recalled(memo, key, frame.height)
+        if hit is None:
+            todo.append(i)
+            continue
+        mask, p, s = hit
+        frames[i] = frame.with_columns(pl.Series(MASK_COLUMN, mask, dtype=pl.Boolean))
+        primary, secondary, reused = primary + p, secondary + s, reused + 1
+    jobs = [(periods[i], sites, threshold, seed) for i in todo]
+    for i, (frame, p, s) in zip(todo, workers.ordered_map(_protect_job, jobs, parallel_from=4), strict=True):
+        frames[i] = frame
         primary, secondary = primary + p, secondary + s
+        if memo is not None:
+            _remember(memo, keys[i], frame[MASK_COLUMN].to_list(), p, s)
+    if memo is not None and memo.is_dir():
+        current = {f"{k}.json" for k in keys}
+        for old in memo.glob("*.json"):
+            if old.name not in current:
+                old.unlink(missing_ok=True)
     out = pl.concat(frames) if frames else indicators.with_columns(pl.lit(False).alias(MASK_COLUMN))
     hidden = [c for c in ("valeur", "effectif", "borne_basse", "borne_haute") if c in out.columns]
     out = out.with_columns(pl.when(pl.col(MASK_COLUMN)).then(None).otherwise(pl.col(c)).alias(c) for c in hidden)
-    return Protection(out, primary, secondary, time.perf_counter() - started)
+    return Protection(out, primary, secondary, time.perf_counter() - started, reused)
 
 
 # --------------------------------------------------------------------------- audit

@@ -30,6 +30,7 @@ from pipelines.warehouse.store import connect
 
 PUBLISHED_NAME = "entrepot.duckdb"
 SEED_FILE = "graine_secret_statistique"
+MEMO_FOLDER = "masques"  # under secret/: each period's masks under the hash of what they depend on
 # Marts rebuilt here, masked; the others are copied as they are, but for the row-level snapshots
 # (pathways, actions, bilans, requests), which stay in the warehouse: the copy holds aggregates only.
 MASKED_MARTS = ("indicateurs", "km_courbes")
@@ -60,7 +61,7 @@ def secret_seed(home: DataHome) -> bytes:
 def masked_indicators(con: duckdb.DuckDBPyConnection, home: DataHome) -> disclosure.Protection:
     """`marts.indicateurs` of the warehouse, masked for everyone who is not an analyst."""
     indicators = con.sql("select * from marts.indicateurs").pl()
-    return disclosure.protect(indicators, hierarchy(con), seed=secret_seed(home))
+    return disclosure.protect(indicators, hierarchy(con), seed=secret_seed(home), memo=home.secret / MEMO_FOLDER)
 
 
 def hierarchy(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -272,3 +272,51 @@ def test_the_masks_do_not_depend_on_the_process(tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] and outputs[0].count("(") > 5
+
+
+def _masked_cells(masked: pl.DataFrame) -> list[tuple]:
+    return sorted(masked.filter(pl.col(MASK_COLUMN)).select("indicateur", "categorie", "niveau", "territoire",
+                                                            "periode").rows())
+
+
+def test_remembered_masks_are_the_masks_solved_afresh(tmp_path):
+    """A period whose inputs are unchanged reuses its masks; a changed period is solved again, and
+    either way the result is the one a protection without memory gives."""
+    rng = random.Random(5)
+    tree = random_tree(rng)
+    df, sites = random_indicators(rng, tree), sites_frame(tree)
+    memo = tmp_path / "masques"
+    first = protect(df, sites, threshold=S, seed=b"k", memo=memo)
+    again = protect(df.sample(fraction=1.0, shuffle=True, seed=1), sites, threshold=S, seed=b"k", memo=memo)
+    assert (first.reused_periods, again.reused_periods) == (0, 2)
+    assert _masked_cells(again.masked) == _masked_cells(first.masked) == _masked_cells(
+        protect(df, sites, threshold=S, seed=b"k").masked)
+    assert (again.primary, again.secondary) == (first.primary, first.secondary)
+
+    # One site's count changes in one period: that period is solved again, the other is recalled.
+    site = sorted(sites["code_pre"])[0]
+    changed = df.with_columns(pl.when((pl.col("indicateur") == "enfants_suivis") & (pl.col("territoire") == site)
+                                      & (pl.col("periode") == "2023"))
+                              .then(pl.col("effectif") + 1).otherwise(pl.col("effectif")).alias("effectif"))
+    assert not changed.equals(df)
+    after = protect(changed, sites, threshold=S, seed=b"k", memo=memo)
+    assert after.reused_periods == 1
+    assert _masked_cells(after.masked) == _masked_cells(protect(changed, sites, threshold=S, seed=b"k").masked)
+    # Only the current periods' masks are kept.
+    assert len(list(memo.glob("*.json"))) == 2
+
+
+def test_a_damaged_or_foreign_memory_is_not_trusted(tmp_path):
+    rng = random.Random(6)
+    tree = random_tree(rng)
+    df, sites = random_indicators(rng, tree), sites_frame(tree)
+    memo = tmp_path / "masques"
+    expected = _masked_cells(protect(df, sites, threshold=S, seed=b"k", memo=memo).masked)
+    files = sorted(memo.glob("*.json"))
+    files[0].write_text("{pas du json", encoding="utf-8")
+    files[1].write_text('{"masque": "0", "primaires": 0, "secondaires": 0}', encoding="utf-8")  # wrong length
+    redone = protect(df, sites, threshold=S, seed=b"k", memo=memo)
+    assert redone.reused_periods == 0 and _masked_cells(redone.masked) == expected
+    # Another key or threshold never recalls these masks.
+    assert protect(df, sites, threshold=S, seed=b"autre", memo=memo).reused_periods == 0
+    assert protect(df, sites, threshold=S + 1, seed=b"k", memo=memo).reused_periods == 0
