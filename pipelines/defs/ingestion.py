@@ -13,7 +13,7 @@ from pipelines.contracts.referential import known_codes
 from pipelines.defs.metadata import PREVIEW_ROWS, markdown_table
 from pipelines.defs.resources import DataHomeResource
 from pipelines.ingest import lifecycle
-from pipelines.ingest.inbox import InboxFile, from_config, ready_files, to_config, triage
+from pipelines.ingest.inbox import InboxFile, UntrustedFile, from_config, ready_files, to_config, triage
 
 sites = dg.DynamicPartitionsDefinition(name="sites")
 
@@ -39,7 +39,11 @@ class DepotConfig(dg.Config):
 def depot(context: dg.AssetExecutionContext, config: DepotConfig, data_home: DataHomeResource) -> dg.MaterializeResult:
     """Dépôts reçus d'un site : fichiers lus avec la tolérance du format et mis en attente de contrôle."""
     home = data_home.home
-    staged = lifecycle.stage(home, context.run_id, from_config([f.model_dump() for f in config.files]))
+    try:
+        files = from_config(home, [f.model_dump() for f in config.files])
+    except UntrustedFile as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    staged = lifecycle.stage(home, context.run_id, files)
     rows = []
     for item in staged:
         meta = item.meta

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import stat as stat_
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -138,5 +140,59 @@ def to_config(files: list[InboxFile]) -> list[dict]:
     return [asdict(f) for f in files]
 
 
-def from_config(items: list[dict]) -> list[InboxFile]:
-    return [InboxFile(**item) for item in items]
+SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_NAME_BYTES = 255
+
+
+class UntrustedFile(ValueError):
+    """A run's configuration names something that is not a file waiting in the inbox."""
+
+
+def bare_name_problem(name: object) -> str | None:
+    """Why `name` is not a bare inbox file name (None when it is one). Never echoes the name."""
+    if not isinstance(name, str) or not name:
+        return "le nom de fichier est vide"
+    if "/" in name or "\\" in name or name in {".", ".."}:
+        return "le nom de fichier contient un chemin (seul un nom de fichier de la boîte de dépôt est accepté)"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "le nom de fichier contient des caractères de contrôle"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"le nom de fichier dépasse {MAX_NAME_BYTES} octets"
+    if is_being_written(name):
+        return "le fichier est encore en cours d'écriture (nom commençant par un point ou finissant par .part/.tmp)"
+    return None
+
+
+def from_config(home: DataHome, items: list[dict]) -> list[InboxFile]:
+    """The inbox files a run's configuration names, each checked against the inbox itself.
+
+    The configuration may come from the Dagster UI, so nothing in it is trusted: each `name` must
+    be a bare file name and, when the inbox holds it, name a regular file (not a link) whose content
+    has the given `sha256`; a file no longer there (handled meanwhile by another run) is left out.
+    Size and time are read from the file, not from the configuration. Raises `UntrustedFile` (in
+    French, without echoing the values) otherwise.
+    """
+    files = []
+    for position, item in enumerate(items, start=1):
+        name, digest = item.get("name"), item.get("sha256")
+        problem = bare_name_problem(name)
+        if problem is None and not (isinstance(digest, str) and SHA256.fullmatch(digest)):
+            problem = "l'empreinte sha256 doit compter 64 caractères hexadécimaux en minuscules"
+        if problem is None:
+            path = home.inbox / name
+            try:
+                info = path.lstat()
+            except OSError:
+                info = None
+            if info is None:
+                continue  # handled meanwhile by another run (or never there): nothing to do
+            if not stat_.S_ISREG(info.st_mode):
+                problem = "ce nom ne désigne pas un fichier ordinaire de la boîte de dépôt"
+            elif sha256_of(path) != digest:
+                problem = "le contenu du fichier de la boîte de dépôt ne correspond pas à l'empreinte donnée"
+            else:
+                files.append(InboxFile(name, info.st_size, info.st_mtime, digest))
+        if problem is not None:
+            raise UntrustedFile(f"Configuration d'exécution refusée, fichier n° {position} : {problem}. "
+                                "Les dépôts se lancent depuis la boîte de dépôt (capteur ou pre-eval process).")
+    return files

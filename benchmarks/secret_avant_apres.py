@@ -1,0 +1,82 @@
+"""Share of indicator rows masked at each level: the masking before issue 11 against today's.
+
+The old masking (threshold on the effectif only, the smallest cell as complement within the
+categories of a figure and within the territories of a level) is taken from the project's history,
+as it was at REV, and applied to the same rows as today's protection: the unmasked
+`marts.indicateurs` of a warehouse. Both are then attacked by today's intruder.
+
+    .venv/bin/python benchmarks/secret_avant_apres.py DOSSIER [--rev 764161a] [--periode 2024]
+
+DOSSIER is a data home (for example the national benchmark's, kept with `--dossier`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipelines.common import formats  # noqa: E402
+from pipelines.common.datahome import DataHome  # noqa: E402
+from pipelines.publication import disclosure  # noqa: E402
+from pipelines.publication.published import secret_seed  # noqa: E402
+
+
+def old_module(rev: str) -> types.ModuleType:
+    source = subprocess.run(["git", "show", f"{rev}:pipelines/publication/disclosure.py"], cwd=REPO,
+                            check=True, capture_output=True, text=True).stdout
+    module = types.ModuleType("disclosure_avant")
+    exec(compile(source, f"{rev}:disclosure.py", "exec"), module.__dict__)  # the project's own history
+    return module
+
+
+def shares(masked: pl.DataFrame) -> dict[str, str]:
+    return {level: formats.percent(100 * share, 0) for level, share in
+            disclosure.masked_share_by_level(masked).items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dossier")
+    parser.add_argument("--rev", default="764161a", help="révision du masquage « avant »")
+    parser.add_argument("--periode", help="une seule période (par défaut : toutes)")
+    args = parser.parse_args()
+    home = DataHome(Path(args.dossier))
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        rows = con.sql("select * from marts.indicateurs").pl()
+        sites = con.sql("select code_pre, departement, region from staging.sites_en_vigueur").pl()
+    finally:
+        con.close()
+    if args.periode:
+        rows = rows.filter(pl.col("periode") == args.periode)
+    print(f"{formats.number(rows.height)} lignes d'indicateurs, {rows['periode'].n_unique()} période(s)")
+
+    started = time.perf_counter()
+    before = old_module(args.rev).mask_indicators(rows, comparison=True)
+    print(f"avant ({args.rev}) : {formats.number(int(before['masque'].sum()))} lignes masquées en "
+          f"{formats.number(time.perf_counter() - started, 1)} s ; par niveau {shares(before)}")
+    attack = disclosure.audit(before, sites)
+    print(f"  intrus : {formats.number(len(attack.narrow))} comptes masqués retrouvables à moins du seuil, "
+          f"{formats.number(len(attack.primary_violations))} lignes affichées sous le seuil")
+
+    after = disclosure.protect(rows, sites, seed=secret_seed(home))
+    print(f"après : {formats.number(int(after.masked['masque'].sum()))} lignes masquées en "
+          f"{formats.number(after.seconds, 1)} s ; par niveau {shares(after.masked)}")
+    attack = disclosure.audit(after.masked, sites)
+    print(f"  intrus : {formats.number(len(attack.narrow))} comptes masqués retrouvables à moins du seuil, "
+          f"{formats.number(len(attack.primary_violations))} lignes affichées sous le seuil")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
