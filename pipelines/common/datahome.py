@@ -52,6 +52,16 @@ class DataHome:
     def published(self) -> Path:
         return self.root / "published"
 
+    @property
+    def access(self) -> Path:
+        """`acces/`: the authorisations file (`habilitations.csv`)."""
+        return self.root / "acces"
+
+    @property
+    def journal(self) -> Path:
+        """`journal/`: the access journal and the platform's other journals."""
+        return self.root / "journal"
+
     def ensure(self) -> DataHome:
         for folder in (self.inbox, self.archive, self.quarantine, self.reports,
                        self.referentiel, self.dagster, self.published):
