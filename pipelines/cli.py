@@ -121,6 +121,12 @@ def _cmd_dev(args: argparse.Namespace) -> int:
                    host=args.host)
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from pipelines.dev import run_dashboard
+
+    return run_dashboard(DataHome.from_settings(), port=args.port, host=args.host)
+
+
 def _cmd_indicators(args: argparse.Namespace) -> int:
     from pipelines.publication.indicator_view import query_indicators, render_table
 
@@ -168,6 +174,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError("le port doit être un entier entre 1 et 65535")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pre-eval", description="Plateforme d'évaluation des Programmes de Réussite Éducative")
@@ -200,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dashboard-port", type=int, default=8501)
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=_cmd_dev)
+
+    p = sub.add_parser("dashboard", help="lance le tableau de bord seul (service de production, vérifications)")
+    p.add_argument("--port", type=_port, default=8501)
+    p.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (par défaut 127.0.0.1, cette machine seule)")
+    p.set_defaults(func=_cmd_dashboard)
 
     p = sub.add_parser("indicators", help="affiche les indicateurs publiés (filtres facultatifs)")
     p.add_argument("--indicateur", "-i", help="code d'indicateur (ex. enfants_suivis)")

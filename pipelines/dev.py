@@ -40,11 +40,27 @@ def start_services(home: DataHome, *, dagster_port: int, dashboard_port: int, ho
     dagster = subprocess.Popen(
         [str(bin_dir / "dagster"), "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(dagster_port)],
         cwd=home.root, env=env, start_new_session=True)
-    dashboard = subprocess.Popen(
-        [str(bin_dir / "streamlit"), "run", DASHBOARD_APP.name, "--server.address", host,
-         "--server.port", str(dashboard_port), "--server.headless", "true"],
-        cwd=DASHBOARD_APP.parent, env=env, start_new_session=True)
+    dashboard = subprocess.Popen(dashboard_command(host, dashboard_port), cwd=DASHBOARD_APP.parent, env=env,
+                                 start_new_session=True)
     return [dagster, dashboard]
+
+
+def dashboard_command(host: str, port: int) -> list[str]:
+    """The Streamlit server of the dashboard (run from `dashboards/`)."""
+    bin_dir = Path(sys.executable).parent
+    return [str(bin_dir / "streamlit"), "run", DASHBOARD_APP.name, "--server.address", host,
+            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+
+
+def run_dashboard(home: DataHome, *, port: int, host: str) -> int:
+    """`pre-eval dashboard`: the dashboard alone, in the foreground, as a production service runs it."""
+    if not DASHBOARD_APP.is_file():
+        print("Le tableau de bord se lance depuis le dépôt du projet (dossier dashboards/ introuvable).",
+              file=sys.stderr)
+        return 2
+    env = dict(os.environ, PRE_HOME=str(home.root))
+    print(f"Tableau de bord : http://{host}:{port}/ (données : {home.root}) ; Ctrl+C pour arrêter.", flush=True)
+    return subprocess.call(dashboard_command(host, port), cwd=DASHBOARD_APP.parent, env=env)
 
 
 def stop_services(processes: list[subprocess.Popen], timeout: float = 20) -> None:
