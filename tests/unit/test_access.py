@@ -8,19 +8,18 @@ import threading
 
 import pytest
 
-from pipelines.common.datahome import DataHome
-from pipelines.publication.access import (
+from pipelines.access.authorisations import (
     AuthorisationsError,
     Person,
     Territories,
     in_detail,
     load,
     parse,
-    read_journal,
-    record,
     sends_for,
     unmasked_site,
 )
+from pipelines.access.journal import read_journal, record
+from pipelines.common.datahome import DataHome
 
 TREE = Territories({"PRE51454": ("51", "44"), "PRE51230": ("51", "44"), "PRE08105": ("08", "44"),
                     "PRE13055": ("13", "93")})

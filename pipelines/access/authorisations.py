@@ -14,21 +14,14 @@ header `email,role,perimetre,nom`) gives each person a role and a perimeter:
 A submission's status and report follow the "in detail" column. A malformed file lets nobody in:
 `load` raises `AuthorisationsError`, in French, naming the line and the rule (never the raw value).
 The file is read again at each call, so a change takes effect at the next page load.
-
-The journal `$PRE_HOME/journal/acces.jsonl` gets one JSON object per event (`horodatage` in UTC,
-`email`, `role`, `evenement`, `detail`), appended under a lock so that concurrent sessions never
-interleave lines.
 """
 
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
-import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -37,7 +30,6 @@ from pipelines.common.datahome import DataHome
 from pipelines.contracts.referential import load_sites
 
 FILE_NAME = "habilitations.csv"
-JOURNAL_NAME = "acces.jsonl"
 HEADER = ["email", "role", "perimetre", "nom"]
 ROLES = ("national", "region", "departement", "site", "exploitant")
 NATIONAL_CODE = "FR"
@@ -46,7 +38,6 @@ EMAIL = re.compile(r"[^@\s,|]{1,64}@[^@\s,|]{1,255}")
 ROLE_LABELS = {"national": "national (ANCT)", "region": "région (DREETS)",
                "departement": "département (DDETS, préfecture)", "site": "coordination d'un PRE",
                "exploitant": "exploitation de la plateforme"}
-EVENTS = ("connexion", "acces_refuse", "page", "telechargement", "verification", "envoi", "deconnexion")
 
 
 class AuthorisationsError(ValueError):
@@ -207,36 +198,3 @@ def unmasked_site(person: Person, code_pre: str) -> bool:
 def sends_for(person: Person, code_pre: str) -> bool:
     """May `person` send a file for this site through the portal?"""
     return person.role == "exploitant" or (person.role == "site" and code_pre in person.codes)
-
-
-# --------------------------------------------------------------------------- journal
-
-
-def record(home: DataHome, evenement: str, *, email: str = "", role: str = "", detail: dict | None = None) -> None:
-    """Append one event to `$PRE_HOME/journal/acces.jsonl`."""
-    if evenement not in EVENTS:
-        raise ValueError(f"unknown journal event {evenement!r}")
-    home.journal.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"horodatage": datetime.now(tz=UTC).isoformat(timespec="milliseconds"), "email": email,
-                       "role": role, "evenement": evenement, "detail": detail or {}}, ensure_ascii=False)
-    with (home.journal / JOURNAL_NAME).open("a", encoding="utf-8") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            handle.write(line + "\n")
-            handle.flush()
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def read_journal(home: DataHome, limit: int = 1000) -> list[dict]:
-    """The journal's last `limit` events, newest first (damaged lines are skipped)."""
-    file = home.journal / JOURNAL_NAME
-    if not file.is_file():
-        return []
-    events = []
-    for text in file.read_text(encoding="utf-8", errors="replace").splitlines()[-limit:]:
-        try:
-            events.append(json.loads(text))
-        except ValueError:
-            continue
-    return events[::-1]
