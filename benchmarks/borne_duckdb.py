@@ -247,7 +247,7 @@ def lower_bound(files: list[Path], work: Path, *, with_rules: bool, home) -> dic
         con.execute(f"insert into ingestion.{table} by name select code_pre, {select} from typed_{table}")
     con.execute("""insert into ingestion.depots
         select md5(filename), filename, code_pre, date_extraction, date_debut_donnees, now(), now(), 'accepte',
-               true, 0, 0, 0, 0, 0, 0, '', '' from fichiers""")
+               true, 0, 0, 0, 0, 0, 0, '', '', null from fichiers""")
     phases["chargement"] = time.perf_counter() - t
     t = time.perf_counter()
     build(con)

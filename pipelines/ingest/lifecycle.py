@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from pipelines import settings
+from pipelines.access import portal
 from pipelines.common import progress, timings, workers
 from pipelines.common.datahome import DataHome
 from pipelines.contracts import report as reports
@@ -276,14 +277,18 @@ def _verdict(item: Staged) -> dict:
     return json.loads((item.folder / "verdict.json").read_text(encoding="utf-8"))
 
 
-def _record(con: duckdb.DuckDBPyConnection, item: Staged, statut: str, in_force: bool, chemin: str) -> None:
+def _record(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, statut: str, in_force: bool,
+            chemin: str) -> None:
     v = _verdict(item)
     rows = v["rows"]
     con.execute(
-        "insert into ingestion.depots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into ingestion.depots (sha256, fichier, code_pre, date_extraction, date_debut_donnees, recu_le, "
+        "traite_le, statut, en_vigueur, nb_bloquants, nb_avertissements, nb_parcours, nb_actions, nb_bilans, "
+        "nb_attentes, rapport, chemin, depose_par) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [item.file.sha256, item.file.name, v["code_pre"], v["date_extraction"], v["date_debut_donnees"],
          item.file.received_at, datetime.now(tz=UTC), statut, in_force, v["blocking"], v["warnings"],
-         rows["parcours"], rows["actions"], rows["bilans"], rows["attentes"], v["report"], chemin])
+         rows["parcours"], rows["actions"], rows["bilans"], rows["attentes"], v["report"], chemin,
+         portal.sender_of(home, item.file.sha256)])
 
 
 def _move(home: DataHome, item: Staged, destination: Path) -> str:
@@ -295,7 +300,7 @@ def _move(home: DataHome, item: Staged, destination: Path) -> str:
 def _file_refused(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, folder: str) -> None:
     destination = home.quarantine / folder / _stem(item.file)
     chemin = str(destination.relative_to(home.root))
-    _record(con, item, "refuse", False, chemin)  # autocommit: recorded before the file moves
+    _record(home, con, item, "refuse", False, chemin)  # autocommit: recorded before the file moves
     _move(home, item, destination)
     _close(home, item, "refuse", chemin)
 
@@ -375,7 +380,7 @@ def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: 
     chemin = str(destination.relative_to(home.root))
     older = current and current[0] and date.fromisoformat(v["date_extraction"]) < current[0]
     if older:
-        _record(con, item, "ignore", False, chemin)
+        _record(home, con, item, "ignore", False, chemin)
         statut = "ignore"
     else:
         frames = {t: pl.read_parquet(item.folder / f"{t}.pret.parquet") for t in DATA_TABLES}
@@ -387,7 +392,7 @@ def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: 
                 con.execute(f"insert into ingestion.{table} by name select * from frame")
             con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur",
                         [code])
-            _record(con, item, "accepte", True, chemin)
+            _record(home, con, item, "accepte", True, chemin)
             con.commit()
         except BaseException:
             con.rollback()

@@ -23,8 +23,11 @@ create table if not exists ingestion.depots (
     nb_bilans         bigint,
     nb_attentes       bigint,
     rapport           varchar not null,         -- report (Markdown), relative to the data home
-    chemin            varchar not null          -- where the file is kept, relative to the data home
+    chemin            varchar not null,         -- where the file is kept, relative to the data home
+    depose_par        varchar                   -- sender's email through the portal; null: another channel
 );
+-- Warehouses created before the portal (access.md) gain the sender's column.
+alter table ingestion.depots add column if not exists depose_par varchar;
 
 create table if not exists ingestion.sites (
     code_pre     varchar not null,

@@ -22,7 +22,8 @@ final as (
         date_debut_donnees,
         en_vigueur,
         traite_le,
-        chemin
+        chemin,
+        depose_par
     from source
 )
 

@@ -143,3 +143,37 @@ def test_the_checked_copy_is_private(home, files):
     checked = check(home, REIMS, "x.zip", valid["PRE51454"].path.read_bytes())
     assert oct(os.stat(checked.copy).st_mode & 0o777) == "0o600"
     assert oct(os.stat(checked.copy.parent).st_mode & 0o777) == "0o700"
+
+
+def test_the_sender_reaches_marts_depots_and_other_channels_stay_null(home, files):
+    import shutil
+
+    import duckdb
+
+    from pipelines.process import process
+
+    valid, _ = files
+    checked = check(home, REIMS, "export reims.zip", valid["PRE51454"].path.read_bytes())
+    send(home, REIMS, checked)
+    shutil.copy(valid["PRE10387"].path, home.inbox / "par_sftp.zip")  # another channel
+    assert process(home).ok
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        rows = dict(con.execute("select fichier, depose_par from marts.depots").fetchall())
+    finally:
+        con.close()
+    assert rows == {"export reims.zip": "coord@reims.fr", "par_sftp.zip": None}
+
+
+def test_a_warehouse_from_before_the_portal_gains_the_column(home):
+    import duckdb
+
+    from pipelines.warehouse.store import connect
+
+    old = duckdb.connect(str(home.warehouse))
+    old.execute("create schema ingestion")
+    old.execute("create table ingestion.depots (sha256 varchar primary key, fichier varchar not null)")
+    old.execute("insert into ingestion.depots values ('a', 'ancien.zip')")
+    old.close()
+    with connect(home) as con:
+        assert con.execute("select fichier, depose_par from ingestion.depots").fetchall() == [("ancien.zip", None)]
