@@ -29,6 +29,10 @@ from pipelines.publication import disclosure
 from pipelines.warehouse.store import connect
 
 PUBLISHED_NAME = "entrepot.duckdb"
+# A coordinator sees its own site's figures unmasked (access.md): the sites' unmasked indicator rows
+# live in a file of their own, which editions and exports never copy; the dashboard reads a site's
+# rows only for that site's coordinators, on that site's pages.
+OWN_SITES_NAME = "sites_non_masques.duckdb"
 SEED_FILE = "graine_secret_statistique"
 MEMO_FOLDER = "masques"  # under secret/: each period's masks under the hash of what they depend on
 # Marts rebuilt here, masked; the others are copied as they are, but for the row-level snapshots
@@ -83,7 +87,36 @@ def publish(home: DataHome) -> Path:
             with tmp.open("rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
+            _write_own_sites(con, home)
     return target
+
+
+def own_sites_path(home: DataHome) -> Path:
+    return home.published / OWN_SITES_NAME
+
+
+def _write_own_sites(con: duckdb.DuckDBPyConnection, home: DataHome) -> None:
+    tmp = home.published / f".{uuid.uuid4().hex}.duckdb.tmp"
+    con.execute("attach ? as sites_non_masques", [str(tmp)])
+    try:
+        con.execute("create schema sites_non_masques.marts")
+        con.execute("create table sites_non_masques.marts.indicateurs_site as select * from marts.indicateurs "
+                    "where niveau = 'pre' order by territoire, indicateur, periode, categorie")
+    finally:
+        con.execute("detach sites_non_masques")
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, own_sites_path(home))
+
+
+def own_site_indicators(home: DataHome, code_pre: str) -> pl.DataFrame:
+    """One site's indicator rows, unmasked: for that site's coordinators only (the caller checks)."""
+    con = duckdb.connect(str(own_sites_path(home)), read_only=True)
+    try:
+        return con.sql("select * from marts.indicateurs_site where territoire = $code",
+                       params={"code": code_pre}).pl()
+    finally:
+        con.close()
 
 
 def _write_copy(con: duckdb.DuckDBPyConnection, tmp: Path, protection: disclosure.Protection,

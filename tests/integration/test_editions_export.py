@@ -158,3 +158,36 @@ def test_what_changed_names_the_site_that_sent_new_data(home, monkeypatch):
     assert frames and "Sites en cause" in frames[0].columns
     causes = set(frames[0]["Sites en cause"])
     assert any("PRE51454" in c for c in causes)
+
+
+def test_sites_unmasked_rows_stay_out_of_the_masked_copy_editions_and_export(home, tmp_path):
+    """The sites' unmasked rows (for their own coordinators) are a file of their own: equal to the
+    warehouse's site rows, absent from editions and the public export."""
+    from pipelines.publication.published import own_site_indicators, own_sites_path
+
+    warehouse = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        expected = warehouse.execute("select indicateur, categorie, periode, valeur, effectif from marts.indicateurs "
+                                     "where niveau = 'pre' and territoire = 'PRE51108' order by all").fetchall()
+    finally:
+        warehouse.close()
+    rows = own_site_indicators(home, "PRE51108")
+    assert set(rows["niveau"]) == {"pre"} and set(rows["territoire"]) == {"PRE51108"}
+    assert sorted(rows.select("indicateur", "categorie", "periode", "valeur", "effectif").rows()) == expected
+    # Some of these rows are masked in the published copy (a small site): the unmasked file is needed.
+    con = duckdb.connect(str(home.published / "entrepot.duckdb"), read_only=True)
+    try:
+        masked = con.execute("select count(*) from marts.indicateurs where territoire = 'PRE51108' "
+                             "and masque").fetchone()[0]
+    finally:
+        con.close()
+    assert masked > 0
+    assert own_sites_path(home).parent == home.published
+    assert sorted(p.name for p in (home.root / "editions" / "2024-T4").iterdir()) == ["edition.json",
+                                                                                    "entrepot.duckdb"]
+    out = tmp_path / "export"
+    assert run(home, "export", "--out", str(out)).returncode == 0
+    exported = list(csv.DictReader((out / "indicateurs.csv").open(encoding="utf-8")))
+    shown = {(r["indicateur"], r["categorie"], r["periode"]) for r in exported
+             if r["territoire"] == "PRE51108" and r["secret"] == "true"}
+    assert shown and all(r["valeur"] == "" for r in exported if r["secret"] == "true")
