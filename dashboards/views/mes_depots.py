@@ -61,7 +61,8 @@ def body(_) -> None:
                      "Statut": STATUSES.get(r["statut"], r["statut"]),
                      "Données en vigueur au": formats.day(in_force.get(r["code_pre"]))
                      if in_force.get(r["code_pre"]) else ""})
-    st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
+    # A plain table (a site's submissions are few): readable by screen readers and searchable in the page.
+    st.table(pl.DataFrame(rows).to_pandas().set_index("Fichier"))
     if waiting:
         st.caption("« en attente » : le fichier est dans la boîte de dépôt ; son contrôle et son chargement "
                    "suivent dans quelques instants.")
