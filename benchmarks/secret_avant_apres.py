@@ -3,7 +3,8 @@
 The old masking (threshold on the effectif only, the smallest cell as complement within the
 categories of a figure and within the territories of a level) is taken from the project's history,
 as it was at REV, and applied to the same rows as today's protection: the unmasked
-`marts.indicateurs` of a warehouse. Both are then attacked by today's intruder.
+`marts.indicateurs` of a warehouse. Today's masks are those of the data home's published copy.
+Both are then attacked by today's intruder (`--sans-audit-avant` skips the attack on the old masks).
 
     .venv/bin/python benchmarks/secret_avant_apres.py DOSSIER [--rev 764161a] [--periode 2024]
 
@@ -28,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from pipelines.common import formats  # noqa: E402
 from pipelines.common.datahome import DataHome  # noqa: E402
 from pipelines.publication import disclosure  # noqa: E402
-from pipelines.publication.published import secret_seed  # noqa: E402
+from pipelines.publication.published import open_published  # noqa: E402
 
 
 def old_module(rev: str) -> types.ModuleType:
@@ -49,6 +50,7 @@ def main() -> int:
     parser.add_argument("dossier")
     parser.add_argument("--rev", default="764161a", help="révision du masquage « avant »")
     parser.add_argument("--periode", help="une seule période (par défaut : toutes)")
+    parser.add_argument("--sans-audit-avant", action="store_true", help="ne pas attaquer le masquage d'avant")
     args = parser.parse_args()
     home = DataHome(Path(args.dossier))
     con = duckdb.connect(str(home.warehouse), read_only=True)
@@ -65,16 +67,25 @@ def main() -> int:
     before = old_module(args.rev).mask_indicators(rows, comparison=True)
     print(f"avant ({args.rev}) : {formats.number(int(before['masque'].sum()))} lignes masquées en "
           f"{formats.number(time.perf_counter() - started, 1)} s ; par niveau {shares(before)}")
-    attack = disclosure.audit(before, sites)
-    print(f"  intrus : {formats.number(len(attack.narrow))} comptes masqués retrouvables à moins du seuil, "
-          f"{formats.number(len(attack.primary_violations))} lignes affichées sous le seuil")
+    if not args.sans_audit_avant:
+        attack = disclosure.audit(before, sites)
+        print(f"  intrus : {formats.number(len(attack.narrow))} comptes masqués retrouvables à moins du seuil, "
+              f"{formats.number(len(attack.primary_violations))} lignes affichées sous le seuil "
+              f"({formats.number(attack.seconds, 1)} s)")
 
-    after = disclosure.protect(rows, sites, seed=secret_seed(home))
-    print(f"après : {formats.number(int(after.masked['masque'].sum()))} lignes masquées en "
-          f"{formats.number(after.seconds, 1)} s ; par niveau {shares(after.masked)}")
-    attack = disclosure.audit(after.masked, sites)
-    print(f"  intrus : {formats.number(len(attack.narrow))} comptes masqués retrouvables à moins du seuil, "
-          f"{formats.number(len(attack.primary_violations))} lignes affichées sous le seuil")
+    con = open_published(home)
+    try:
+        after = con.sql("select * from marts.indicateurs").pl()
+    finally:
+        con.close()
+    if args.periode:
+        after = after.filter(pl.col("periode") == args.periode)
+    print(f"après (copie publiée) : {formats.number(int(after['masque'].sum()))} lignes masquées ; "
+          f"par niveau {shares(after)}")
+    attack = disclosure.audit(after, sites)
+    print(f"  intrus : {formats.number(attack.masked_counts)} comptes masqués encadrés en "
+          f"{formats.number(attack.seconds, 1)} s ; {formats.number(len(attack.narrow))} retrouvables à moins du "
+          f"seuil, {formats.number(len(attack.primary_violations))} lignes affichées sous le seuil")
     return 0
 
 

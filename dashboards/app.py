@@ -9,12 +9,17 @@ import streamlit as st
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
+import access
+
 st.set_page_config(page_title="Évaluation des PRE", page_icon="📊", layout="wide")
+
+# Sign-in first: without a signed-in, authorised person the script stops here (no figure, no list).
+person = access.signed_in()
 
 # Pages live in `views/`, not `pages/`: with a `pages/` folder beside the entry point, Streamlit
 # starts in its legacy multipage mode (pages run without this navigation) until a session loads
 # the root URL, so a shared link opened first after a restart would show the wrong app.
-st.navigation({
+sections = {
     "Indicateurs": [
         st.Page("views/synthese.py", title="Synthèse", icon=":material/dashboard:", default=True),
         st.Page("views/territoires.py", title="Territoires", icon=":material/map:"),
@@ -28,4 +33,14 @@ st.navigation({
         st.Page("views/changements.py", title="Ce qui a changé", icon=":material/compare_arrows:"),
         st.Page("views/methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
     ],
-}).run()
+}
+if person.role in ("site", "exploitant"):
+    sections["Mes dépôts"] = [
+        st.Page("views/depot.py", title="Déposer un fichier", icon=":material/upload_file:", url_path="depot"),
+        st.Page("views/mes_depots.py", title="Mes dépôts", icon=":material/inbox:", url_path="mes-depots"),
+    ]
+if person.role == "exploitant":
+    sections["Exploitation"] = [
+        st.Page("views/journal.py", title="Journal des accès", icon=":material/history:", url_path="journal"),
+    ]
+st.navigation(sections).run()

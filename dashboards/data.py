@@ -18,10 +18,11 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+import access
 from pipelines.common import formats
 from pipelines.common.datahome import DataHome
 from pipelines.publication import editions
-from pipelines.publication.published import published_path
+from pipelines.publication.published import own_site_indicators, own_sites_path, published_path
 
 QUERIES = Path(__file__).with_name("queries")
 QUERY_NAMES = frozenset(p.stem for p in QUERIES.glob("*.sql"))
@@ -116,11 +117,13 @@ def sites() -> pl.DataFrame:
 
 
 def completeness() -> pl.DataFrame:
-    return query("completude")
+    """Completeness of the territories the person may see."""
+    return access.keep_visible(query("completude"))
 
 
 def submissions() -> pl.DataFrame:
-    return query("depots")
+    """The submissions of the sites whose status and reports the person may see."""
+    return access.keep_own_submissions(query("depots"))
 
 
 def extraction_dates() -> pl.DataFrame:
@@ -140,8 +143,9 @@ def territory_sites(level: str, territory: str) -> pl.DataFrame:
 
 
 def indicators(period: str) -> pl.DataFrame:
-    """marts.indicateurs for one period, every territory, as published: masked (+ `parent`, `masque`)."""
-    return query("indicateurs_periode", niveau="*", parent="*", periode=period)
+    """marts.indicateurs for one period, every territory the person may see, as published: masked
+    (+ `parent`, `masque`)."""
+    return access.keep_visible(query("indicateurs_periode", niveau="*", parent="*", periode=period))
 
 
 def parent(level: str, territory: str) -> str:
@@ -156,10 +160,36 @@ def parent(level: str, territory: str) -> str:
 
 
 def territory_indicators(level: str, territory: str, periods_: list[str]) -> pl.DataFrame:
-    """The published (masked) indicators of one territory over several periods."""
+    """The published (masked) indicators of one territory over several periods; a coordinator's own
+    site, on the live figures, unmasked (see `shows_unmasked`)."""
+    if not access.visible(level, territory):
+        return empty_indicators()
     frames = [query("indicateurs_periode", niveau=level, parent=parent(level, territory), periode=p)
               .filter(pl.col("territoire") == territory) for p in periods_]
-    return pl.concat(frames) if frames else empty_indicators()
+    out = pl.concat(frames) if frames else empty_indicators()
+    if shows_unmasked(level, territory) and not out.is_empty():
+        own = _own_site(territory, _own_version()).filter(pl.col("periode").is_in(periods_))
+        out = (out.drop("valeur", "effectif", "masque")
+               .join(own.select("indicateur", "categorie", "periode", "valeur", "effectif"),
+                     on=["indicateur", "categorie", "periode"], how="left")
+               .with_columns(pl.lit(False).alias("masque"))
+               .select(empty_indicators().columns))
+    return out
+
+
+def shows_unmasked(level: str, territory: str) -> bool:
+    """A site's coordinator sees its own site's live figures unmasked, on that site's pages only."""
+    return access.unmasked(level, territory) and source() == editions.LIVE and own_sites_path(home()).exists()
+
+
+def _own_version() -> Version:
+    stat = own_sites_path(home()).stat()
+    return str(own_sites_path(home())), stat.st_mtime_ns, stat.st_size
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _own_site(code_pre: str, version_: Version) -> pl.DataFrame:
+    return own_site_indicators(home(), code_pre)
 
 
 def empty_indicators() -> pl.DataFrame:
@@ -169,4 +199,17 @@ def empty_indicators() -> pl.DataFrame:
 
 
 def km_curves(period: str, level: str, territory: str) -> pl.DataFrame:
+    if not access.visible(level, territory):
+        return query("km_courbes", periode=period, niveau=level, territoire=territory).clear()
     return query("km_courbes", periode=period, niveau=level, territoire=territory)
+
+
+def report(relative_path: str | None) -> str | None:
+    """The Markdown report of a submission, read only from the data home's reports folder."""
+    if not relative_path:
+        return None
+    reports = home().reports.resolve()
+    path = (home().root / relative_path).resolve()
+    if not path.is_relative_to(reports) or path.suffix != ".md" or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -13,14 +14,17 @@ import polars as pl
 import streamlit as st
 import xlsxwriter
 
+import access
 import data
-from filters import Filters, sidebar, territory_label
+from filters import MIRROR, Filters, sidebar, territory_label
 from pipelines.common import formats
 from pipelines.publication import editions
 from pipelines.publication.disclosure import SECRET, explanation, threshold
 from pipelines.warehouse.catalogue import Indicator
 
 log = logging.getLogger(__name__)
+# Report headings one level down, so that a page keeps its own title.
+MARKDOWN_HEADING = re.compile(r"^(#{1,5}) ", re.MULTILINE)
 
 NO_DATA = "Aucune donnée publiée : déposez des fichiers puis lancez pre-eval process."
 NO_DATA_DETAIL = ("Le tableau de bord lit la copie publiée de l'entrepôt, créée à la fin du traitement "
@@ -52,7 +56,16 @@ def page(title: str, body: Callable[[Filters | None], None], *, filters: bool = 
             return
         if data.version() is None:
             raise data.NoData
-        body(sidebar())
+        chosen = sidebar()
+        access.record("page", page=title, edition=chosen.source, periode=chosen.period, niveau=chosen.level,
+                      territoire=chosen.territory)
+        body(chosen)
+    except access.OutsidePerimeter:
+        st.error("Ce territoire ne fait pas partie de votre périmètre : ses chiffres ne vous sont pas accessibles.")
+        if st.button("Revenir à mon périmètre"):
+            st.query_params.clear()
+            st.session_state.pop(MIRROR, None)
+            st.rerun()
     except data.NoData:
         st.info(NO_DATA)
         st.caption(NO_DATA_DETAIL)
@@ -69,6 +82,10 @@ def header(f: Filters) -> None:
     else:
         st.caption(f"Édition {f.source} : chiffres figés, qui ne changent plus.")
     st.markdown(f"**{f.label}** — période **{f.period}**")
+    if data.shows_unmasked(f.level, f.territory):
+        st.info("Chiffres non masqués de votre site : vous seul(e) les voyez ainsi, en tant que coordination du "
+                "PRE. Ne les diffusez pas : partout ailleurs, ce sont les chiffres masqués qui s'appliquent.",
+                icon=":material/visibility:")
     warning = completeness_warning(f.level, f.territory, f.period)
     if warning:
         st.warning(warning)
@@ -276,9 +293,18 @@ def table(df: pl.DataFrame, columns: Sequence[Column], *, key: str, file_stem: s
     if any(_hidden(r, c) for r in df.iter_rows(named=True) for c in columns):
         notes.append(explanation())
     buttons = st.container(horizontal=True)
-    buttons.download_button("CSV", data=lambda: export_csv(df, columns), file_name=f"{file_stem}.csv",
+    person = access.current()  # captured: the file is built later, when asked for
+
+    def logged(name: str, build: Callable[[], bytes]) -> Callable[[], bytes]:
+        def run() -> bytes:
+            access.record_for(person, "telechargement", fichier=name)
+            return build()
+        return run
+
+    buttons.download_button("CSV", data=logged(f"{file_stem}.csv", lambda: export_csv(df, columns)),
+                            file_name=f"{file_stem}.csv",
                             mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    buttons.download_button("Excel", data=lambda: export_xlsx(df, columns, notes),
+    buttons.download_button("Excel", data=logged(f"{file_stem}.xlsx", lambda: export_xlsx(df, columns, notes)),
                             file_name=f"{file_stem}.xlsx", key=f"{key}_xlsx", on_click="ignore",
                             icon=":material/download:",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

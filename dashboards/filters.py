@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
+import access
 import data
 import labels
 
@@ -67,9 +68,15 @@ def upper_level(level: str, territory: str) -> tuple[str, str] | None:
 
 def territories_by_level() -> dict[str, list[str]]:
     """The territories indicators exist for, per level (from marts.completude)."""
-    df = data.completeness().select("niveau", "territoire").unique()
+    df = data.completeness().select("niveau", "territoire").unique()  # the person's perimeter only
     found = {level: sorted(df.filter(pl.col("niveau") == level)["territoire"].to_list()) for level in LEVEL_ORDER}
     return {level: codes for level, codes in found.items() if codes}
+
+
+def _exists(level: str, territory: str) -> bool:
+    """Is this a territory the published figures know (whoever may see it)?"""
+    known = data.query("completude").select("niveau", "territoire").unique()
+    return known.filter((pl.col("niveau") == level) & (pl.col("territoire") == territory)).height > 0
 
 
 def periods_by_type() -> dict[str, list[str]]:
@@ -126,6 +133,12 @@ def sidebar() -> Filters:
             if wanted["periode"] in periods:
                 wanted["type"] = type_
 
+    asked = wanted.get("territoire")
+    if asked and asked not in by_level.get(wanted.get("niveau", ""), []) and not access.visible(
+            wanted.get("niveau", ""), asked) and _exists(wanted.get("niveau", ""), asked):
+        # A link naming a territory outside the perimeter: say so, show nothing of it.
+        access.record("acces_refuse", page="territoire hors périmètre", niveau=wanted.get("niveau", ""))
+        raise access.OutsidePerimeter(asked)
     types = list(by_type)
     _initialise("type", types, wanted.get("type"), "civile" if "civile" in types else types[0])
     with st.sidebar:

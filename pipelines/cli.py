@@ -118,7 +118,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     from pipelines.dev import run_dev
 
     return run_dev(DataHome.from_settings(), dagster_port=args.dagster_port, dashboard_port=args.dashboard_port,
-                   host=args.host)
+                   host=args.host, provider_port=args.provider_port)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
@@ -208,8 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_process)
 
     p = sub.add_parser("dev", help="lance l'interface Dagster (avec son démon) et le tableau de bord")
-    p.add_argument("--dagster-port", type=int, default=3000)
-    p.add_argument("--dashboard-port", type=int, default=8501)
+    p.add_argument("--dagster-port", type=_port, default=3000)
+    p.add_argument("--dashboard-port", type=_port, default=8501)
+    p.add_argument("--provider-port", type=_port, default=9400,
+                   help="port du fournisseur d'identité local (développement), sur 127.0.0.1")
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=_cmd_dev)
 

@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
@@ -61,6 +62,15 @@ class Settings(BaseSettings):
     MAX_RATIO_COMPRESSION: PositiveInt = Field(
         200, description="taux de compression maximal (au-delà de 50 Mo décompressés)")
     MAX_MEMBRES: PositiveInt = Field(200, description="nombre maximal d'éléments d'une archive")
+    # Sign-in (access.md): read by `pre-eval dashboard` / `pre-eval dev`, which hand them to Streamlit.
+    OIDC_METADATA_URL: str | None = Field(
+        None, description="connexion : adresse `.well-known/openid-configuration` du fournisseur d'identité")
+    OIDC_CLIENT_ID: str | None = Field(
+        None, description="connexion : identifiant du tableau de bord chez le fournisseur")
+    OIDC_CLIENT_SECRET: SecretStr | None = Field(None, description="connexion : secret du tableau de bord")
+    OIDC_REDIRECT_URI: str | None = Field(
+        None, description="connexion : adresse de retour, `http(s)://HÔTE:PORT/oauth2callback`")
+    COOKIE_SECRET: SecretStr | None = Field(None, description="connexion : clé de signature du cookie de session")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -74,6 +84,30 @@ class Settings(BaseSettings):
     def _french_yes_no(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in ("oui", "non"):
             return value.strip().lower() == "oui"
+        return value
+
+    @field_validator("OIDC_METADATA_URL", "OIDC_REDIRECT_URI")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or any(c in value for c in " \n\r\t\"'\\"):
+            raise ValueError("une adresse http:// ou https:// complète, sans espace ni guillemet, est attendue")
+        return value
+
+    @field_validator("OIDC_REDIRECT_URI")
+    @classmethod
+    def _callback(cls, value: str | None) -> str | None:
+        if value is not None and not urlsplit(value).path.endswith("/oauth2callback"):
+            raise ValueError("l'adresse de retour doit finir par /oauth2callback (adresse du tableau de bord)")
+        return value
+
+    @field_validator("OIDC_CLIENT_ID")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 200 or not value.isprintable() or '"' in value or "\\" in value):
+            raise ValueError("200 caractères imprimables au plus, sans guillemet ni barre oblique inverse")
         return value
 
     @model_validator(mode="after")
@@ -96,6 +130,11 @@ _ACCEPTS = {
     "ATTENTE_VERROU_S": "un nombre de secondes positif ou nul",
     "DELAI_STABILITE_S": "un nombre de secondes positif ou nul",
     "INTERVALLE_PUBLICATION_MIN": "un nombre de minutes positif ou nul",
+    "OIDC_METADATA_URL": "une adresse http:// ou https:// complète, sans espace ni guillemet",
+    "OIDC_REDIRECT_URI": "une adresse http(s)://HÔTE:PORT/oauth2callback, sans espace ni guillemet",
+    "OIDC_CLIENT_ID": "200 caractères imprimables au plus, sans guillemet ni barre oblique inverse",
+    "OIDC_CLIENT_SECRET": "une chaîne non vide",
+    "COOKIE_SECRET": "une chaîne non vide",
 }
 
 

@@ -1,6 +1,5 @@
 """Qualité des données: what each site sent, when, with which findings; who sent nothing."""
 
-import re
 from datetime import date
 from pathlib import Path
 
@@ -9,23 +8,9 @@ import streamlit as st
 
 import data
 import labels
-from display import Column, download_stem, header, page, table
+from display import MARKDOWN_HEADING, Column, download_stem, header, page, table
 from filters import Filters
 from pipelines.common import formats
-
-MARKDOWN_HEADING = re.compile(r"^(#{1,5}) ", re.MULTILINE)
-
-
-def report(relative_path: str | None) -> str | None:
-    """The Markdown report of a submission, read only from the data home's reports folder."""
-    if not relative_path:
-        return None
-    home = data.home()
-    reports = home.reports.resolve()
-    path = (home.root / relative_path).resolve()
-    if not path.is_relative_to(reports) or path.suffix != ".md" or not path.is_file():
-        return None
-    return path.read_text(encoding="utf-8")
 
 
 def coverage(row: dict, start: date, end: date) -> str:
@@ -100,7 +85,7 @@ def body(f: Filters) -> None:
                           format_func=lambda k: f"{choices[k]['fichier']} — reçu le "
                                                 f"{formats.day(choices[k]['recu_le'])} — "
                                                 f"{labels.STATUSES.get(choices[k]['statut'], choices[k]['statut'])}")
-    text = report(choices[chosen]["rapport"])
+    text = data.report(choices[chosen]["rapport"])
     if text is None:
         st.warning("Le rapport de ce dépôt est introuvable dans le dossier des rapports.")
         return

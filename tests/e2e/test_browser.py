@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.common.datahome import DataHome
-from support import PRE_EVAL, REPO_ROOT
+from support import ACCOUNTS, PRE_EVAL, REPO_ROOT, authorise
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +53,9 @@ EXPECTED_TITLES = [
     "Listes d'attente",
     "Qualité des données",
     "Méthodologie",
+    "Déposer un fichier",
+    "Mes dépôts",
+    "Journal des accès",
 ]
 
 # Text a page shows only when the framework or the code failed (Streamlit's own messages are English).
@@ -152,26 +155,59 @@ def published_home(chromium, tmp_path_factory) -> DataHome:
         result = process(home)
     assert result.ok, (result.errors, result.left_in_inbox)
     assert any(home.published.iterdir()), "aucune copie publiée après le traitement"
+    authorise(home.root)
     return home
 
 
+VISITOR = ACCOUNTS["exploitant"][0]  # sees every page, the portal and the journal included
+
+
 @pytest.fixture(scope="module")
-def server(published_home, tmp_path_factory):
-    """The real Streamlit server on the published copy, in its own process group."""
+def provider():
+    """A real local OpenID Connect provider (oidc-provider-mock) with the visitor's account."""
+    port = _free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("oidc-provider-mock")), "--host", "127.0.0.1",
+                             "--port", str(port), "--user-claims",
+                             f'{{"sub": "{VISITOR}", "email": "{VISITOR}"}}'],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    yield url
+    _stop_group(proc)
+
+
+def _sign_in(page, base: str) -> None:
+    page.goto(base + "/", timeout=PAGE_TIMEOUT_MS)
+    _wait_rendered(page)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/oauth2/authorize**", timeout=PAGE_TIMEOUT_MS)
+    page.get_by_role("button", name=VISITOR).click()
+    page.wait_for_url(base + "/**", timeout=PAGE_TIMEOUT_MS)
+    _wait_rendered(page)
+
+
+@pytest.fixture(scope="module")
+def server(published_home, provider, tmp_path_factory):
+    """The real Streamlit server on the published copy (`pre-eval dashboard`, signing in through the
+    local provider), in its own process group."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    streamlit = Path(sys.executable).with_name("streamlit")
+    base = f"http://127.0.0.1:{port}"
     env = {**os.environ,
            "PRE_HOME": str(published_home.root),
            "DAGSTER_HOME": str(published_home.root.parent / "dagster"),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+           "PRE_OIDC_METADATA_URL": provider, "PRE_OIDC_CLIENT_ID": "essai-navigateur",
+           "PRE_OIDC_CLIENT_SECRET": "secret-navigateur", "PRE_OIDC_REDIRECT_URI": f"{base}/oauth2callback",
+           "PRE_COOKIE_SECRET": "cookie-navigateur"}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(streamlit), "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-             "--server.address", "127.0.0.1"],
-            cwd=DASHBOARDS, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen([PRE_EVAL, "dashboard", "--port", str(port)], cwd=DASHBOARDS, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
@@ -272,8 +308,7 @@ def visits(chromium, server) -> dict[str, Visit]:
             page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(base + "/", timeout=PAGE_TIMEOUT_MS)
-            _wait_rendered(page)
+            _sign_in(page, base)
             links = _nav_links(page)
             if not links:  # a single page: Streamlit hides the navigation
                 links = [("", page.url)]
@@ -364,8 +399,7 @@ def test_pages_keep_working_while_twenty_submissions_are_processed(chromium, ser
         browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
-            page.goto(base + "/", timeout=PAGE_TIMEOUT_MS)
-            _wait_rendered(page)
+            _sign_in(page, base)
             links = _nav_links(page)
             worker.start()
             rounds_after = 0

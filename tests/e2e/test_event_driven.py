@@ -42,12 +42,12 @@ def _published_depots(home: DataHome) -> dict[str, str]:
 @pytest.fixture
 def services(tmp_path):
     home = DataHome(tmp_path / "data")
-    dagster_port, dashboard_port = _free_port(), _free_port()
+    dagster_port, dashboard_port, provider_port = _free_port(), _free_port(), _free_port()
     env = isolated_env(home.root, tmp_path, PRE_DELAI_STABILITE_S="1", PRE_INTERVALLE_PUBLICATION_MIN="0")
     env["PATH"] = f"{BIN}:{env['PATH']}"
     log = (tmp_path / "dev.log").open("w")
-    proc = subprocess.Popen([PRE_EVAL, "dev", "--dagster-port",
-                             str(dagster_port), "--dashboard-port", str(dashboard_port)],
+    proc = subprocess.Popen([PRE_EVAL, "dev", "--dagster-port", str(dagster_port), "--dashboard-port",
+                             str(dashboard_port), "--provider-port", str(provider_port)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     yield home, dagster_port, dashboard_port, tmp_path / "dev.log"
     os.killpg(proc.pid, signal.SIGTERM)

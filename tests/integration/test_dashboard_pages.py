@@ -21,7 +21,7 @@ from pipelines.common import formats
 from pipelines.common.datahome import DataHome
 from pipelines.publication.disclosure import SECRET
 from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator
-from support import REPO_ROOT
+from support import OIDC_ENV, REPO_ROOT, authorise, signed_in
 
 DASHBOARDS = REPO_ROOT / "dashboards"
 APP = DASHBOARDS / "app.py"
@@ -54,6 +54,7 @@ def home(tmp_path_factory) -> DataHome:
         generate(home.inbox, seed=11, home=home, sites=SITES, from_year=2022, to_year=2024)
         result = process(home)
     assert result.ok, result.errors
+    authorise(home.root)
     return home
 
 
@@ -62,9 +63,11 @@ def app(home, monkeypatch):
     """`app(page, **query_params)`: a fresh session, run on that page with those URL parameters."""
     monkeypatch.setenv("PRE_HOME", str(home.root))
     monkeypatch.delenv("PRE_SEUIL_SECRET", raising=False)
+    for name, value in OIDC_ENV.items():
+        monkeypatch.setenv(name, value)
 
-    def run(page: str = "synthese", **params: str) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=60)
+    def run(page: str = "synthese", role: str = "national", **params: str) -> AppTest:
+        at = signed_in(AppTest.from_file(str(APP), default_timeout=60), role)
         at.query_params.update(params)
         at.run()
         if page != "synthese":
@@ -512,10 +515,18 @@ def test_methodologie_comes_from_the_catalogue(app):
 # --- failures ---------------------------------------------------------------------------------------------
 
 
+def _signed_in_elsewhere(monkeypatch, root) -> AppTest:
+    """A national user's session on the data home `root` (its authorisations written)."""
+    monkeypatch.setenv("PRE_HOME", str(root))
+    for name, value in OIDC_ENV.items():
+        monkeypatch.setenv(name, value)
+    authorise(root)
+    return signed_in(AppTest.from_file(str(APP), default_timeout=60))
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_no_published_copy_gives_a_french_explanation(tmp_path, monkeypatch, page):
-    monkeypatch.setenv("PRE_HOME", str(tmp_path))
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = _signed_in_elsewhere(monkeypatch, tmp_path).run()
     if page != "synthese":
         at.switch_page(f"views/{page}.py").run()
     assert not at.exception and not at.error
@@ -528,8 +539,7 @@ def test_no_published_copy_gives_a_french_explanation(tmp_path, monkeypatch, pag
 def test_a_broken_published_copy_gives_a_french_error(tmp_path, monkeypatch):
     (tmp_path / "published").mkdir()
     (tmp_path / "published" / "entrepot.duckdb").write_bytes(b"ceci n'est pas une base DuckDB" * 100)
-    monkeypatch.setenv("PRE_HOME", str(tmp_path))
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = _signed_in_elsewhere(monkeypatch, tmp_path).run()
     assert not at.exception
     assert [e.value for e in at.error] and at.error[0].value.startswith("Cette page n'a pas pu s'afficher")
     assert str(tmp_path) not in " ".join(texts(at) + [e.value for e in at.error])
@@ -537,7 +547,7 @@ def test_a_broken_published_copy_gives_a_french_error(tmp_path, monkeypatch):
 
 def test_a_malformed_threshold_gives_a_french_error(app, monkeypatch, home):
     monkeypatch.setenv("PRE_SEUIL_SECRET", "onze")
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = signed_in(AppTest.from_file(str(APP), default_timeout=60)).run()
     assert not at.exception
     assert "PRE_SEUIL_SECRET" in at.error[0].value and "entier" in at.error[0].value
     assert not at.metric
@@ -554,3 +564,118 @@ def test_pre_eval_dev_serves_the_dashboard_folder():
 
     # `pre-eval dev` runs this very app from its own folder, where Streamlit finds `.streamlit/`.
     assert DASHBOARD_APP == APP
+
+
+# --- sign-in and perimeters (access.md) -------------------------------------------------------------------
+
+
+def _journal(home: DataHome) -> list[dict]:
+    path = home.root / "journal" / "acces.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def test_without_the_sign_in_variables_no_figure_is_served(home, monkeypatch):
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    for name, value in OIDC_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PRE_COOKIE_SECRET")
+    monkeypatch.delenv("PRE_OIDC_CLIENT_SECRET")
+    at = signed_in(AppTest.from_file(str(APP), default_timeout=60)).run()
+    assert not at.exception and not at.metric and not at.selectbox
+    assert "PRE_OIDC_CLIENT_SECRET, PRE_COOKIE_SECRET" in at.error[0].value
+
+
+def test_not_signed_in_shows_a_french_sign_in_page_and_nothing_else(home, monkeypatch):
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    for name, value in OIDC_ENV.items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception and not at.metric and not at.selectbox and not at.dataframe
+    assert [b.label for b in at.button] == ["Se connecter"]
+    assert at.title[0].value == "Évaluation des Programmes de Réussite Éducative"
+
+
+def test_an_unknown_account_is_refused_and_journaled(home, monkeypatch):
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    for name, value in OIDC_ENV.items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.user = {"is_logged_in": True, "email": "Inconnu@Ailleurs.fr"}
+    at.run()
+    assert not at.exception and not at.metric and not at.selectbox
+    assert at.title[0].value == "Accès non autorisé" and "inconnu@ailleurs.fr" in at.error[0].value
+    assert "exploitant" in at.info[0].value
+    last = _journal(home)[-1]
+    assert (last["evenement"], last["email"], last["detail"]["motif"]) == ("acces_refuse", "inconnu@ailleurs.fr",
+                                                                           "non_habilite")
+
+
+def test_an_invalid_authorisations_file_lets_nobody_in(app, home):
+    path = home.root / "acces" / "habilitations.csv"
+    good = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(good + "anct@essai.fr,national,FR,doublon\n", encoding="utf-8")
+        at = signed_in(AppTest.from_file(str(APP), default_timeout=60)).run()
+        assert not at.exception and not at.metric
+        assert at.title[0].value == "Accès momentanément suspendu"
+        assert "ligne 7" in _journal(home)[-1]["detail"]["message"]  # the operator's message names the line
+    finally:
+        path.write_text(good, encoding="utf-8")
+    # Fixed file: in at the next page load, without a restart.
+    assert app().metric
+
+
+def _options(at: AppTest, label: str) -> list[str]:
+    return next(s for s in at.selectbox if s.label == label).options
+
+
+def test_each_role_chooses_only_territories_of_its_perimeter(app):
+    national = app(niveau="pre")
+    assert len(_options(national, "Territoire")) == len(SITES)
+    dept = app(role="departement", niveau="pre")
+    assert all("PRE51" in o for o in _options(dept, "Territoire")) and len(_options(dept, "Territoire")) == 4
+    dept_levels = app(role="departement", niveau="departement")
+    assert len(_options(dept_levels, "Territoire")) == 3  # every département's aggregates: 10, 51, 57
+    site = app(role="site", niveau="pre")
+    assert [o for o in _options(site, "Territoire")] == ["Reims (PRE51454)"]
+
+
+@pytest.mark.parametrize(("role", "level", "code"), [
+    ("departement", "pre", "PRE57463"),  # a site of another département
+    ("site", "pre", "PRE51230"),  # another site of the same département
+])
+def test_a_url_outside_the_perimeter_shows_a_french_message_and_no_figure(app, home, role, level, code):
+    at = signed_in(AppTest.from_file(str(APP), default_timeout=60), role)
+    at.query_params.update({"niveau": level, "territoire": code})
+    at.run()
+    assert not at.exception and not at.metric and not at.dataframe
+    assert at.error[0].value.startswith("Ce territoire ne fait pas partie de votre périmètre")
+    assert code not in " ".join(texts(at))
+    last = _journal(home)[-1]
+    assert last["evenement"] == "acces_refuse" and last["email"] == f"{role}@essai.fr".replace(
+        "departement@", "ddets51@").replace("site@", "reims@")
+
+
+def test_a_coordinator_sees_its_own_site_unmasked_and_marked_there_only(app, warehouse, sql):
+    own = app(role="site", niveau="pre", territoire="PRE51454", type="civile", periode="2024")
+    assert any("Chiffres non masqués de votre site" in i.value for i in own.info)
+    expected = warehouse("select effectif from marts.indicateurs where indicateur = 'enfants_suivis' and "
+                         "niveau = 'pre' and territoire = 'PRE51454' and periode = '2024'")["effectif"][0]
+    shown = next(m for m in own.metric if m.label == "Enfants suivis")
+    assert shown.value == formats.number(expected)
+    # Elsewhere (its département, or the same figures seen by the national level): the masked figures.
+    dept = app(role="site", niveau="departement", territoire="51", type="civile", periode="2024")
+    assert not any("non masqués" in i.value for i in dept.info)
+    national = app(role="national", niveau="pre", territoire="PRE51454", type="civile", periode="2024")
+    assert not any("non masqués" in i.value for i in national.info)
+
+
+def test_navigation_follows_the_role(app):
+    def pages(at: AppTest) -> set[str]:  # the URL paths the session's navigation registered
+        return {info.get("url_pathname") for info in at._registered_pages.values()}
+
+    assert not {"depot", "mes-depots", "journal"} & pages(app())
+    assert {"depot", "mes-depots"} <= pages(app(role="site")) and "journal" not in pages(app(role="site"))
+    assert {"depot", "mes-depots", "journal"} <= pages(app(role="exploitant"))
