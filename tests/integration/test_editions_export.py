@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
 from pipelines.process import process
-from support import PRE_EVAL, REPO_ROOT, isolated_env
+from support import OIDC_ENV, PRE_EVAL, REPO_ROOT, authorise, isolated_env, signed_in
 
 APP = REPO_ROOT / "dashboards" / "app.py"
 SITES = ["PRE51108", "PRE51454", "PRE10387"]
@@ -126,9 +126,17 @@ def test_export_of_the_live_figures_differs_from_the_edition(home, tmp_path):
     assert unknown.returncode == 2 and "n'existe pas" in unknown.stderr
 
 
-def test_the_dashboard_opens_on_the_latest_edition(home, monkeypatch):
+def _session(home: DataHome, monkeypatch) -> AppTest:
+    """A signed-in national user's session on this data home."""
     monkeypatch.setenv("PRE_HOME", str(home.root))
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    for name, value in OIDC_ENV.items():
+        monkeypatch.setenv(name, value)
+    authorise(home.root)
+    return signed_in(AppTest.from_file(str(APP), default_timeout=60))
+
+
+def test_the_dashboard_opens_on_the_latest_edition(home, monkeypatch):
+    at = _session(home, monkeypatch).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="filter_edition").value == "2024-T4"
     assert any("Édition 2024-T4" in c.value for c in at.caption)
@@ -138,8 +146,7 @@ def test_the_dashboard_opens_on_the_latest_edition(home, monkeypatch):
 
 
 def test_an_unknown_edition_in_the_url_falls_back_to_the_latest(home, monkeypatch):
-    monkeypatch.setenv("PRE_HOME", str(home.root))
-    at = AppTest.from_file(str(APP), default_timeout=60)
+    at = _session(home, monkeypatch)
     at.query_params["edition"] = "../../etc"
     at.run()
     assert not at.exception
@@ -147,8 +154,7 @@ def test_an_unknown_edition_in_the_url_falls_back_to_the_latest(home, monkeypatc
 
 
 def test_what_changed_names_the_site_that_sent_new_data(home, monkeypatch):
-    monkeypatch.setenv("PRE_HOME", str(home.root))
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at = _session(home, monkeypatch).run()
     at.switch_page("views/changements.py").run()
     assert not at.exception, [e.value for e in at.exception]
     text = " ".join(m.value for m in at.markdown)
