@@ -11,36 +11,44 @@ if str(Path(__file__).parent) not in sys.path:
 
 import access
 
-st.set_page_config(page_title="Évaluation des PRE", page_icon="📊", layout="wide")
 
-# Sign-in first: without a signed-in, authorised person the script stops here (no figure, no list).
-person = access.signed_in()
+def main() -> None:
+    st.set_page_config(page_title="Évaluation des PRE", page_icon="📊", layout="wide")
 
-# Pages live in `views/`, not `pages/`: with a `pages/` folder beside the entry point, Streamlit
-# starts in its legacy multipage mode (pages run without this navigation) until a session loads
-# the root URL, so a shared link opened first after a restart would show the wrong app.
-sections = {
-    "Indicateurs": [
-        st.Page("views/synthese.py", title="Synthèse", icon=":material/dashboard:", default=True),
-        st.Page("views/territoires.py", title="Territoires", icon=":material/map:"),
-        st.Page("views/parcours.py", title="Parcours", icon=":material/route:"),
-        st.Page("views/actions.py", title="Actions et partenariats", icon=":material/handshake:"),
-        st.Page("views/resultats.py", title="Résultats", icon=":material/task_alt:"),
-        st.Page("views/attentes.py", title="Listes d'attente", icon=":material/hourglass_empty:"),
-    ],
-    "Données": [
-        st.Page("views/qualite.py", title="Qualité des données", icon=":material/fact_check:"),
-        st.Page("views/changements.py", title="Ce qui a changé", icon=":material/compare_arrows:"),
-        st.Page("views/methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
-    ],
-}
-if person.role in ("site", "exploitant"):
-    sections["Mes dépôts"] = [
-        st.Page("views/depot.py", title="Déposer un fichier", icon=":material/upload_file:", url_path="depot"),
-        st.Page("views/mes_depots.py", title="Mes dépôts", icon=":material/inbox:", url_path="mes-depots"),
-    ]
-if person.role == "exploitant":
-    sections["Exploitation"] = [
-        st.Page("views/journal.py", title="Journal des accès", icon=":material/history:", url_path="journal"),
-    ]
-st.navigation(sections).run()
+    # Sign-in first: without a signed-in, authorised person the script stops here (no figure, no list).
+    person = access.signed_in()
+
+    # Pages live in `views/`, not `pages/`: with a `pages/` folder beside the entry point, Streamlit
+    # starts in its legacy multipage mode (pages run without this navigation) until a session loads
+    # the root URL, so a shared link opened first after a restart would show the wrong app.
+    sections = {
+        "Indicateurs": [
+            st.Page("views/synthese.py", title="Synthèse", icon=":material/dashboard:", default=True),
+            st.Page("views/territoires.py", title="Territoires", icon=":material/map:"),
+            st.Page("views/parcours.py", title="Parcours", icon=":material/route:"),
+            st.Page("views/actions.py", title="Actions et partenariats", icon=":material/handshake:"),
+            st.Page("views/resultats.py", title="Résultats", icon=":material/task_alt:"),
+            st.Page("views/attentes.py", title="Listes d'attente", icon=":material/hourglass_empty:"),
+        ],
+        "Données": [
+            st.Page("views/qualite.py", title="Qualité des données", icon=":material/fact_check:"),
+            st.Page("views/changements.py", title="Ce qui a changé", icon=":material/compare_arrows:"),
+            st.Page("views/methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
+        ],
+    }
+    if person.role in ("site", "exploitant"):
+        sections["Mes dépôts"] = [
+            st.Page("views/depot.py", title="Déposer un fichier", icon=":material/upload_file:", url_path="depot"),
+            st.Page("views/mes_depots.py", title="Mes dépôts", icon=":material/inbox:", url_path="mes-depots"),
+        ]
+    if person.role == "exploitant":
+        sections["Exploitation"] = [
+            st.Page("views/journal.py", title="Journal des accès", icon=":material/history:", url_path="journal"),
+        ]
+    st.navigation(sections).run()
+
+
+# Streamlit (and AppTest) run this file as `__main__`. A process pool started with "spawn" from a
+# process that ran it re-imports it as `__mp_main__`: nothing must run then.
+if __name__ == "__main__":
+    main()

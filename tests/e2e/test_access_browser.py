@@ -238,7 +238,7 @@ def test_a_coordinator_checks_and_sends_through_the_portal(browser, platform):
     received = [e for e in _journal(home) if e["email"] == REIMS]
     kinds = [e["evenement"] for e in received]
     assert kinds.count("verification") == 3 and kinds.count("envoi") >= 1
-    assert sum(1 for p in Path(home.archive).rglob("*") if p.is_file() and p.name.startswith(own.stem)) == 1
+    assert sum(1 for p in Path(home.archive).rglob("*") if p.is_file() and p.name.endswith(own.name)) == 1
 
 
 def test_the_operator_reads_the_access_journal(browser, platform):
