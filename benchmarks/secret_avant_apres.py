@@ -51,6 +51,8 @@ def main() -> int:
     parser.add_argument("--rev", default="764161a", help="révision du masquage « avant »")
     parser.add_argument("--periode", help="une seule période (par défaut : toutes)")
     parser.add_argument("--sans-audit-avant", action="store_true", help="ne pas attaquer le masquage d'avant")
+    parser.add_argument("--proteger", action="store_true",
+                        help="masquer à nouveau l'entrepôt (et mesurer) au lieu de lire la copie publiée")
     args = parser.parse_args()
     home = DataHome(Path(args.dossier))
     con = duckdb.connect(str(home.warehouse), read_only=True)
@@ -73,15 +75,23 @@ def main() -> int:
               f"{formats.number(len(attack.primary_violations))} lignes affichées sous le seuil "
               f"({formats.number(attack.seconds, 1)} s)")
 
-    con = open_published(home)
-    try:
-        after = con.sql("select * from marts.indicateurs").pl()
-    finally:
-        con.close()
-    if args.periode:
-        after = after.filter(pl.col("periode") == args.periode)
-    print(f"après (copie publiée) : {formats.number(int(after['masque'].sum()))} lignes masquées ; "
-          f"par niveau {shares(after)}")
+    if args.proteger:
+        protection = disclosure.protect(rows, sites, seed=b"banc-essai")
+        after = protection.masked
+        print(f"après (masqué à nouveau en {formats.number(protection.seconds, 1)} s ; "
+              f"{formats.number(protection.primary)} comptes primaires, {formats.number(protection.secondary)} "
+              f"secondaires) : {formats.number(int(after['masque'].sum()))} lignes masquées ; "
+              f"par niveau {shares(after)}")
+    else:
+        con = open_published(home)
+        try:
+            after = con.sql("select * from marts.indicateurs").pl()
+        finally:
+            con.close()
+        if args.periode:
+            after = after.filter(pl.col("periode") == args.periode)
+        print(f"après (copie publiée) : {formats.number(int(after['masque'].sum()))} lignes masquées ; "
+              f"par niveau {shares(after)}")
     attack = disclosure.audit(after, sites)
     print(f"  intrus : {formats.number(attack.masked_counts)} comptes masqués encadrés en "
           f"{formats.number(attack.seconds, 1)} s ; {formats.number(len(attack.narrow))} retrouvables à moins du "
