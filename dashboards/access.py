@@ -126,8 +126,9 @@ def keep_visible(df: pl.DataFrame, level: str = "niveau", territory: str = "terr
     """The rows of territories the person may see."""
     if df.is_empty() or current().role in ("national", "exploitant"):
         return df
+    person, tree = current(), territories()  # the referential is read once per table, not once per territory
     pairs = df.select(level, territory).unique()
-    allowed = [visible(lv, code) for lv, code in pairs.iter_rows()]
+    allowed = [authorisations.in_detail(person, lv, code, tree) for lv, code in pairs.iter_rows()]
     keep = pairs.filter(pl.Series(allowed, dtype=pl.Boolean))
     return df.join(keep, on=[level, territory], how="semi")
 
