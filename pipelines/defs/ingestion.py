@@ -110,6 +110,7 @@ def run_config(files: list[InboxFile]) -> dg.RunConfig:
 
 ingestion_job = dg.define_asset_job(
     "ingestion", selection=dg.AssetSelection.assets(depot, donnees_site),
+    executor_def=dg.in_process_executor,  # steps in the run's process: no imports paid again per step
     description="Contrôle et chargement des dépôts d'un site (déclenché par la boîte de dépôt).")
 
 
