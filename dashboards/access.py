@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import polars as pl
 import streamlit as st
@@ -25,9 +26,12 @@ log = logging.getLogger(__name__)
 
 # Read by the launcher (`pre-eval dashboard`, `pre-eval dev`), which turns them into Streamlit's
 # `[auth]` secrets; the dashboard checks they were given.
-OIDC_VARIABLES = ("PRE_OIDC_METADATA_URL", "PRE_OIDC_CLIENT_ID", "PRE_OIDC_CLIENT_SECRET", "PRE_OIDC_REDIRECT_URI",
-                  "PRE_COOKIE_SECRET")
+OIDC_VARIABLES = tuple(settings.PREFIX + field for field in settings.SIGN_IN_FIELDS)
 PERSON = "_personne"
+# A sign-in is good for a working day: after this, the person signs in again (the identity cookie
+# itself lasts 30 days in Streamlit, too long for data about children). Counted from the identity
+# token's `iat` (issued at), which every OpenID Connect provider sets.
+SESSION_HOURS = 12
 CONTACT = ("Pour obtenir un accès, adressez-vous à l'exploitant de la plateforme (ANCT) : il ajoute votre "
            "adresse au fichier des habilitations avec votre rôle et votre périmètre.")
 
@@ -72,6 +76,14 @@ def signed_in() -> Person:
                    "agents de l'État).")
         st.stop()
     email = str(st.user.get("email") or "").strip().lower()
+    if not fresh(st.user.get("iat")):
+        journal.record(home, "acces_refuse", email=email, detail={"motif": "session_expiree"})
+        st.session_state.pop(PERSON, None)
+        _stop_page("Session expirée")
+        st.warning(f"Votre session a expiré (une connexion vaut {SESSION_HOURS} heures) : reconnectez-vous pour "
+                   "continuer. Aucune action n'a été faite depuis l'expiration, aucun fichier n'a été envoyé.")
+        st.button("Se reconnecter", type="primary", on_click=st.login)
+        st.stop()
     try:
         people = authorisations.load(home, territories())
     except AuthorisationsError as error:
@@ -100,6 +112,15 @@ def signed_in() -> Person:
         st.caption(f"Connecté : {person.label} — {authorisations.ROLE_LABELS[person.role]}")
         _sign_out_button(person)
     return person
+
+
+def fresh(issued_at: object, now: float | None = None) -> bool:
+    """Whether a sign-in issued at `issued_at` (seconds since the epoch) is still valid. A missing,
+    malformed or future date counts as expired: the person signs in again."""
+    if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
+        return False
+    now = time.time() if now is None else now
+    return now - SESSION_HOURS * 3600 <= issued_at <= now + 300  # 5 min of clock skew with the provider
 
 
 def _sign_out_button(person: Person | None = None) -> None:

@@ -16,6 +16,7 @@ import xlsxwriter
 
 import access
 import data
+import labels
 from filters import MIRROR, Filters, sidebar, territory_label
 from pipelines.common import formats
 from pipelines.publication import editions
@@ -381,3 +382,24 @@ def line_chart(df: pl.DataFrame, *, title: str, y_title: str, fmt: str, color: s
         shape=alt.Shape("completeness:N", title="Données",
                         scale=alt.Scale(domain=["complètes", "incomplètes"], range=["circle", "triangle-down"])))
     return (base.mark_line() + points).properties(title=title, height=320)
+
+
+def report_viewer(submissions: pl.DataFrame, *, label: str, key: str) -> None:
+    """Pick one of these submissions (`fichier`, `recu_le`, `statut`, `rapport`) and read its control
+    report on the page, with its Markdown download."""
+    choices = {r["rapport"] or r["fichier"]: r for r in submissions.iter_rows(named=True)}
+    chosen = st.selectbox(label, list(choices), key=key,
+                          format_func=lambda k: f"{choices[k]['fichier']} — reçu le "
+                                                f"{formats.day(choices[k]['recu_le'])} — "
+                                                f"{labels.STATUSES.get(choices[k]['statut'], choices[k]['statut'])}")
+    row = choices[chosen]
+    text = data.report(row["rapport"])
+    if text is None:
+        st.warning("Le rapport de ce dépôt est introuvable dans le dossier des rapports.")
+        return
+    st.download_button("Télécharger le rapport (Markdown)", text.encode("utf-8"), on_click="ignore",
+                       file_name=f"{row['fichier']}.rapport.md", mime="text/markdown", key=f"{key}_md")
+    with st.container(border=True):
+        # One level down, so that the page keeps its own title; `$` is not a formula here.
+        st.markdown(MARKDOWN_HEADING.sub(r"#\1 ", text).replace("$", "\\$"))
+

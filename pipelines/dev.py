@@ -77,8 +77,8 @@ def dashboard_command(host: str, port: int, secrets_file: Path | None = None) ->
 def auth_secrets(env: Mapping[str, str], folder: Path) -> Path | None:
     """Streamlit's `[auth]` section from the `PRE_OIDC_*` variables of `env` (None when one is missing:
     the dashboard then says which). The values were validated by `pipelines.settings`."""
-    config = settings.Settings(**{k[4:]: v for k, v in env.items() if k.startswith("PRE_") and k[4:] in (
-        "OIDC_METADATA_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URI", "COOKIE_SECRET")})
+    config = settings.Settings(**{field: env[settings.PREFIX + field] for field in settings.SIGN_IN_FIELDS
+                                  if settings.PREFIX + field in env})
     values = {"server_metadata_url": config.OIDC_METADATA_URL, "client_id": config.OIDC_CLIENT_ID,
               "client_secret": config.OIDC_CLIENT_SECRET and config.OIDC_CLIENT_SECRET.get_secret_value(),
               "redirect_uri": config.OIDC_REDIRECT_URI,

@@ -29,6 +29,9 @@ DEFAULT_HOME = _CHECKOUT / "data" if (_CHECKOUT / "pyproject.toml").is_file() el
 
 # INSEE practice for individual data (indicators.md): a smaller threshold needs an explicit derogation.
 MINIMUM_THRESHOLD = 11
+PREFIX = "PRE_"
+# The settings Streamlit's sign-in needs (its `[auth]` section); the dashboard shows no figure without them.
+SIGN_IN_FIELDS = ("OIDC_METADATA_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URI", "COOKIE_SECRET")
 PositiveInt = Annotated[int, Field(ge=1)]
 PositiveFloat = Annotated[float, Field(ge=0)]
 
@@ -36,7 +39,7 @@ PositiveFloat = Annotated[float, Field(ge=0)]
 class Settings(BaseSettings):
     """Settings of the platform; field `x` is the environment variable `PRE_X`."""
 
-    model_config = SettingsConfigDict(env_prefix="PRE_", case_sensitive=True, extra="ignore",
+    model_config = SettingsConfigDict(env_prefix=PREFIX, case_sensitive=True, extra="ignore",
                                       validate_default=True, frozen=True)
 
     HOME: Path = Field(DEFAULT_HOME, description="dossier de données (boîte de dépôt, archives, entrepôt…)")

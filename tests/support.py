@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,5 +47,5 @@ def authorise(home_root: Path, accounts=None) -> Path:
 
 def signed_in(at, role: str = "national"):
     """Make an AppTest session that of the account of `role` (signed in through the provider)."""
-    at.user = {"is_logged_in": True, "email": ACCOUNTS[role][0], "name": role}
+    at.user = {"is_logged_in": True, "email": ACCOUNTS[role][0], "name": role, "iat": int(time.time())}
     return at

@@ -39,13 +39,16 @@ def body(_) -> None:
         return
     state = st.session_state.get(CHECKED)
     if not state or state["id"] != uploaded.file_id:
+        bar = st.progress(0.0, text="Vérification du fichier…")
         try:
-            with st.spinner("Vérification du fichier : lecture et contrôle de chaque ligne…"):
-                checked = portal.check(data.home(), person, uploaded.name, uploaded.getvalue())
+            checked = portal.check(data.home(), person, uploaded.name, uploaded.getvalue(),
+                                   progress=lambda fraction, label: bar.progress(fraction, text=label))
         except portal.PortalError as error:
             access.record("verification", fichier=portal.safe_name(uploaded.name), resultat="illisible")
             st.error(str(error))
             return
+        finally:
+            bar.empty()
         access.record("verification", fichier=checked.name, code_pre=checked.code_pre or "",
                       resultat="envoyable" if checked.sendable else "refuse")
         state = {"id": uploaded.file_id, "checked": checked}

@@ -1,37 +1,18 @@
 """Mes dépôts (/mes-depots): the person's sites' submissions, newest first, with their verdict and
 report; files sent through the portal and not yet handled show as « en attente »."""
 
-import json
-
 import polars as pl
 import streamlit as st
 
 import access
 import data
-from display import MARKDOWN_HEADING, page
+from display import page, report_viewer
 from pipelines.access import portal
 from pipelines.common import formats
 from pipelines.publication import editions
 
 # The statuses as access.md words them.
 STATUSES = {"accepte": "accepté", "refuse": "refusé", "ignore": "ignoré"}
-
-
-def pending(home, handled: set[str]) -> list[dict]:
-    """Files sent through the portal whose content the platform has not handled yet."""
-    folder = home.root / portal.FOLDER / "envois"
-    rows = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            sent = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if sent.get("sha256") in handled or (home.root / "registre" / f"{sent.get('sha256')}.json").exists():
-            continue
-        rows.append({"fichier": sent.get("fichier", ""), "code_pre": sent.get("code_pre", ""),
-                     "recu_le": sent.get("envoye_le", ""), "depose_par": sent.get("email", ""),
-                     "statut": "en attente", "rapport": None})
-    return rows
 
 
 def body(_) -> None:
@@ -44,8 +25,8 @@ def body(_) -> None:
         received = access.keep_own_submissions(data.query("mes_depots", source_=editions.LIVE))
     except data.NoData:
         received = pl.DataFrame(schema={"fichier": pl.String, "sha256": pl.String, "code_pre": pl.String})
-    waiting = [r for r in pending(home, set(received["sha256"].to_list()) if "sha256" in received.columns else set())
-               if person.role == "exploitant" or r["code_pre"] in person.codes]
+    handled = set(received["sha256"].to_list()) if "sha256" in received.columns else set()
+    waiting = [r for r in portal.pending(home, handled) if person.role == "exploitant" or r["code_pre"] in person.codes]
     if received.is_empty() and not waiting:
         st.info("Aucun dépôt reçu pour vos sites. Déposez un fichier depuis la page « Déposer un fichier ».")
         return
@@ -68,19 +49,6 @@ def body(_) -> None:
                    "suivent dans quelques instants.")
     if received.is_empty():
         return
-    choices = {r["rapport"] or r["fichier"]: r for r in received.iter_rows(named=True)}
-    chosen = st.selectbox("Ouvrir le rapport de contrôle", list(choices), key="mes_depots_rapport",
-                          format_func=lambda k: f"{choices[k]['fichier']} — "
-                                                f"{STATUSES.get(choices[k]['statut'], choices[k]['statut'])}")
-    text = data.report(choices[chosen]["rapport"])
-    if text is None:
-        st.warning("Le rapport de ce dépôt est introuvable.")
-        return
-    st.download_button("Télécharger le rapport (Markdown)", text.encode("utf-8"), on_click="ignore",
-                       file_name=f"{choices[chosen]['fichier']}.rapport.md", mime="text/markdown",
-                       key="mes_depots_rapport_md")
-    with st.container(border=True):
-        st.markdown(MARKDOWN_HEADING.sub(r"#\1 ", text).replace("$", "\\$"))
-
+    report_viewer(received, label="Ouvrir le rapport de contrôle", key="mes_depots_rapport")
 
 page("Mes dépôts", body, filters=False)

@@ -1,14 +1,13 @@
 """Qualité des données: what each site sent, when, with which findings; who sent nothing."""
 
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
 import data
 import labels
-from display import MARKDOWN_HEADING, Column, download_stem, header, page, table
+from display import Column, download_stem, header, page, report_viewer, table
 from filters import Filters
 from pipelines.common import formats
 
@@ -80,21 +79,6 @@ def body(f: Filters) -> None:
     if not submissions.height:
         st.info("Aucun dépôt reçu pour ce territoire.")
         return
-    choices = {r["rapport"] or r["fichier"]: r for r in submissions.iter_rows(named=True)}
-    chosen = st.selectbox("Ouvrir le rapport de contrôle du dépôt", list(choices), key="qualite_report",
-                          format_func=lambda k: f"{choices[k]['fichier']} — reçu le "
-                                                f"{formats.day(choices[k]['recu_le'])} — "
-                                                f"{labels.STATUSES.get(choices[k]['statut'], choices[k]['statut'])}")
-    text = data.report(choices[chosen]["rapport"])
-    if text is None:
-        st.warning("Le rapport de ce dépôt est introuvable dans le dossier des rapports.")
-        return
-    st.download_button("Télécharger le rapport (Markdown)", text.encode("utf-8"), on_click="ignore",
-                       file_name=Path(choices[chosen]["rapport"]).name, mime="text/markdown",
-                       key="qualite_report_md")
-    with st.container(border=True):
-        # One level down, so that the page keeps its own title; `$` is not a formula here.
-        st.markdown(MARKDOWN_HEADING.sub(r"#\1 ", text).replace("$", "\\$"))
-
+    report_viewer(submissions, label="Ouvrir le rapport de contrôle du dépôt", key="qualite_report")
 
 page("Qualité des données", body)

@@ -24,6 +24,7 @@ import os
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ SUFFIXES = (".zip", ".xlsx")
 MAX_NAME = 120
 ALREADY_SENT = ("Ce fichier a déjà été envoyé : il n'est pas envoyé une seconde fois. Suivez son traitement dans "
                 "« Mes dépôts ».")
+READ_SHARE = 0.3  # of the progress bar given to reading the file, before the tables' checks
 KEEP_CHECKS_HOURS = 24  # a checked file not sent is removed after this long (retention: operations.md)
 
 
@@ -93,9 +95,11 @@ def _folder(home: DataHome, *parts: str) -> Path:
     return path
 
 
-def check(home: DataHome, person: Person, name: str, data: bytes) -> Checked:
+def check(home: DataHome, person: Person, name: str, data: bytes,
+          progress: Callable[[float, str], None] | None = None) -> Checked:
     """Check an uploaded file for `person`. Raises `PortalError` for a file that cannot even be
-    checked (wrong type, too big, empty)."""
+    checked (wrong type, too big, empty). `progress(fraction, French label)` follows the stages."""
+    tell = progress or (lambda fraction, label: None)
     shown = safe_name(name)
     if not shown.lower().endswith(SUFFIXES):
         raise PortalError("Le fichier doit être une archive ZIP (.zip) ou un classeur Excel (.xlsx), "
@@ -113,7 +117,15 @@ def check(home: DataHome, person: Person, name: str, data: bytes) -> Checked:
         handle.write(data)
     sites = load_sites(home)
     names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
-    [report] = validate_many([read_submission(copy, name=shown)], [Context(known_sites=set(names))])
+    tell(0.0, f"Lecture du fichier ({formats.number(len(data) / 1e6, 1)} Mo)…")
+    submission = read_submission(copy, name=shown)
+
+    def on_table(table: str, number: int, total: int) -> None:
+        tell(READ_SHARE + (1 - READ_SHARE) * (number - 1) / total,
+             f"Contrôle de la table « {table} » ({number} sur {total})…")
+
+    [report] = validate_many([submission], [Context(known_sites=set(names))], on_table=on_table)
+    tell(1.0, "Contrôle terminé : rédaction du rapport…")
     code = report.code_pre if isinstance(report.code_pre, str) else None
     site_name = names.get(code or "")
     allowed = code is not None and sends_for(person, code)
@@ -143,8 +155,7 @@ def send(home: DataHome, person: Person, checked: Checked) -> Sent:
                           "nouveau, puis envoyez-le.")
     if checked.code_pre is None or not sends_for(person, checked.code_pre):
         raise PortalError("Ce fichier concerne un site pour lequel vous n'êtes pas habilité : il n'est pas envoyé.")
-    received = home.root / "registre" / f"{checked.sha256}.json"
-    if received.exists():
+    if (home.ledger / f"{checked.sha256}.json").exists():
         return Sent(checked.name, True, "Ce contenu a déjà été reçu par la plateforme : il n'est pas envoyé une "
                                         "seconde fois. Suivez son traitement dans « Mes dépôts ».")
     sender = _folder(home, "envois") / f"{checked.sha256}.json"
@@ -188,6 +199,25 @@ def _link_unique(tmp: Path, folder: Path, name: str, sha256: str) -> Path:
         tmp.unlink()
         return target
     raise PortalError("Impossible de nommer le fichier dans la boîte de dépôt : réessayez.")
+
+
+def pending(home: DataHome, handled: set[str]) -> list[dict]:
+    """Files sent through the portal whose content the platform has not handled yet (not in
+    `handled`, the published submissions' hashes, nor in the ledger): « en attente »."""
+    folder = home.root / FOLDER / "envois"
+    rows = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            sent = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        sha256 = str(sent.get("sha256", ""))
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256) or sha256 in handled or (home.ledger / f"{sha256}.json").exists():
+            continue
+        rows.append({"fichier": sent.get("fichier", ""), "code_pre": sent.get("code_pre", ""),
+                     "recu_le": sent.get("envoye_le", ""), "depose_par": sent.get("email", ""),
+                     "statut": "en attente", "rapport": None})
+    return rows
 
 
 def sender_of(home: DataHome, sha256: str) -> str | None:

@@ -21,6 +21,11 @@ class DataHome:
         return self.root / "inbox"
 
     @property
+    def ledger(self) -> Path:
+        """One file per content ever handled, named by its SHA-256 (`registre/<sha256>.json`)."""
+        return self.root / "registre"
+
+    @property
     def archive(self) -> Path:
         return self.root / "archive"
 

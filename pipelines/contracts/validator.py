@@ -83,8 +83,11 @@ def validate(sub: Submission, context: Context | None = None, contracts: Contrac
 
 
 def validate_many(subs: Sequence[Submission], contexts: Sequence[Context] | None = None,
-                  contracts: Contracts | None = None) -> list[Report]:
-    """Check a batch of submissions; one report each, as if each had been checked alone."""
+                  contracts: Contracts | None = None,
+                  on_table: Callable[[str, int, int], None] | None = None) -> list[Report]:
+    """Check a batch of submissions; one report each, as if each had been checked alone.
+
+    `on_table(name, i, n)` is told before the i-th of the n tables is checked (progress display)."""
     contracts = contracts or load_contracts()
     contexts = list(contexts) if contexts is not None else [Context() for _ in subs]
     for context in contexts:
@@ -99,7 +102,9 @@ def validate_many(subs: Sequence[Submission], contexts: Sequence[Context] | None
          REF_EXTRACTION: [s.manifest.get("date_extraction") if isinstance(s.manifest.get("date_extraction"), date)
                           else None for s in subs]},
         schema={DEPOT: pl.Int64, REF_EXTRACTION: pl.Date})
-    for name, table in contracts.tables.items():
+    for number, (name, table) in enumerate(contracts.tables.items(), start=1):
+        if on_table is not None:
+            on_table(name, number, len(contracts.tables))
         frames = [s.tables[name].with_columns(pl.lit(i, dtype=pl.Int64).alias(DEPOT))
                   for i, s in enumerate(subs) if name in s.tables and name not in s.unusable]
         if not frames:

@@ -77,7 +77,7 @@ def ready_files(home: DataHome, *, stable_seconds: float = 0.0) -> list[InboxFil
 
 
 def ledger_path(home: DataHome, sha256: str) -> Path:
-    return home.root / "registre" / f"{sha256}.json"
+    return home.ledger / f"{sha256}.json"
 
 
 def ledger_entry(home: DataHome, sha256: str) -> dict | None:

@@ -32,6 +32,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots" / "acces"
 APP_READY = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 TIMEOUT_MS = 60_000
+NATIONAL = "anct@demo.pre-eval.fr"
 REIMS = "coordination-reims@demo.pre-eval.fr"
 MARNE = "ddets-marne@demo.pre-eval.fr"
 GRAND_EST = "dreets-grand-est@demo.pre-eval.fr"
@@ -174,6 +175,25 @@ def test_a_url_outside_the_perimeter_shows_no_figure(browser, platform, email, u
     events = _journal(platform["home"])
     assert any(e["email"] == email and e["evenement"] == "connexion" for e in events)
     assert any(e["email"] == email and e["evenement"] == "acces_refuse" for e in events)
+
+
+def test_the_national_user_sees_every_region_and_no_portal(browser, platform):
+    context, page = _sign_in(browser, platform["base"], NATIONAL)
+    try:
+        assert "national (ANCT)" in _body(page)
+        page.goto(platform["base"] + "/?niveau=departement&territoire=13", timeout=TIMEOUT_MS)
+        _ready(page)
+        text = _body(page)
+        assert "ne fait pas partie de votre périmètre" not in text and "Bouches-du-Rhône" in text
+        assert "Déposer un fichier" not in text and "Journal des accès" not in text  # not in its navigation
+        page.screenshot(path=str(SCREENSHOTS / "national.png"), full_page=True)
+        page.goto(platform["base"] + "/depot", timeout=TIMEOUT_MS)
+        _ready(page)
+        assert page.locator('[data-testid="stFileUploaderDropzoneInput"]').count() == 0
+    finally:
+        context.close()
+    events = _journal(platform["home"])
+    assert any(e["email"] == NATIONAL and e["evenement"] == "connexion" and e["role"] == "national" for e in events)
 
 
 def _journal(home: DataHome) -> list[dict]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 
 import duckdb
 import openpyxl
@@ -21,7 +22,7 @@ from pipelines.common import formats
 from pipelines.common.datahome import DataHome
 from pipelines.publication.disclosure import SECRET
 from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator
-from support import OIDC_ENV, REPO_ROOT, authorise, signed_in
+from support import ACCOUNTS, OIDC_ENV, REPO_ROOT, authorise, signed_in
 
 DASHBOARDS = REPO_ROOT / "dashboards"
 APP = DASHBOARDS / "app.py"
@@ -602,7 +603,7 @@ def test_an_unknown_account_is_refused_and_journaled(home, monkeypatch):
     for name, value in OIDC_ENV.items():
         monkeypatch.setenv(name, value)
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.user = {"is_logged_in": True, "email": "Inconnu@Ailleurs.fr"}
+    at.user = {"is_logged_in": True, "email": "Inconnu@Ailleurs.fr", "iat": int(time.time())}
     at.run()
     assert not at.exception and not at.metric and not at.selectbox
     assert at.title[0].value == "Accès non autorisé" and "inconnu@ailleurs.fr" in at.error[0].value
@@ -610,6 +611,34 @@ def test_an_unknown_account_is_refused_and_journaled(home, monkeypatch):
     last = _journal(home)[-1]
     assert (last["evenement"], last["email"], last["detail"]["motif"]) == ("acces_refuse", "inconnu@ailleurs.fr",
                                                                            "non_habilite")
+
+
+@pytest.mark.parametrize("issued", [13 * 3600, None, "hier"], ids=["13 h", "absente", "illisible"])
+def test_an_expired_session_shows_no_figure_and_asks_to_sign_in_again(home, monkeypatch, issued):
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    for name, value in OIDC_ENV.items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    user = {"is_logged_in": True, "email": ACCOUNTS["national"][0]}
+    if issued is not None:
+        user["iat"] = int(time.time()) - issued if isinstance(issued, int) else issued
+    at.user = user
+    at.run()
+    assert not at.exception and not at.metric and not at.selectbox and not at.dataframe
+    assert at.title[0].value == "Session expirée" and "reconnectez-vous" in at.warning[0].value
+    assert [b.label for b in at.button] == ["Se reconnecter"]
+    last = _journal(home)[-1]
+    assert (last["evenement"], last["detail"]["motif"]) == ("acces_refuse", "session_expiree")
+
+
+def test_a_session_lasts_twelve_hours_counted_from_the_sign_in():
+    import access
+
+    now = 1_800_000_000.0
+    assert access.fresh(now - 12 * 3600, now) and access.fresh(now, now) and access.fresh(now + 60, now)
+    assert not access.fresh(now - 12 * 3600 - 1, now)
+    assert not access.fresh(now + 3600, now)  # issued in the future: a forged or broken token
+    assert not access.fresh(True, now) and not access.fresh("1800000000", now) and not access.fresh(None, now)
 
 
 def test_an_invalid_authorisations_file_lets_nobody_in(app, home):

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from pipelines.access.authorisations import Person
-from pipelines.access.portal import PortalError, check, safe_name, send, sender_of
+from pipelines.access.portal import PortalError, check, pending, safe_name, send, sender_of
 from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
 from pipelines.ingest.inbox import ready_files
@@ -58,6 +58,30 @@ def test_a_valid_file_of_ones_own_site_is_checked_like_the_command_and_sent_once
     # A second click: no second submission.
     again = send(home, REIMS, checked)
     assert again.already and len(ready_files(home)) == 1
+    # « en attente » until the platform has handled it (published, or in the ledger).
+    [waiting] = pending(home, set())
+    assert (waiting["fichier"], waiting["code_pre"], waiting["depose_par"], waiting["statut"]) == (
+        file.path.name, "PRE51454", "coord@reims.fr", "en attente")
+    assert pending(home, {checked.sha256}) == []
+    (home.root / "registre").mkdir(exist_ok=True)
+    (home.root / "registre" / f"{checked.sha256}.json").write_text("{}", encoding="utf-8")
+    assert pending(home, set()) == []
+
+
+def test_the_check_reports_its_progress_table_by_table_in_french(home, files):
+    from pipelines.contracts.model import load_contracts
+
+    valid, _ = files
+    file = valid["PRE10387"]
+    steps: list[tuple[float, str]] = []
+    check(home, TROYES, file.path.name, file.path.read_bytes(),
+          progress=lambda fraction, label: steps.append((fraction, label)))
+    fractions = [f for f, _ in steps]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert "Lecture du fichier" in steps[0][1] and " Mo)" in steps[0][1]
+    tables = list(load_contracts().tables)  # every table of the contract is announced, in order
+    announced = [label for _, label in steps if label.startswith("Contrôle de la table")]
+    assert announced == [f"Contrôle de la table « {t} » ({i} sur {len(tables)})…" for i, t in enumerate(tables, 1)]
 
 
 def test_concurrent_clicks_give_one_submission(home, files):
