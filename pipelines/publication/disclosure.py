@@ -55,6 +55,8 @@ LEVELS = ("pre", "departement", "region", "national")
 LEVEL_COST = {"pre": 1.0, "departement": 10.0, "region": 100.0, "national": 10_000.0}
 TOLERANCE = 1e-6
 CHOICES = 3  # the draw is among this many cheapest sufficient candidates of one level
+CERTIFY_ROUNDS = 12  # batch proofs tried before exact bounds, one objective at a time (see `certify`)
+CERTIFY_IDLE = 3  # rounds in a row that prove nothing more end them
 _SETTLED = None  # HiGHS statuses that answer the question (filled on first use: highspy loads lazily)
 
 
@@ -294,6 +296,8 @@ class GroupSolver:
         self.vals = np.array(vals, dtype=np.float64)
         self.lower = np.array(lower, dtype=np.float64)
         self.upper = np.array(upper, dtype=np.float64)
+        finite = np.abs(self.upper[np.isfinite(self.upper)])
+        self.cap = 2.0 * (float(finite.max()) if finite.size else 0.0) + 1e6
         self.closed_form = None
         if len(lower) == 1 and single[2] and len(group) > 1:
             row, rhs, _ = single
@@ -321,11 +325,14 @@ class GroupSolver:
         """The objectives NOT proved wide enough (indices into `objectives`).
 
         Any two feasible points prove an objective at least as wide as the gap between them. So:
-        minimise the sum of the pending objectives (point x1), then maximise it with every count held
-        below its value at x1 plus the threshold (point x2, the program stays bounded): an objective
-        whose gap between x2 and x1 reaches the threshold is proved wide enough. Counts tied together
-        (siblings under a shown total) cannot all rise at once, so the others are tried again, a few
-        times; what remains is checked one by one (`bounds`). Objectives on one count and objectives
+        minimise a signed sum of the pending objectives (point x1), then maximise it with every count
+        allowed to move at most the threshold from x1 in its direction (point x2, the program stays
+        bounded): an objective whose gap between x2 and x1 reaches the threshold is proved wide
+        enough. The first round gives every objective the sign +; counts tied together (siblings
+        under a shown total) cannot all rise at once, so the next rounds draw random signs (a
+        deterministic draw) and some siblings rise while others fall. What no round proves is
+        checked one by one (`bounds`, two programs each): on a 331-site region set this cut the
+        audit's programs from 9 650 to 1 590 (70 s to 6 s). Objectives on one count and objectives
         on complements go in separate passes, so that their terms do not cancel.
         """
         if self.closed_form is not None:
@@ -333,17 +340,25 @@ class GroupSolver:
         doubtful = []
         for batch in ([i for i, (_, o) in enumerate(objectives) if len(o) == 1],
                       [i for i, (_, o) in enumerate(objectives) if len(o) > 1]):
-            for _ in range(4):
-                if not batch:
+            # Round 0 moves every pending objective the same way; the next rounds give them random
+            # directions, so that siblings under a shown total (whose sum cannot move) move apart.
+            draws = np.random.default_rng(len(batch))
+            idle = 0
+            for round_ in range(CERTIFY_ROUNDS):
+                if not batch or idle == CERTIFY_IDLE:
                     break
-                still = self._certify_once([objectives[i][1] for i in batch], threshold)
+                signs = np.ones(len(batch)) if round_ == 0 else draws.choice((-1.0, 1.0), size=len(batch))
+                still = self._certify_once([objectives[i][1] for i in batch], threshold, signs)
                 if still is None or len(still) == len(batch):
-                    break
+                    idle += 1
+                    continue
+                idle = 0
                 batch = [batch[i] for i in still]
             doubtful += batch
         return sorted(doubtful)
 
-    def _certify_once(self, objectives: list[dict[Var, float]], threshold: float) -> list[int] | None:
+    def _certify_once(self, objectives: list[dict[Var, float]], threshold: float,
+                      signs: np.ndarray) -> list[int] | None:
         import highspy
 
         h = self._model()
@@ -353,19 +368,24 @@ class GroupSolver:
         for k, objective in enumerate(objectives):
             for var, coeff in objective.items():
                 matrix[k, self.index[var]] = coeff
-        cost = matrix.sum(axis=0)
-        inf = highspy.kHighsInf
-        h.changeColsBounds(n, columns, np.zeros(n), np.full(n, inf))
+        cost = signs @ matrix
+        down = cost < 0  # counts that the first point takes high and the second low
+        # Every count held below a cap keeps the first program bounded when some costs are negative; a
+        # smaller region only makes the proof harder, never wrong (both points stay feasible).
+        cap = np.full(n, self.cap)
+        h.changeColsBounds(n, columns, np.zeros(n), cap)
         h.changeColsCost(n, columns, cost)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            h.changeColsBounds(n, columns, np.zeros(n), np.full(n, highspy.kHighsInf))
             return None
         low = np.array(h.getSolution().col_value)
-        h.changeColsBounds(n, columns, np.zeros(n), low + threshold)
+        h.changeColsBounds(n, columns, np.where(down, np.maximum(low - threshold, 0.0), 0.0),
+                           np.where(down, cap, low + threshold))
         h.changeColsCost(n, columns, -cost)
         h.run()
         status = h.getModelStatus()
-        h.changeColsBounds(n, columns, np.zeros(n), np.full(n, inf))
+        h.changeColsBounds(n, columns, np.zeros(n), np.full(n, highspy.kHighsInf))
         if status != highspy.HighsModelStatus.kOptimal:
             return None
         high = np.array(h.getSolution().col_value)
@@ -675,40 +695,53 @@ def audit(masked: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | None = 
     """What a reader of the masked indicators can recover with a linear-programming solver."""
     started = time.perf_counter()
     threshold = settings.load().SEUIL_SECRET if threshold is None else threshold
+    result = Audit()
+    jobs = [(frame, sites, threshold) for _, frame in masked.sort("periode").group_by(["periode"],
+                                                                                       maintain_order=True)]
+    for part in workers.ordered_map(_audit_period, jobs, parallel_from=4):  # periods are independent
+        result.masked_counts += part.masked_counts
+        result.narrow += part.narrow
+        result.primary_violations += part.primary_violations
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _audit_period(job: tuple[pl.DataFrame, pl.DataFrame, int]) -> Audit:
+    """The reader's attack on one period (run in a worker process when there are many)."""
+    frame, sites, threshold = job
     rules = _rules()
     result = Audit()
-    for (period,), frame in masked.sort("periode").group_by(["periode"], maintain_order=True):
-        rows = frame.to_dicts()
-        # The reader's system: shown counts are known; a masked row's counts are unknown, unless
-        # another shown row reveals them (a shared base shown elsewhere).
-        system = _system(rows, sites, rules)
-        known: set[Var] = set()
-        for i, row in enumerate(rows):
-            if row[MASK_COLUMN]:
-                continue
-            known.add(system.eff_var[i])
-            if system.num_var[i] is not None:
-                known.add(system.num_var[i])
-                n, base = system.values[system.num_var[i]], system.values[system.eff_var[i]]
-                bad = 1 <= n < threshold or 1 <= base - n < threshold
-            else:
-                bad = False
-            if bad or 1 <= system.values[system.eff_var[i]] < threshold:
-                result.primary_violations.append(
-                    (period, row["indicateur"], row["categorie"], row["niveau"], row["territoire"]))
-        free = set(system.values) - known
-        for var in list(free):  # unknown to the reader: only the structure of the system is used
-            system.values[var] = 0
-        for group in _components(system, free):
-            solver = GroupSolver(group, system)
-            objectives = _objectives(group, system)
-            result.masked_counts += len(objectives)
-            for i in solver.certify(objectives, threshold):
-                name, objective = objectives[i]
-                low, high = solver.bounds(objective)
-                if high - low < threshold - TOLERANCE:
-                    result.narrow.append((period, name, low, high))
-    result.seconds = time.perf_counter() - started
+    period = frame["periode"][0]
+    rows = frame.to_dicts()
+    # The reader's system: shown counts are known; a masked row's counts are unknown, unless
+    # another shown row reveals them (a shared base shown elsewhere).
+    system = _system(rows, sites, rules)
+    known: set[Var] = set()
+    for i, row in enumerate(rows):
+        if row[MASK_COLUMN]:
+            continue
+        known.add(system.eff_var[i])
+        if system.num_var[i] is not None:
+            known.add(system.num_var[i])
+            n, base = system.values[system.num_var[i]], system.values[system.eff_var[i]]
+            bad = 1 <= n < threshold or 1 <= base - n < threshold
+        else:
+            bad = False
+        if bad or 1 <= system.values[system.eff_var[i]] < threshold:
+            result.primary_violations.append(
+                (period, row["indicateur"], row["categorie"], row["niveau"], row["territoire"]))
+    free = set(system.values) - known
+    for var in list(free):  # unknown to the reader: only the structure of the system is used
+        system.values[var] = 0
+    for group in _components(system, free):
+        solver = GroupSolver(group, system)
+        objectives = _objectives(group, system)
+        result.masked_counts += len(objectives)
+        for i in solver.certify(objectives, threshold):
+            name, objective = objectives[i]
+            low, high = solver.bounds(objective)
+            if high - low < threshold - TOLERANCE:
+                result.narrow.append((period, name, low, high))
     return result
 
 
