@@ -5,6 +5,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+import access
 import data
 import labels
 from display import Column, download_stem, header, page, report_viewer, table
@@ -29,7 +30,9 @@ def coverage(row: dict, start: date, end: date) -> str:
 def body(f: Filters) -> None:
     header(f)
     period = data.periods().filter(pl.col("periode") == f.period).row(0, named=True)
-    sites = data.territory_sites(f.level, f.territory).select("code_pre", "nom")
+    # A site's status (its submissions, the date of its data, its coverage) is shown only to those who may
+    # see its submissions (access.md): the listed sites are cut to the person's perimeter first.
+    sites = access.keep_own_submissions(data.territory_sites(f.level, f.territory).select("code_pre", "nom"))
     every_submission = data.submissions()
     submissions = every_submission.filter(pl.col("code_pre").is_in(sites["code_pre"].implode()) | (
         pl.col("code_pre").is_null() if f.level == "national" else pl.lit(False)))

@@ -505,6 +505,18 @@ def test_qualite_lists_sites_submissions_and_opens_a_report(app, sql):
     assert not [m for m in at.markdown if m.value.startswith("# ")], "le rapport garde un titre de niveau 1"
 
 
+@pytest.mark.parametrize(("role", "where"), [("departement", "departement = '51'"),
+                                           ("site", "code_pre = 'PRE51454'")])
+def test_qualite_shows_only_the_submissions_and_reports_of_the_perimeter(app, sql, role, where):
+    at = app("qualite", role=role)
+    own = sorted(sql(f"select code_pre from marts.sites where {where}")["code_pre"].to_list())
+    assert sorted(table(at, "Site")["Code"].to_list()) == own
+    reports = sql(f"select rapport, fichier from marts.depots where code_pre in (select code_pre from marts.sites "
+                  f"where {where})")
+    shown = [option.split(" — ")[0] for option in at.selectbox(key="qualite_report").options]
+    assert sorted(shown) == sorted(reports["fichier"].to_list())  # none of another perimeter
+
+
 def test_methodologie_comes_from_the_catalogue(app):
     at = app("methodologie")
     body = " ".join(m.value for m in at.markdown)
