@@ -4,6 +4,7 @@ territory, with the sites whose submissions explain the difference."""
 import polars as pl
 import streamlit as st
 
+import access
 import data
 import labels
 from display import Column, page, table
@@ -27,6 +28,10 @@ def shown(value, masked, fmt: str) -> str:
     if masked is None:
         return "absent"
     return SECRET if masked else formats.by_kind(value, fmt)
+
+
+def others_label(count: int) -> str:
+    return f"{formats.number(count)} autre{'s' if count > 1 else ''} site{'s' if count > 1 else ''}"
 
 
 def members(sites: pl.DataFrame) -> dict[tuple[str, str], set[str]]:
@@ -58,8 +63,11 @@ def body(_filters) -> None:
         return
     period = st.selectbox("Période", periods[::-1], key="changes_period")
 
-    before = data.query("indicateurs_periode", source_=reference, niveau="*", parent="*", periode=period)
-    after = data.query("indicateurs_periode", source_=other, niveau="*", parent="*", periode=period)
+    # Only the territories of the person's perimeter (access.md), in both versions.
+    before = access.keep_visible(data.query("indicateurs_periode", source_=reference, niveau="*", parent="*",
+                                            periode=period))
+    after = access.keep_visible(data.query("indicateurs_periode", source_=other, niveau="*", parent="*",
+                                           periode=period))
     joined = before.select([*KEYS, "valeur", "effectif", "masque"]).join(
         after.select([*KEYS, "valeur", "effectif", "masque"]), on=KEYS, how="full", coalesce=True, suffix="_apres")
     differs = ~(pl.col("valeur").eq_missing(pl.col("valeur_apres")) & pl.col("effectif").eq_missing(
@@ -68,12 +76,17 @@ def body(_filters) -> None:
 
     sites_before, sites_after = sites_of(reference), sites_of(other)
     moved = {code for code in set(sites_before) | set(sites_after) if sites_before.get(code) != sites_after.get(code)}
+    # Which site sent what is a site's status: named only within the person's perimeter, the others counted.
+    named = set(access.keep_own_submissions(pl.DataFrame({"code_pre": sorted(moved)}, schema={"code_pre": pl.String}))
+                ["code_pre"].to_list())
     names = dict(data.sites().select("code_pre", "nom").iter_rows())
     if moved:
         lines = [f"- {names.get(c, c)} ({c}) : données extraites le "
                  f"{formats.day(sites_before[c]) if c in sites_before else '—'} dans la référence, le "
                  f"{formats.day(sites_after[c]) if c in sites_after else '—'} dans la comparaison"
-                 for c in sorted(moved)]
+                 for c in sorted(named)]
+        if len(moved - named):
+            lines.append(f"- {others_label(len(moved - named))} hors de votre périmètre")
         st.markdown("**Sites dont les données ont changé**\n\n" + "\n".join(lines))
     else:
         st.markdown("**Aucun site n'a envoyé de nouvelles données entre les deux.**")
@@ -87,13 +100,16 @@ def body(_filters) -> None:
     rows = []
     for r in changed.iter_rows(named=True):
         ind = indicators[r["indicateur"]]
-        cause = sorted(territory_sites.get((r["niveau"], r["territoire"]), set()) & moved)
+        behind = territory_sites.get((r["niveau"], r["territoire"]), set()) & moved
+        cause = [f"{names.get(c, c)} ({c})" for c in sorted(behind & named)]
+        if behind - named:
+            cause.append(others_label(len(behind - named)))
         rows.append({
             "indicateur": ind.libelle, "categorie": categories.get(r["categorie"], r["categorie"]),
             "territoire": labels.territory(r["niveau"], r["territoire"], names),
             "avant": shown(r["valeur"], r["masque"], ind.format),
             "apres": shown(r["valeur_apres"], r["masque_apres"], ind.format),
-            "cause": ", ".join(f"{names.get(c, c)} ({c})" for c in cause) or "méthode ou référentiel",
+            "cause": ", ".join(cause) or "méthode ou référentiel",
         })
     table(pl.DataFrame(rows), [Column("indicateur", "Indicateur"), Column("categorie", "Catégorie"),
                                Column("territoire", "Territoire"), Column("avant", choices[reference]),

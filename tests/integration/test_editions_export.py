@@ -8,6 +8,7 @@ import json
 import shutil
 import stat
 import subprocess
+import time
 
 import duckdb
 import pytest
@@ -164,6 +165,24 @@ def test_what_changed_names_the_site_that_sent_new_data(home, monkeypatch):
     assert frames and "Sites en cause" in frames[0].columns
     causes = set(frames[0]["Sites en cause"])
     assert any("PRE51454" in c for c in causes)
+
+
+def test_what_changed_names_only_the_sites_of_the_perimeter(home, monkeypatch):
+    """Troyes's coordinator: Reims's new file is counted, not named, and Reims's own rows are absent."""
+    _session(home, monkeypatch)
+    authorise(home.root, accounts=[("troyes@essai.fr", "site", "PRE10387")])
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.user = {"is_logged_in": True, "email": "troyes@essai.fr", "iat": int(time.time())}
+    at.run()
+    at.switch_page("views/changements.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(m.value for m in at.markdown)
+    assert "1 autre site hors de votre périmètre" in text
+    frames = [f.value for f in at.dataframe]
+    assert frames
+    cells = " ".join(str(v) for frame in frames for column in frame.columns for v in frame[column].to_list())
+    assert "PRE51454" not in text + cells and "Reims" not in text + cells
+    assert "1 autre site" in " ".join(frames[0]["Sites en cause"])
 
 
 def test_sites_unmasked_rows_stay_out_of_the_masked_copy_editions_and_export(home, tmp_path):
