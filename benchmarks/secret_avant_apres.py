@@ -6,7 +6,7 @@ as it was at REV, and applied to the same rows as today's protection: the unmask
 `marts.indicateurs` of a warehouse. Today's masks are those of the data home's published copy.
 Both are then attacked by today's intruder (`--sans-audit-avant` skips the attack on the old masks).
 
-    .venv/bin/python benchmarks/secret_avant_apres.py DOSSIER [--rev 764161a] [--periode 2024]
+    .venv/bin/python benchmarks/secret_avant_apres.py DOSSIER [--rev 764161a] [--periode 2024] [--regions 44,32]
 
 DOSSIER is a data home (for example the national benchmark's, kept with `--dossier`).
 """
@@ -50,10 +50,14 @@ def main() -> int:
     parser.add_argument("dossier")
     parser.add_argument("--rev", default="764161a", help="révision du masquage « avant »")
     parser.add_argument("--periode", help="une seule période (par défaut : toutes)")
+    parser.add_argument("--regions", help="ces régions seulement (codes séparés par des virgules), sans la "
+                                           "ligne France : un jeu plus petit, pour comparer deux versions")
     parser.add_argument("--sans-audit-avant", action="store_true", help="ne pas attaquer le masquage d'avant")
     parser.add_argument("--proteger", action="store_true",
                         help="masquer à nouveau l'entrepôt (et mesurer) au lieu de lire la copie publiée")
     args = parser.parse_args()
+    if args.regions and not args.proteger:
+        parser.error("--regions demande --proteger (la copie publiée couvre toute la France)")
     home = DataHome(Path(args.dossier))
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
@@ -63,6 +67,13 @@ def main() -> int:
         con.close()
     if args.periode:
         rows = rows.filter(pl.col("periode") == args.periode)
+    if args.regions:
+        regions = [code.strip() for code in args.regions.split(",")]
+        sites = sites.filter(pl.col("region").is_in(regions))
+        inside = {"pre": sites["code_pre"].to_list(), "departement": sites["departement"].unique().to_list(),
+                  "region": regions}
+        rows = rows.filter(pl.any_horizontal([(pl.col("niveau") == level) & pl.col("territoire").is_in(codes)
+                                              for level, codes in inside.items()]))
     print(f"{formats.number(rows.height)} lignes d'indicateurs, {rows['periode'].n_unique()} période(s)")
 
     started = time.perf_counter()
