@@ -8,7 +8,7 @@ import streamlit as st
 
 import access
 import data
-from display import page
+from display import MARKDOWN_HEADING, page
 from pipelines.access import portal
 from pipelines.contracts.documents.template import write_template
 
@@ -81,7 +81,8 @@ def body(_) -> None:
                 st.session_state[SENT] = {"sha256": checked.sha256, "message": sent.message}
                 st.success(sent.message)
     with st.container(border=True):
-        st.markdown(checked.report_markdown.replace("$", "\\$"))
+        # One level down, so that the page keeps its own title; `$` is not a formula here.
+        st.markdown(MARKDOWN_HEADING.sub(r"#\1 ", checked.report_markdown).replace("$", "\\$"))
 
 
 page("Déposer un fichier", body, filters=False)
