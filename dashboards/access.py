@@ -158,10 +158,15 @@ def keep_own_submissions(df: pl.DataFrame) -> pl.DataFrame:
     """Submission rows of the sites whose status and reports the person may see."""
     if df.is_empty() or current().role in ("national", "exploitant"):
         return df
-    tree = territories()
-    codes = [c for c in df["code_pre"].drop_nulls().unique().to_list()
-             if authorisations.sees_submissions_of(current(), c, tree)]
-    return df.filter(pl.col("code_pre").is_in(codes))
+    return df.filter(pl.col("code_pre").is_in(list(own_submission_sites(df["code_pre"].drop_nulls().unique()))))
+
+
+def own_submission_sites(codes) -> set[str]:
+    """Those of these sites whose status and reports the person may see."""
+    if current().role in ("national", "exploitant"):
+        return set(codes)
+    person, tree = current(), territories()
+    return {c for c in codes if authorisations.sees_submissions_of(person, c, tree)}
 
 
 def unmasked(level: str, territory: str) -> bool:

@@ -399,7 +399,12 @@ def report_viewer(submissions: pl.DataFrame, *, label: str, key: str) -> None:
         return
     st.download_button("Télécharger le rapport (Markdown)", text.encode("utf-8"), on_click="ignore",
                        file_name=f"{row['fichier']}.rapport.md", mime="text/markdown", key=f"{key}_md")
+    show_report(text)
+
+
+def show_report(text: str) -> None:
+    """A control report in a frame, its headings one level down (the page keeps its own title); `$` is
+    not a formula here."""
     with st.container(border=True):
-        # One level down, so that the page keeps its own title; `$` is not a formula here.
         st.markdown(MARKDOWN_HEADING.sub(r"#\1 ", text).replace("$", "\\$"))
 

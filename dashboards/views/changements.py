@@ -77,8 +77,7 @@ def body(_filters) -> None:
     sites_before, sites_after = sites_of(reference), sites_of(other)
     moved = {code for code in set(sites_before) | set(sites_after) if sites_before.get(code) != sites_after.get(code)}
     # Which site sent what is a site's status: named only within the person's perimeter, the others counted.
-    named = set(access.keep_own_submissions(pl.DataFrame({"code_pre": sorted(moved)}, schema={"code_pre": pl.String}))
-                ["code_pre"].to_list())
+    named = access.own_submission_sites(moved)
     names = dict(data.sites().select("code_pre", "nom").iter_rows())
     if moved:
         lines = [f"- {names.get(c, c)} ({c}) : données extraites le "

@@ -8,7 +8,7 @@ import streamlit as st
 
 import access
 import data
-from display import MARKDOWN_HEADING, page
+from display import page, show_report
 from pipelines.access import portal
 from pipelines.contracts.documents.template import write_template
 
@@ -80,9 +80,7 @@ def body(_) -> None:
                 access.record("envoi", fichier=sent.name, code_pre=checked.code_pre or "", deja=sent.already)
                 st.session_state[SENT] = {"sha256": checked.sha256, "message": sent.message}
                 st.success(sent.message)
-    with st.container(border=True):
-        # One level down, so that the page keeps its own title; `$` is not a formula here.
-        st.markdown(MARKDOWN_HEADING.sub(r"#\1 ", checked.report_markdown).replace("$", "\\$"))
+    show_report(checked.report_markdown)
 
 
 page("Déposer un fichier", body, filters=False)
