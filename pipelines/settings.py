@@ -74,6 +74,26 @@ class Settings(BaseSettings):
     OIDC_REDIRECT_URI: str | None = Field(
         None, description="connexion : adresse de retour, `http(s)://HÔTE:PORT/oauth2callback`")
     COOKIE_SECRET: SecretStr | None = Field(None, description="connexion : clé de signature du cookie de session")
+    # Production (operations.md v2): Dagster's instance on PostgreSQL, retention, alerts.
+    DAGSTER_POSTGRES_URL: SecretStr | None = Field(
+        None, description="exploitation : base PostgreSQL de l'instance Dagster (`postgresql://…`) ; à défaut, "
+                          "SQLite sous `dagster/`")
+    RETENTION_QUARANTAINE_JOURS: PositiveInt = Field(
+        30, description="conservation : un fichier refusé est supprimé de `quarantine/` ce nombre de jours après "
+                        "sa réception")
+    RETENTION_ARCHIVE_JOURS: PositiveInt = Field(
+        90, description="conservation : un fichier archivé est supprimé ce nombre de jours après avoir cessé "
+                        "d'être l'état en vigueur de son site")
+    ALERTE_WEBHOOK_URL: SecretStr | None = Field(
+        None, description="alertes : adresse d'un webhook (Tchap, Mattermost) prévenu de chaque exécution en échec")
+    ALERTE_SMTP_HOTE: str | None = Field(None, description="alertes : serveur SMTP des courriels aux exploitants")
+    ALERTE_SMTP_PORT: Annotated[int, Field(ge=1, le=65535)] = Field(25, description="alertes : port du serveur SMTP")
+    ALERTE_SMTP_UTILISATEUR: str | None = Field(None, description="alertes : compte SMTP (facultatif)")
+    ALERTE_SMTP_MOT_DE_PASSE: SecretStr | None = Field(None, description="alertes : mot de passe SMTP (facultatif)")
+    ALERTE_SMTP_TLS: bool = Field(False, description="alertes : `oui` pour STARTTLS vers le serveur SMTP")
+    ALERTE_EMAIL_DE: str | None = Field(None, description="alertes : expéditeur des courriels")
+    ALERTE_EMAIL_A: str | None = Field(
+        None, description="alertes : destinataires des courriels, séparés par des virgules")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -82,7 +102,7 @@ class Settings(BaseSettings):
             raise PydanticUseDefault
         return value
 
-    @field_validator("SEUIL_SECRET_DEROGATION", mode="before")
+    @field_validator("SEUIL_SECRET_DEROGATION", "ALERTE_SMTP_TLS", mode="before")
     @classmethod
     def _french_yes_no(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in ("oui", "non"):
@@ -113,6 +133,41 @@ class Settings(BaseSettings):
             raise ValueError("200 caractères imprimables au plus, sans guillemet ni barre oblique inverse")
         return value
 
+    @field_validator("DAGSTER_POSTGRES_URL")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        parsed = urlsplit(value.get_secret_value())
+        if parsed.scheme not in ("postgresql", "postgres") or not parsed.hostname or not parsed.path.strip("/"):
+            raise ValueError("postgresql")
+        return value
+
+    @field_validator("ALERTE_WEBHOOK_URL")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            cls._web_address(value.get_secret_value())
+        return value
+
+    @field_validator("ALERTE_SMTP_HOTE", "ALERTE_SMTP_UTILISATEUR")
+    @classmethod
+    def _host_name(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 253 or not all(c.isalnum() or c in ".-_@" for c in value)):
+            raise ValueError("nom")
+        return value
+
+    @field_validator("ALERTE_EMAIL_DE", "ALERTE_EMAIL_A")
+    @classmethod
+    def _addresses(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for address in value.split(","):
+            local, at, domain = address.strip().partition("@")
+            if not (local and at and "." in domain and all(c.isalnum() or c in ".-_+@" for c in address.strip())):
+                raise ValueError("adresse")
+        return value
+
     @model_validator(mode="after")
     def _threshold_not_below_the_rule(self) -> Settings:
         if self.SEUIL_SECRET < MINIMUM_THRESHOLD and not self.SEUIL_SECRET_DEROGATION:
@@ -138,6 +193,17 @@ _ACCEPTS = {
     "OIDC_CLIENT_ID": "200 caractères imprimables au plus, sans guillemet ni barre oblique inverse",
     "OIDC_CLIENT_SECRET": "une chaîne non vide",
     "COOKIE_SECRET": "une chaîne non vide",
+    "DAGSTER_POSTGRES_URL": "une adresse postgresql://UTILISATEUR:MOT_DE_PASSE@HÔTE:PORT/BASE",
+    "RETENTION_QUARANTAINE_JOURS": "un nombre de jours entier supérieur ou égal à 1",
+    "RETENTION_ARCHIVE_JOURS": "un nombre de jours entier supérieur ou égal à 1",
+    "ALERTE_WEBHOOK_URL": "une adresse http:// ou https:// complète, sans espace ni guillemet",
+    "ALERTE_SMTP_HOTE": "un nom d'hôte (lettres, chiffres, points, tirets)",
+    "ALERTE_SMTP_PORT": "un numéro de port entre 1 et 65535",
+    "ALERTE_SMTP_UTILISATEUR": "un nom de compte (lettres, chiffres, points, tirets, @)",
+    "ALERTE_SMTP_MOT_DE_PASSE": "une chaîne non vide",
+    "ALERTE_SMTP_TLS": "oui ou non",
+    "ALERTE_EMAIL_DE": "une adresse électronique",
+    "ALERTE_EMAIL_A": "des adresses électroniques séparées par des virgules",
 }
 
 
