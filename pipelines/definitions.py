@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.defs import ingestion, publication, referential, warehouse
+from pipelines.defs import alerts, ingestion, publication, referential, warehouse
 from pipelines.defs.resources import DataHomeResource
 
 defs = dg.Definitions.merge(
@@ -10,5 +10,6 @@ defs = dg.Definitions.merge(
     ingestion.defs,
     warehouse.defs,
     publication.defs,
+    alerts.defs,
     dg.Definitions(resources={"data_home": DataHomeResource()}),
 )
