@@ -174,6 +174,52 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sauvegarder(args: argparse.Namespace) -> int:
+    from pipelines.ingest.backup import BackupError, backup
+    from pipelines.warehouse.store import WarehouseBusy
+
+    try:
+        made = backup(DataHome.from_settings(), Path(args.out), with_key=args.avec_cle)
+    except (BackupError, WarehouseBusy) as exc:
+        print(f"Sauvegarde refusée : {exc}", file=sys.stderr)
+        return 2
+    key = ("avec la clé de pseudonymisation : rangez cette sauvegarde comme la clé elle-même" if made.with_key
+           else "sans la clé de pseudonymisation (conservez-la à part, hors ligne)")
+    print(f"Sauvegarde écrite dans {made.folder} : {formats.number(made.files)} fichiers, "
+          f"{formats.number(made.size / 1e6, 1)} Mo, {key}.")
+    print(f"Empreinte SHA-256 du manifeste : {made.manifest_sha256} (notez-la à part : la restauration l'affiche).")
+    for line in made.left_out:
+        print(line)
+    return 0
+
+
+def _cmd_restaurer(args: argparse.Namespace) -> int:
+    from pipelines.common.progress import reporting
+    from pipelines.ingest.backup import BackupError, restore
+    from pipelines.process import process
+
+    home = DataHome.from_settings()
+    try:
+        done = restore(Path(args.depuis), home, key_file=Path(args.cle) if args.cle else None)
+    except BackupError as exc:
+        print(f"Restauration refusée : {exc}", file=sys.stderr)
+        return 2
+    print(f"Sauvegarde du {done.created} (pre-eval {done.version}) vérifiée et restaurée dans {done.home} : "
+          f"{formats.number(done.files)} fichiers, {formats.number(done.size / 1e6, 1)} Mo ; {done.key_source}.")
+    print(f"Empreinte SHA-256 du manifeste : {done.manifest_sha256}")
+    # The published copy is rebuilt exactly as `pre-eval process` publishes (its inbox is empty).
+    with reporting():
+        result = process(home)
+    for error in result.errors:
+        print(f"Erreur interne : {error}", file=sys.stderr)
+    if not result.ok:
+        print("Les fichiers sont restaurés mais la publication a échoué : relancez « pre-eval process ».",
+              file=sys.stderr)
+        return 3
+    print("Copie publiée reconstruite : le tableau de bord peut être relancé.")
+    return 0
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError("le port doit être un entier entre 1 et 65535")
@@ -239,6 +285,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DOSSIER")
     p.add_argument("--edition", metavar="NOM", help="une édition ; par défaut, les données en continu")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("sauvegarder", help="écrit une sauvegarde cohérente du dossier de données (manifeste SHA-256)")
+    p.add_argument("--out", required=True, metavar="DOSSIER", help="dossier neuf (absent ou vide)")
+    p.add_argument("--avec-cle", action="store_true",
+                   help="inclut la clé de pseudonymisation (par défaut, elle est conservée à part)")
+    p.set_defaults(func=_cmd_sauvegarder)
+
+    p = sub.add_parser("restaurer", help="restaure une sauvegarde dans un dossier de données vide, puis republie")
+    p.add_argument("--depuis", required=True, metavar="DOSSIER", help="dossier écrit par « pre-eval sauvegarder »")
+    p.add_argument("--cle", metavar="FICHIER", help="fichier de la clé de pseudonymisation conservée à part")
+    p.set_defaults(func=_cmd_restaurer)
 
     p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
     p.add_argument("--out", required=True, metavar="DOSSIER")
