@@ -220,6 +220,27 @@ def _cmd_restaurer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_purger(args: argparse.Namespace) -> int:
+    from pipelines.ingest import retention
+    from pipelines.process import dagster_instance
+    from pipelines.warehouse.store import WarehouseBusy
+
+    try:
+        as_of = retention.parse_date(args.date) if args.date is not None else retention.today()
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    home = DataHome.from_settings()
+    try:
+        result = retention.purge(home, as_of, simulation=args.simulation, instance=dagster_instance(home))
+    except WarehouseBusy as exc:
+        print(f"Purge impossible : {exc} ; rien n'a été supprimé.", file=sys.stderr)
+        return 3
+    for line in result.lines():
+        print(line)
+    return 3 if result.failures else 0
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError("le port doit être un entier entre 1 et 65535")
@@ -296,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depuis", required=True, metavar="DOSSIER", help="dossier écrit par « pre-eval sauvegarder »")
     p.add_argument("--cle", metavar="FICHIER", help="fichier de la clé de pseudonymisation conservée à part")
     p.set_defaults(func=_cmd_restaurer)
+
+    p = sub.add_parser("purger", help="applique les règles de conservation (quarantaine, archives, espaces de travail)")
+    p.add_argument("--date", metavar="AAAA-MM-JJ", help="date de référence des règles (par défaut aujourd'hui)")
+    p.add_argument("--simulation", action="store_true", help="liste ce qui serait supprimé, sans rien supprimer")
+    p.set_defaults(func=_cmd_purger)
 
     p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
     p.add_argument("--out", required=True, metavar="DOSSIER")

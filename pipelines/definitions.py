@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.defs import alerts, ingestion, publication, referential, warehouse
+from pipelines.defs import alerts, ingestion, publication, referential, retention, warehouse
 from pipelines.defs.resources import DataHomeResource
 
 defs = dg.Definitions.merge(
@@ -11,5 +11,6 @@ defs = dg.Definitions.merge(
     warehouse.defs,
     publication.defs,
     alerts.defs,
+    retention.defs,
     dg.Definitions(resources={"data_home": DataHomeResource()}),
 )

@@ -31,6 +31,18 @@ def euros(value: float | None, decimals: int = 0) -> str:
     return "—" if value is None else f"{number(value, decimals)} €"
 
 
+def size(n_bytes: int | None) -> str:
+    """A file size in decimal units: `850 octets`, `12,3 ko`, `1,5 Mo`, `2,0 Go`."""
+    if n_bytes is None:
+        return "—"
+    if abs(n_bytes) < 1000:
+        return plural(n_bytes, "octet")
+    for unit, scale in (("ko", 1e3), ("Mo", 1e6), ("Go", 1e9)):
+        if abs(n_bytes) < scale * 1000 or unit == "Go":
+            return f"{number(n_bytes / scale, 1)} {unit}"
+    raise AssertionError("unreachable")
+
+
 def day(value: dt.date | dt.datetime | str | None) -> str:
     """`31/12/2024`; an ISO string is read first; "—" for a missing value."""
     if value is None:
