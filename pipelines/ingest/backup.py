@@ -291,7 +291,7 @@ def restore(source: Path, home: DataHome, *, key_file: Path | None = None) -> Re
         path = root if folder["chemin"] == "." else root / folder["chemin"]
         if path.is_dir():
             secret = folder["chemin"] == SECRET or folder["chemin"].startswith(f"{SECRET}/")
-            os.chmod(path, 0o700 if secret else _safe_mode(folder["mode"]) | 0o700)
+            os.chmod(path, 0o700 if secret else _safe_mode(folder["mode"]) | 0o500)
     return RestoreResult(root, len(entries), sum(e["octets"] for e in entries), manifest_sha256, key_source,
                          str(manifest.get("cree_le", "")), str(manifest.get("version", "")))
 
