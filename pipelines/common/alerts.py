@@ -22,6 +22,7 @@ import logging
 import re
 import smtplib
 import ssl
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -271,9 +272,24 @@ def _attempt(channel: str, send, channels: Channels, log) -> bool:
     try:
         send()
     except (OSError, smtplib.SMTPException, ValueError, UnicodeError) as error:
-        reason = safe_text(str(error), channels.secrets, 160)
+        reason = safe_text(_reason(error), channels.secrets, 160)
         log.warning(f"Alerte par {channel} non envoyée ({type(error).__name__}{' : ' + reason if reason else ''}). "
                     "Elle ne sera pas renvoyée : voir l'exécution en échec dans l'interface Dagster.")
         return False
     log.info(f"Alerte envoyée par {channel}.")
     return True
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong, in the words of the server or the system (never an address)."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"réponse HTTP {error.code}"
+    if isinstance(error, urllib.error.URLError):
+        error = error.reason if isinstance(error.reason, BaseException) else OSError(str(error.reason))
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = error.smtp_error
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        return f"réponse SMTP {error.smtp_code} {text}"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)

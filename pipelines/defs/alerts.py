@@ -1,7 +1,11 @@
 """Alerts: the run failure sensor that tells the operators (e-mail, webhook) when a run fails.
 
-A refused submission is not a failure: its run succeeds (the refusal is a data outcome, told to the
-site by its report and the portal's `/mes-depots`), so no alert is ever sent for it.
+A refused submission is a data outcome, told to the site by its report and the portal's
+`/mes-depots`, never to the operators. Its ingestion run does end in FAILURE, though: the contract
+check is blocking, and a blocking check that does not pass fails its step
+(`DagsterAssetCheckFailedError`). The sensor recognises such a run (every failed step is that
+check not passing, nothing else) and sends nothing, as `pre-eval process` does not count it as an
+error either.
 """
 
 from __future__ import annotations
@@ -12,6 +16,26 @@ import dagster as dg
 
 from pipelines import settings
 from pipelines.common import alerts
+from pipelines.defs.ingestion import depot_conforme_au_contrat
+
+# A blocking check's failure lists the checks that did not pass, one `asset: check` per line.
+CHECK_FAILED = "DagsterAssetCheckFailedError"
+REFUSAL_CHECKS = {f"{key.asset_key.to_user_string()}: {key.name}" for key in depot_conforme_au_contrat.check_keys}
+
+
+def is_refusal(context: dg.RunFailureSensorContext) -> bool:
+    """Whether the run failed only because the contract check refused the submissions (no alert)."""
+    failures = context.get_step_failure_events()
+    if not failures:
+        return False
+    for event in failures:
+        error = event.step_failure_data.error if event.step_failure_data else None
+        if error is None or error.cls_name != CHECK_FAILED:
+            return False
+        checks = {line.strip() for line in error.message.splitlines()[1:] if line.strip()}
+        if not checks or not checks <= REFUSAL_CHECKS:
+            return False
+    return True
 
 
 def run_failure(context: dg.RunFailureSensorContext) -> alerts.RunFailure:
@@ -60,6 +84,10 @@ def alerte_echec(context: dg.RunFailureSensorContext) -> None:
         context.log.warning(f"Alerte non envoyée : réglages invalides.\n{error}")
         return
     try:
+        if is_refusal(context):
+            context.log.info(f"Exécution {context.dagster_run.run_id} : dépôt refusé par le contrôle des "
+                             "contrats, signalé au site par son rapport ; pas d'alerte.")
+            return
         facts = run_failure(context)
     except Exception as error:  # an alert must still go out with what is known
         context.log.warning(f"Détails de l'échec illisibles ({type(error).__name__}) : alerte réduite.")
