@@ -22,6 +22,7 @@ import logging
 import re
 import smtplib
 import ssl
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -254,7 +255,11 @@ def notify(failure: RunFailure, channels: Channels, log: logging.Logger | loggin
         log.info("Aucun canal d'alerte configuré (PRE_ALERTE_WEBHOOK_URL, PRE_ALERTE_SMTP_HOTE) : l'échec de "
                  f"l'exécution {safe_text(failure.run_id, channels.secrets, NAME_LIMIT)} n'est signalé à personne.")
         return {}
-    alert = compose(failure, channels.secrets)
+    return deliver(compose(failure, channels.secrets), channels, log)
+
+
+def deliver(alert: Alert, channels: Channels, log: logging.Logger | logging.LoggerAdapter) -> dict[str, bool]:
+    """Send `alert` on every configured channel, one after the other; each channel's success."""
     results = {}
     if channels.email:
         if channels.sender and channels.recipients:
@@ -293,3 +298,38 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return str(error)
+
+
+TEST_ALERT = Alert(
+    subject=f"{SUBJECT_PREFIX} Essai des alertes",
+    body="Message d'essai des alertes de la plateforme d'évaluation des PRE : aucune exécution n'a échoué.\n\n"
+         "Les exploitants recevront ici, pour chaque exécution en échec, le traitement, l'identifiant de "
+         "l'exécution, l'heure, les étapes en échec et l'adresse de l'exécution dans l'interface Dagster.\n")
+
+
+def main() -> int:
+    """`python -m pipelines.common.alerts`: send a test alert on the configured channels (exit 0 when
+    every configured channel took it)."""
+    from pipelines.settings import SettingsError, load
+
+    log = logging.getLogger("pipelines.alertes.essai")
+    log.propagate = False
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        channels = Channels.from_settings(load())
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if not channels.any:
+        log.info("Aucun canal d'alerte configuré : renseignez PRE_ALERTE_WEBHOOK_URL ou PRE_ALERTE_SMTP_HOTE "
+                 "(avec PRE_ALERTE_EMAIL_DE et PRE_ALERTE_EMAIL_A).")
+        return 1
+    results = deliver(TEST_ALERT, channels, log)
+    return 0 if all(results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,6 +32,7 @@ from pipelines.common.datahome import DataHome
 from pipelines.definitions import defs
 from pipelines.defs.alerts import alerte_echec
 from pipelines.defs.ingestion import sites
+from support import BIN, REPO_ROOT, isolated_env
 
 SENDER = "pre-alertes@essai.fr"
 RECIPIENTS = ["exploitation@essai.fr", "astreinte@essai.fr"]
@@ -334,6 +335,30 @@ def test_a_webhook_down_or_refusing_is_a_warning_without_its_address(instance, s
     assert warning.startswith("Alerte par webhook non envoyée (URLError")
     for record in records.records:
         assert WEBHOOK_TOKEN not in record.getMessage() and "127.0.0.1" not in record.getMessage()
+
+
+def test_the_operators_test_command_reaches_the_configured_channels(smtp, webhook, tmp_path):
+    controller, box = smtp
+    env = isolated_env(tmp_path / "donnees", tmp_path, PRE_ALERTE_SMTP_HOTE="127.0.0.1",
+                       PRE_ALERTE_SMTP_PORT=str(controller.port), PRE_ALERTE_EMAIL_DE=SENDER,
+                       PRE_ALERTE_EMAIL_A=",".join(RECIPIENTS), PRE_ALERTE_WEBHOOK_URL=_webhook_url(webhook))
+    command = [str(BIN / "python"), "-m", "pipelines.common.alerts"]
+
+    sent = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.splitlines() == ["Alerte envoyée par courriel.", "Alerte envoyée par webhook."]
+    [message] = box.messages
+    assert _mail(message)["Subject"] == "[PRE] Essai des alertes" and sorted(message["to"]) == sorted(RECIPIENTS)
+    assert json.loads(webhook.received[0]["body"])["text"].startswith("**[PRE] Essai des alertes**")
+
+    stopped, _ = _smtp()
+    stopped.stop()
+    env["PRE_ALERTE_SMTP_PORT"] = str(stopped.port)
+    failed = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1
+    assert failed.stdout.startswith("Alerte par courriel non envoyée (ConnectionRefusedError")
+    assert WEBHOOK_TOKEN not in failed.stdout + failed.stderr
 
 
 # --------------------------------------------------------------------------- STARTTLS and sign-in
