@@ -10,10 +10,38 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipelines import settings
 from pipelines.common import timings
 from pipelines.common.datahome import DataHome
 
-DAGSTER_YAML = """\
+# The instance configuration pre-eval writes into `DAGSTER_HOME` (see `dagster_instance`). French
+# comments: operators read this file. The production file, with run monitoring, retries and
+# retention, is `deploy/dagster.yaml`.
+_GENERATED_HEADER = """\
+# Écrit par pre-eval (pipelines/process.py) et réécrit par lui quand PRE_DAGSTER_POSTGRES_URL change.
+# Pour une configuration à vous, modifiez ce fichier (ou partez de deploy/dagster.yaml) : pre-eval ne
+# réécrit jamais un fichier qui n'est pas mot pour mot l'un des siens.
+"""
+_POSTGRES_STORAGE = """\
+# Exécutions, événements et planifications dans PostgreSQL ; l'adresse (avec son mot de passe) est
+# lue dans l'environnement à chaque démarrage et n'est jamais écrite ici.
+storage:
+  postgres:
+    postgres_url:
+      env: PRE_DAGSTER_POSTGRES_URL
+"""
+_COMMON = """\
+# Une exécution à la fois : l'entrepôt DuckDB n'a qu'un écrivain (qui prend aussi un verrou de fichier).
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+DAGSTER_YAML = _GENERATED_HEADER + _COMMON  # embedded default: SQLite files under DAGSTER_HOME
+DAGSTER_YAML_POSTGRES = _GENERATED_HEADER + _POSTGRES_STORAGE + _COMMON
+# What earlier versions wrote: still pre-eval's own, replaced like the current ones.
+_EARLIER_DAGSTER_YAML = ("""\
 # Written by pre-eval on first use. Runs launched by the daemon are queued and run one at a
 # time (the warehouse has a single writer; writers also take a file lock).
 run_coordinator:
@@ -23,7 +51,8 @@ run_coordinator:
     max_concurrent_runs: 1
 telemetry:
   enabled: false
-"""
+""",)
+_GENERATED = (DAGSTER_YAML, DAGSTER_YAML_POSTGRES, *_EARLIER_DAGSTER_YAML)
 
 
 def dagster_home(home: DataHome) -> str:
@@ -31,19 +60,42 @@ def dagster_home(home: DataHome) -> str:
     return os.environ.get("DAGSTER_HOME") or str(home.dagster)
 
 
+def _write_instance_config(folder: str, wanted: str) -> None:
+    """Write `dagster.yaml` when absent or when it is one of pre-eval's own files for another setting.
+
+    An operator's own `dagster.yaml` (anything that is not, byte for byte, a file pre-eval wrote) is
+    left as it is, whatever `PRE_DAGSTER_POSTGRES_URL` says: it is theirs to keep in line.
+    """
+    path = os.path.join(folder, "dagster.yaml")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            current = handle.read()
+    except FileNotFoundError:
+        current = None
+    except UnicodeDecodeError:
+        return  # not ours
+    if current == wanted or (current is not None and current not in _GENERATED):
+        return
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(wanted)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 def dagster_instance(home: DataHome) -> dg.DagsterInstance:
-    """The persistent Dagster instance of the data home (so runs show in the UI)."""
+    """The persistent Dagster instance of the data home (so runs show in the UI): on PostgreSQL when
+    `PRE_DAGSTER_POSTGRES_URL` is set, else on SQLite files under `DAGSTER_HOME`."""
+    postgres = settings.load().DAGSTER_POSTGRES_URL is not None
     folder = dagster_home(home)
     os.makedirs(folder, exist_ok=True)
-    config = os.path.join(folder, "dagster.yaml")
-    if not os.path.exists(config):
-        with open(config, "w", encoding="utf-8") as handle:
-            handle.write(DAGSTER_YAML)
-    # Dagster's SQLite storages create their tables on first open, and two processes doing it
-    # at the same time fail ("table ... already exists"). Serialise the first open.
+    # Dagster's storages create their tables on first open, and two processes doing it at the same
+    # time fail ("table ... already exists"). Serialise writing the configuration and the first open.
     with open(os.path.join(folder, ".verrou-instance"), "w") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
+            _write_instance_config(folder, DAGSTER_YAML_POSTGRES if postgres else DAGSTER_YAML)
             instance = dg.DagsterInstance.from_config(folder)
             instance.get_runs(limit=1)  # touch each storage so its tables exist
             instance.get_latest_materialization_event(dg.AssetKey("depot"))

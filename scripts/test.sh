@@ -23,6 +23,23 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
+echo "== postgresql"
+# The production-instance tests (tests/postgres.py) start a throwaway server from Debian's binaries.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installation de PostgreSQL (apt-get install postgresql) pour les tests de l'instance Dagster…"
+    apt_log=$(mktemp)
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >"$apt_log" 2>&1; then
+      cat "$apt_log" >&2
+      echo "Échec de l'installation de PostgreSQL (journal ci-dessus)." >&2
+      exit 1
+    fi
+    rm -f "$apt_log"
+  else
+    echo "PostgreSQL est nécessaire pour les tests de l'instance Dagster : installez-le avec sudo apt-get install postgresql" >&2
+    exit 1
+  fi
+fi
 echo "== pytest"
 set +e
 .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

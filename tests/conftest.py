@@ -37,3 +37,22 @@ def _no_platform_settings_from_the_runner(monkeypatch):
 
     for name in [n for n in os.environ if n.startswith("PRE_")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server (tests/postgres.py), one per test process; fails, never skips,
+    when Debian's `postgresql` package is missing."""
+    from postgres import PostgresUnavailable, temporary_server
+
+    try:
+        with temporary_server() as server:
+            yield server
+    except PostgresUnavailable as exc:  # raised while starting (pytest never throws a test's error in here)
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The `postgresql://` URL of a new, empty database on the test server (user with password)."""
+    return postgres_server.new_database()
