@@ -73,7 +73,8 @@ def platform(tmp_path_factory) -> dict:
     home = DataHome(first).ensure()
     authorise(first)
     generate(home.inbox, seed=11, home=home, sites=SITES, from_year=2023, to_year=2024)
-    reims_zip = next(home.inbox.glob("PRE51454_*.zip")).read_bytes()
+    zipped = sorted(home.inbox.glob("PRE*_*.zip"))[0]  # the generator writes ZIPs and XLSX workbooks
+    site, site_zip = zipped.name.split("_")[0], zipped.read_bytes()
     processed = run(first, "process")
     assert processed.returncode == 0, processed.stderr
     assert processed.stdout.count("ACCEPTÉ") == 3, processed.stdout
@@ -86,7 +87,7 @@ def platform(tmp_path_factory) -> dict:
         "depots": rows(home.warehouse, "select * from marts.depots"),
         "publie": rows(home.published / "entrepot.duckdb", "select * from marts.indicateurs"),
         "pseudonymes": rows(home.warehouse, "select id_parcours, id_enfant from marts.parcours "
-                                            "where code_pre = 'PRE51454'"),
+                                            f"where code_pre = '{site}'"),
         "edition": tree(first / "editions"),
         "archive": tree(first / "archive"),
         "acces": tree(first / "acces"),
@@ -105,7 +106,7 @@ def platform(tmp_path_factory) -> dict:
     second = work / "second"
     restored = run(second, "restaurer", "--depuis", str(saved))
     return {"work": work, "saved": saved, "home": DataHome(second), "before": before, "key": key,
-            "reims_zip": reims_zip, "backup_out": result.stdout, "restore": restored}
+            "site": site, "site_zip": site_zip, "backup_out": result.stdout, "restore": restored}
 
 
 @pytest.mark.slow
@@ -170,28 +171,35 @@ def test_the_restored_home_serves_the_same_figures(platform):
 def test_a_new_submission_on_the_restored_home_keeps_the_pseudonyms(platform):
     home, before = platform["home"], platform["before"]
     assert platform["restore"].returncode == 0, platform["restore"].stderr
-    # The same export of Reims, extracted one day later: the same children, a new content.
-    source = zipfile.ZipFile(io.BytesIO(platform["reims_zip"]))
+    # The same export of one site, extracted one day later: the same children, a new content.
+    site = platform["site"]
+    source = zipfile.ZipFile(io.BytesIO(platform["site_zip"]))
     manifest = source.read("manifeste.csv")
-    day = re.search(rb"date_extraction;(\d\d/\d\d/\d{4})", manifest).group(1).decode()
-    later = (dt.datetime.strptime(day, "%d/%m/%Y") + dt.timedelta(days=1)).strftime("%d/%m/%Y")
-    target = home.inbox / "PRE51454_lendemain.zip"
+    # The generator writes either separator and either date format, as sites' software does.
+    found = re.search(rb"date_extraction([;,])([0-9/-]+)", manifest)
+    sep, day = found.group(1).decode(), found.group(2).decode()
+    style = "%d/%m/%Y" if "/" in day else "%Y-%m-%d"
+    later = (dt.datetime.strptime(day, style) + dt.timedelta(days=1)).strftime(style)
+    target = home.inbox / f"{site}_lendemain.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
         for name in source.namelist():
             data = source.read(name)
-            out.writestr(name, data.replace(day.encode(), later.encode()) if name == "manifeste.csv" else data)
+            if name == "manifeste.csv":
+                data = data.replace(f"date_extraction{sep}{day}".encode(), f"date_extraction{sep}{later}".encode())
+            out.writestr(name, data)
     result = run(home.root, "process")
     assert result.returncode == 0, result.stderr
-    assert "PRE51454_lendemain.zip : ACCEPTÉ" in result.stdout, result.stdout
-    after = rows(home.warehouse, "select id_parcours, id_enfant from marts.parcours where code_pre = 'PRE51454'")
+    assert f"{site}_lendemain.zip : ACCEPTÉ" in result.stdout, result.stdout
+    after = rows(home.warehouse, f"select id_parcours, id_enfant from marts.parcours where code_pre = '{site}'")
     assert after == before["pseudonymes"]
     # One child's pseudonym worked out by hand: HMAC-SHA256(key, code_pre + 0x1F + id), 32 hex characters.
-    first_row = next(csv.DictReader(io.StringIO(source.read("parcours.csv").decode("utf-8")), delimiter=";"))
-    expected = hmac.new(platform["key"].encode(), b"PRE51454\x1f" + first_row["id_parcours"].encode(),
+    text = source.read("parcours.csv").decode("utf-8", errors="replace").lstrip("\ufeff")
+    first_row = next(csv.DictReader(io.StringIO(text), delimiter=sep))
+    expected = hmac.new(platform["key"].encode(), site.encode() + b"\x1f" + first_row["id_parcours"].encode(),
                         hashlib.sha256).hexdigest()[:32]
     assert expected in {p for p, _ in after}
-    in_force = rows(home.warehouse, "select fichier from marts.depots where code_pre = 'PRE51454' and en_vigueur")
-    assert in_force == [("PRE51454_lendemain.zip",)]
+    in_force = rows(home.warehouse, f"select fichier from marts.depots where code_pre = '{site}' and en_vigueur")
+    assert in_force == [(f"{site}_lendemain.zip",)]
 
 
 @pytest.mark.slow
@@ -200,7 +208,7 @@ def test_a_tampered_backup_is_refused_with_the_file_named(platform, tmp_path):
     copy = tmp_path / "copie"
     shutil.copytree(platform["saved"], copy)
     manifest = json.loads((copy / "sauvegarde.json").read_text(encoding="utf-8"))
-    victim = next(e["chemin"] for e in manifest["fichiers"] if e["chemin"].startswith("archive/PRE51454/"))
+    victim = next(e["chemin"] for e in manifest["fichiers"] if e["chemin"].startswith(f"archive/{platform['site']}/"))
     data = bytearray((copy / victim).read_bytes())
     data[len(data) // 2] ^= 0x01  # one byte changed
     (copy / victim).write_bytes(bytes(data))
