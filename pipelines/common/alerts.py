@@ -84,6 +84,7 @@ class RunFailure:
     errors: list[StepError] = field(default_factory=list)
     partition: str | None = None
     reason: str | None = None
+    summary: str | None = None  # Dagster's message on the run's failure
 
 
 @dataclass(frozen=True)
@@ -155,10 +156,11 @@ def safe_text(text: str | None, secrets: tuple[str, ...] = (), limit: int = MESS
     line = lines[0] if lines else ""
     for secret in secrets:
         line = line.replace(secret, MASK)
+    line = line[:20 * limit]  # a literal cut here is unclosed, hence masked to the end
     line = _LITERALS.sub(f" {MASK} ", line)
     line = _ADDRESSES.sub(f" {MASK} ", line)
     line = "".join(c if _allowed(c) else " " for c in line)
-    line = re.sub(r"\s+", " ", line).strip()
+    line = re.sub(r"\s+", " ", line).strip().replace("( ", "(").replace(" )", ")").replace(" ,", ",")
     line = re.sub(rf"{MASK}(?:\W*{MASK})+", MASK, line)
     if len(line) > limit:
         line = line[:limit - 1].rstrip() + "…"
@@ -199,6 +201,8 @@ def compose(failure: RunFailure, secrets: tuple[str, ...] = ()) -> Alert:
             lines.append(f"- et {formats.plural(len(failure.errors) - STEPS_SHOWN, 'autre étape', 'autres étapes')}")
     else:
         lines.append("Aucune étape en échec : l'exécution a échoué avant ou après ses étapes.")
+        if failure.summary:
+            lines.append(f"Message de Dagster : {safe_text(failure.summary, secrets) or '(sans message)'}")
     lines += ["", f"Détails dans l'interface Dagster : /runs/{run_id}",
               "Message abrégé : valeurs citées, adresses et chemins masqués ; l'erreur complète est dans "
               "l'interface Dagster.", "",

@@ -57,7 +57,8 @@ def run_failure(context: dg.RunFailureSensorContext) -> alerts.RunFailure:
             errors.append(_step_error("(exécution)", error, None))
     return alerts.RunFailure(job=run.job_name, run_id=run.run_id, failed_at=failed_at, errors=errors,
                              partition=run.tags.get("dagster/partition"),
-                             reason=run.tags.get("dagster/failure_reason"))
+                             reason=run.tags.get("dagster/failure_reason"),
+                             summary=context.failure_event.message)
 
 
 def _step_error(step: str, error, description: str | None) -> alerts.StepError:

@@ -289,6 +289,25 @@ def test_the_ingestion_jobs_failure_names_its_step_and_site(instance, smtp, webh
     assert len(webhook.received) == 1
 
 
+def test_a_run_lost_outside_its_steps_is_alerted_too(instance, smtp, monkeypatch):
+    """What run monitoring reports when a run's process dies: a failure with no failed step."""
+    controller, box = smtp
+    _channels(monkeypatch, controller.port, None)
+    job = _leaky_job("http://127.0.0.1:9/x")
+    run = instance.create_run_for_job(job_def=job, run_config=QUIET)
+    event = instance.report_run_failed(run, message=f"Processus de l'exécution perdu ('{PERSON}')")
+    context = dg.build_run_status_sensor_context(sensor_name="alerte_echec", dagster_instance=instance,
+                                                 dagster_run=instance.get_run_by_id(run.run_id), dagster_event=event)
+
+    alerte_echec(context)
+
+    [message] = box.messages
+    body = _body(message)
+    assert "Aucune étape en échec : l'exécution a échoué avant ou après ses étapes." in body
+    assert "Message de Dagster : Processus de l'exécution perdu («…»)" in body
+    assert f"Exécution : {run.run_id}" in body and PERSON not in body
+
+
 def test_without_a_channel_nothing_is_sent_and_one_line_is_logged(instance, smtp, webhook, monkeypatch):
     _, box = smtp
     result = _failed_leaky_run(instance, "http://127.0.0.1:9/x")
