@@ -10,9 +10,13 @@ if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
 import access
+from pipelines.common.datahome import DASHBOARD_UMASK, restrict_umask
 
 
 def main() -> None:
+    # What the dashboard writes (a file sent into inbox/, the access journal) is for the platform's
+    # account, through the shared group, and for nobody else (deploy/systemd/pre-dashboard.service).
+    restrict_umask(DASHBOARD_UMASK)
     st.set_page_config(page_title="Évaluation des PRE", page_icon="📊", layout="wide")
 
     # Sign-in first: without a signed-in, authorised person the script stops here (no figure, no list).

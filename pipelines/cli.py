@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipelines import settings
 from pipelines.common import formats
-from pipelines.common.datahome import DataHome
+from pipelines.common.datahome import DASHBOARD_UMASK, UMASK, DataHome, restrict_umask
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -241,6 +241,33 @@ def _cmd_purger(args: argparse.Namespace) -> int:
     return 3 if result.failures else 0
 
 
+def _cmd_cle(args: argparse.Namespace) -> int:
+    from pipelines.ingest import pseudonym, rotation
+    from pipelines.warehouse.store import WarehouseBusy
+
+    home = DataHome.from_settings()
+    try:
+        if args.action == "verifier":
+            empreinte, stored = pseudonym.verify(home)
+            print(f"Clé de pseudonymisation conforme à l'entrepôt (empreinte {empreinte[:16]}…)." if stored else
+                  f"Clé de pseudonymisation en place (empreinte {empreinte[:16]}…) ; l'entrepôt n'a pas encore "
+                  "d'empreinte : elle sera enregistrée au prochain chargement.")
+            return 0
+        print("Rotation de la clé de pseudonymisation : relecture des dépôts en vigueur archivés…", flush=True)
+        done = rotation.rotate(home)
+    except (pseudonym.KeyRefused, rotation.RotationError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except WarehouseBusy as exc:
+        print(f"Rotation impossible : {exc} ; rien n'a changé.", file=sys.stderr)
+        return 3
+    print(f"Nouvelle clé en place : {formats.number(done.sites)} sites, {formats.number(done.rows)} lignes "
+          f"pseudonymisées de nouveau (empreinte {done.previous[:16]}… → {done.new[:16]}…). L'ancienne clé est "
+          "supprimée : sauvegardez la nouvelle (secret/cle_pseudonymisation) à part, dès maintenant.", flush=True)
+    args.mesures = None
+    return _cmd_process(args)  # rebuild and publish, as after a load
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError("le port doit être un entier entre 1 et 65535")
@@ -323,6 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulation", action="store_true", help="liste ce qui serait supprimé, sans rien supprimer")
     p.set_defaults(func=_cmd_purger)
 
+    p = sub.add_parser("cle", help="clé de pseudonymisation : vérification, rotation (docs/exploitation/cle.md)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="action")
+    actions.add_parser("verifier", help="vérifie que la clé en place est celle de l'entrepôt").set_defaults(
+        func=_cmd_cle)
+    actions.add_parser("rotation", help="remplace la clé : tous les pseudonymes de l'entrepôt refaits, puis "
+                                        "publication").set_defaults(func=_cmd_cle)
+
     p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
     p.add_argument("--out", required=True, metavar="DOSSIER")
     p.add_argument("--seed", type=int, default=42)
@@ -338,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
+    # Owner-only files whatever the caller's umask (published/, reports/, editions/ are opened to the
+    # dashboard's group where they are written); the dashboard's own writes stay readable by the group.
+    restrict_umask(DASHBOARD_UMASK if args.command == "dashboard" else UMASK)
     try:
         settings.load()  # the whole environment is checked before any work starts
     except settings.SettingsError as exc:

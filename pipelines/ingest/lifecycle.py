@@ -9,6 +9,7 @@ is therefore a half-filed one: it is filed where the record says, without a new 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -23,7 +24,7 @@ import polars as pl
 from pipelines import settings
 from pipelines.access import portal
 from pipelines.common import progress, timings, workers
-from pipelines.common.datahome import DataHome
+from pipelines.common.datahome import PRIVATE_FILE_MODE, DataHome, share_dir, share_file
 from pipelines.contracts import report as reports
 from pipelines.contracts.findings import Findings
 from pipelines.contracts.model import DATA_TABLES, Contracts, load_contracts
@@ -31,7 +32,7 @@ from pipelines.contracts.reader import LINE, Submission, read_submission
 from pipelines.contracts.referential import load_sites
 from pipelines.contracts.validator import Context, Report, validate_many
 from pipelines.ingest.inbox import InboxFile, ledger_entry, log_arrival, write_ledger
-from pipelines.ingest.pseudonym import load_key, pseudonymise_tables
+from pipelines.ingest.pseudonym import load_key, pseudonymise_tables, remember_key
 from pipelines.warehouse.store import connect
 
 UNKNOWN_SITE = "INCONNU"
@@ -137,6 +138,7 @@ def _finish_filing(home: DataHome, file: InboxFile, record: dict) -> None:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(source, target)
+            _private(target)
     write_ledger(home, file.sha256, record)
 
 
@@ -255,12 +257,13 @@ def _date_or_none(value) -> str | None:
 
 
 def _write_report(home: DataHome, file: InboxFile, folder: str, rep: Report, site_name: str | None) -> str:
-    target = home.reports / folder
-    target.mkdir(parents=True, exist_ok=True)
+    target = share_dir(home.reports / folder)  # reports/ is read by the dashboard's group
     stem = _stem(file)
     (target / f"{stem}.json").write_text(
         reports.to_json(rep, {"sha256": file.sha256, "recu_le": file.received_at.isoformat()}), encoding="utf-8")
     (target / f"{stem}.md").write_text(reports.to_markdown(rep, site_name), encoding="utf-8")
+    share_file(target / f"{stem}.json")
+    share_file(target / f"{stem}.md")
     return str((target / f"{stem}.md").relative_to(home.root))
 
 
@@ -291,9 +294,16 @@ def _record(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, statut
          portal.sender_of(home, item.file.sha256)])
 
 
+def _private(path: Path) -> None:
+    """A filed submission is owner-only, whatever mode its uploader gave it (deploy/systemd/README.md)."""
+    with contextlib.suppress(PermissionError):  # dropped by another account (the portal's): its folder guards it
+        path.chmod(PRIVATE_FILE_MODE)
+
+
 def _move(home: DataHome, item: Staged, destination: Path) -> str:
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(item.file.path(home), destination)
+    _private(destination)
     return str(destination.relative_to(home.root))
 
 
@@ -336,37 +346,61 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
                                  s.file.mtime, s.file.name))
     if not accepted:
         return []
-    key = load_key(home)
-    identifiers = {t: [c.name for c in contracts.tables[t].columns if c.nature == "identifiant"] for t in DATA_TABLES}
+    identifiers = identifier_columns(contracts)
     done = []
-    # Pseudonymising is per file and CPU-bound: workers prepare the next files while this
-    # process, the only writer, loads them one transaction at a time.
-    jobs = [(str(item.folder), verdicts[item.folder]["code_pre"], key, identifiers) for item in accepted]
     with connect(home) as con, progress.phase("Chargement", len(accepted)) as bar, \
             timings.measure("chargement"):
+        # Read under the writer lock and checked against the warehouse's fingerprint (never a new
+        # key beside pseudonyms made with another one): docs/exploitation/cle.md.
+        key = load_key(home, con)
+        # Pseudonymising is per file and CPU-bound: workers prepare the next files while this
+        # process, the only writer, loads them one transaction at a time.
+        jobs = [(str(item.folder), verdicts[item.folder]["code_pre"], key, identifiers) for item in accepted]
         # Fewer automatic checkpoints while loading many files (each commit stays durable in
         # the write-ahead log); one checkpoint at the end.
         con.execute("set checkpoint_threshold = '1GB'")
         for item, _ in zip(accepted, workers.ordered_map(_prepare, jobs), strict=True):
             rows = sum(n or 0 for n in verdicts[item.folder]["rows"].values())
             timings.add_rows("chargement", rows)
-            applied = _apply_one(home, con, item, verdicts[item.folder])
+            applied = _apply_one(home, con, item, verdicts[item.folder], key)
             if applied is not None:
                 done.append(applied)
             bar.advance(1, rows=rows if applied else 0)
     return done
 
 
+def identifier_columns(contracts: Contracts) -> dict[str, list[str]]:
+    """Each site table's identifier columns (the ones pseudonymised)."""
+    return {t: [c.name for c in contracts.tables[t].columns if c.nature == "identifiant"] for t in DATA_TABLES}
+
+
+def ready_frames(tables: dict[str, pl.DataFrame], code: str, key: bytes,
+                 identifiers: dict[str, list[str]]) -> dict[str, pl.DataFrame]:
+    """The rows of a submission as the warehouse holds them: read tables (`Submission.tables`),
+    line numbers dropped, the site's code added, identifiers pseudonymised."""
+    frames = {t: tables[t].drop(LINE).with_columns(pl.lit(code).alias("code_pre")) for t in DATA_TABLES}
+    return pseudonymise_tables(frames, identifiers, code, key)
+
+
 def _prepare(job: tuple[str, str, bytes, dict[str, list[str]]]) -> None:
     """Write the pseudonymised tables of one staged file (`<table>.pret.parquet`)."""
     folder, code, key, identifiers = job
-    frames = {t: pl.read_parquet(Path(folder) / f"{t}.parquet").drop(LINE).with_columns(pl.lit(code).alias("code_pre"))
-              for t in DATA_TABLES}
-    for table, frame in pseudonymise_tables(frames, identifiers, code, key).items():
+    tables = {t: pl.read_parquet(Path(folder) / f"{t}.parquet") for t in DATA_TABLES}
+    for table, frame in ready_frames(tables, code, key, identifiers).items():
         frame.write_parquet(Path(folder) / f"{table}.pret.parquet")
 
 
-def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict) -> Applied | None:
+def replace_site_rows(con: duckdb.DuckDBPyConnection, code: str, frames: dict[str, pl.DataFrame],
+                      has_rows: bool = True) -> None:
+    """Replace a site's rows of the four tables by `frames` (inside the caller's transaction)."""
+    for table, frame in frames.items():  # noqa: B007 - frame is read by DuckDB by name
+        if has_rows:
+            con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
+        con.execute(f"insert into ingestion.{table} by name select * from frame")
+
+
+def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict,
+               key: bytes) -> Applied | None:
     if not _still_pending(home, con, item):
         return None
     code = v["code_pre"]
@@ -386,10 +420,8 @@ def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: 
         frames = {t: pl.read_parquet(item.folder / f"{t}.pret.parquet") for t in DATA_TABLES}
         con.begin()
         try:
-            for table, frame in frames.items():  # noqa: B007 - frame is read by DuckDB by name
-                if has_rows:
-                    con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
-                con.execute(f"insert into ingestion.{table} by name select * from frame")
+            replace_site_rows(con, code, frames, has_rows)
+            remember_key(con, key)  # the first load records the key's fingerprint, atomically with its rows
             con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur",
                         [code])
             _record(home, con, item, "accepte", True, chemin)

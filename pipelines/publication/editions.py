@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 
 from pipelines import settings
-from pipelines.common.datahome import DataHome
+from pipelines.common.datahome import DataHome, share_dir
 from pipelines.contracts.model import CONTRACTS_DIR
 from pipelines.publication import disclosure
 from pipelines.publication.published import PUBLISHED_NAME, published_path
@@ -112,7 +112,7 @@ def create(home: DataHome, name: str) -> dict:
     source = published_path(home)
     if not source.is_file():
         raise EditionError("Aucune publication à figer : lancez d'abord « pre-eval process ».")
-    root.mkdir(parents=True, exist_ok=True)
+    share_dir(root)  # read by the dashboard's group, like published/
     work = root / f".{name}.{uuid.uuid4().hex}.tmp"
     work.mkdir()
     try:

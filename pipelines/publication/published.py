@@ -23,7 +23,7 @@ import polars as pl
 
 from pipelines import settings
 from pipelines.common import timings
-from pipelines.common.datahome import DataHome
+from pipelines.common.datahome import DataHome, share_dir, share_file, write_once
 from pipelines.contracts.model import DATA_TABLES
 from pipelines.publication import disclosure
 from pipelines.warehouse.store import connect
@@ -52,13 +52,7 @@ def secret_seed(home: DataHome) -> bytes:
     if not path.exists():
         home.secret.mkdir(parents=True, exist_ok=True)
         os.chmod(home.secret, 0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
+        write_once(path, secrets.token_hex(32).encode("ascii"))  # atomic: never read half-written
     return path.read_text(encoding="utf-8").strip().encode("utf-8")
 
 
@@ -74,8 +68,11 @@ def hierarchy(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def publish(home: DataHome) -> Path:
-    """Copy the marts (the indicators masked) into a new file and swap it in atomically."""
-    home.published.mkdir(parents=True, exist_ok=True)
+    """Copy the marts (the indicators masked) into a new file and swap it in atomically.
+
+    The copies are readable by the dashboard's group (folder 2750, files 0640: `datahome`); the
+    mode is set on the new file before it replaces the old one, so the swap keeps it."""
+    share_dir(home.published)
     target = published_path(home)
     tmp = home.published / f".{uuid.uuid4().hex}.duckdb.tmp"
     threshold = settings.load().SEUIL_SECRET
@@ -86,7 +83,7 @@ def publish(home: DataHome) -> Path:
             _write_copy(con, tmp, protection, threshold)
             with tmp.open("rb") as handle:
                 os.fsync(handle.fileno())
-            os.replace(tmp, target)
+            os.replace(share_file(tmp), target)
             _write_own_sites(con, home)
     return target
 
@@ -106,7 +103,7 @@ def _write_own_sites(con: duckdb.DuckDBPyConnection, home: DataHome) -> None:
         con.execute("detach sites_non_masques")
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(tmp, own_sites_path(home))
+    os.replace(share_file(tmp), own_sites_path(home))
 
 
 def own_site_indicators(home: DataHome, code_pre: str) -> pl.DataFrame:

@@ -37,3 +37,11 @@ create table if not exists ingestion.sites (
     region       varchar,
     porteur      varchar
 );
+
+-- The pseudonymisation key's fingerprint (HMAC-SHA256 of a fixed label keyed with the key), one row:
+-- written with the first load, replaced by a key rotation, checked at every load
+-- (pipelines/ingest/pseudonym.py). Outside marts: never published.
+create table if not exists ingestion.cle_pseudonymisation (
+    empreinte       varchar not null,
+    enregistree_le  timestamptz not null
+);
