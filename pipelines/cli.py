@@ -222,14 +222,15 @@ def _cmd_restaurer(args: argparse.Namespace) -> int:
 
 def _cmd_purger(args: argparse.Namespace) -> int:
     from pipelines.ingest import retention
-    from pipelines.process import dagster_instance
-    from pipelines.warehouse.store import WarehouseBusy
 
     try:
         as_of = retention.parse_date(args.date) if args.date is not None else retention.today()
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    from pipelines.process import dagster_instance
+    from pipelines.warehouse.store import WarehouseBusy
+
     home = DataHome.from_settings()
     try:
         result = retention.purge(home, as_of, simulation=args.simulation, instance=dagster_instance(home))

@@ -12,7 +12,7 @@ from pipelines.contracts.reader import peek_site
 from pipelines.contracts.referential import known_codes
 from pipelines.defs.metadata import PREVIEW_ROWS, markdown_table
 from pipelines.defs.resources import DataHomeResource
-from pipelines.ingest import lifecycle
+from pipelines.ingest import lifecycle, retention
 from pipelines.ingest.inbox import InboxFile, UntrustedFile, from_config, ready_files, to_config, triage
 
 sites = dg.DynamicPartitionsDefinition(name="sites")
@@ -39,6 +39,10 @@ class DepotConfig(dg.Config):
 def depot(context: dg.AssetExecutionContext, config: DepotConfig, data_home: DataHomeResource) -> dg.MaterializeResult:
     """Dépôts reçus d'un site : fichiers lus avec la tolérance du format et mis en attente de contrôle."""
     home = data_home.home
+    # A crashed run's staging (raw values read from its files) goes at the next run (operations.md,
+    # "Retention"); runs in progress keep theirs.
+    for gone in retention.remove_leftover_staging(home, context.instance).deletions:
+        context.log.info(f"Espace de travail supprimé : {gone.chemin} — {gone.motif}")
     try:
         files = from_config(home, [f.model_dump() for f in config.files])
     except UntrustedFile as error:

@@ -35,6 +35,7 @@ import fcntl
 import itertools
 import json
 import os
+import re
 import shutil
 import stat
 from collections.abc import Iterator
@@ -54,6 +55,7 @@ PARIS = ZoneInfo("Europe/Paris")
 JOURNAL_NAME = "purges.jsonl"
 LOCK_NAME = ".verrou-purge"
 QUARANTINE, ARCHIVE, STAGING = "quarantine", "archive", "staging"
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 KIND_LABEL = {QUARANTINE: "quarantaine", ARCHIVE: "archive", STAGING: "espace de travail"}
 
 
@@ -65,8 +67,7 @@ def today() -> date:
 def parse_date(text: str) -> date:
     """A reference date written `AAAA-MM-JJ`; `ValueError` with a French message otherwise (the text is
     not echoed: it may come from a run's configuration)."""
-    if not (isinstance(text, str) and len(text) == 10 and text[4] == "-" and text[7] == "-"
-            and text.replace("-", "").isdigit()):
+    if not (isinstance(text, str) and _ISO_DAY.fullmatch(text)):
         raise ValueError("Date invalide : attendu AAAA-MM-JJ (par exemple 2026-03-31).")
     try:
         return date.fromisoformat(text)
@@ -204,17 +205,17 @@ def _open_folder(home: DataHome, folders: list[str]) -> Iterator[int]:
         os.close(fd)
 
 
-def _tree_size(fd: int, name: str) -> int:
-    """Bytes of a folder's regular files, links not followed."""
-    total = 0
-    for root, _dirs, files, root_fd in os.fwalk(name, dir_fd=fd, follow_symlinks=False):
-        del root
+def _tree_size(fd: int, name: str) -> tuple[int, int]:
+    """Bytes and number of the entries other than folders under a folder, links not followed."""
+    total = count = 0
+    for _root, _dirs, files, root_fd in os.fwalk(name, dir_fd=fd, follow_symlinks=False):
         for file in files:
+            count += 1
             with contextlib.suppress(OSError):
                 info = os.stat(file, dir_fd=root_fd, follow_symlinks=False)
                 if stat.S_ISREG(info.st_mode):
                     total += info.st_size
-    return total
+    return total, count
 
 
 # --------------------------------------------------------------------------- the purge
@@ -287,7 +288,8 @@ def purge(home: DataHome, as_of: date | None = None, *, simulation: bool = False
             for due in sorted(assessment.due, key=lambda d: d.record.chemin):
                 area = QUARANTINE if due.record.statut == "refuse" else ARCHIVE
                 _purge_file(home, due, area, result)
-            _report_unknown(home, {r.chemin for r in records}, result)
+            reported = {line.split(" : ")[0] for line in result.left}
+            _report_unknown(home, {r.chemin for r in records}, reported, result)
             if instance is not None:
                 _purge_staging(home, instance, result)
         finally:
@@ -330,8 +332,9 @@ def _shown(path: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in path)
 
 
-def _report_unknown(home: DataHome, known: set[str], result: PurgeResult) -> None:
-    """Anything in quarantine/ or archive/ that the ledger does not know: reported, never deleted."""
+def _report_unknown(home: DataHome, known: set[str], reported: set[str], result: PurgeResult) -> None:
+    """Anything in quarantine/ or archive/ that the ledger does not know (`known`: its paths), and any
+    link: reported (unless already `reported`), never deleted."""
     for area in (QUARANTINE, ARCHIVE):
         top = home.root / area
         if top.is_symlink():
@@ -346,6 +349,8 @@ def _report_unknown(home: DataHome, known: set[str], result: PurgeResult) -> Non
                     result.left.append(f"{_shown(str(base / name))} : lien symbolique (dossier), jamais suivi")
             for name in sorted(files):
                 relative = str(base / name)
+                if relative in reported:
+                    continue
                 if os.path.islink(os.path.join(root, name)):
                     result.left.append(f"{_shown(relative)} : lien symbolique, jamais suivi")
                 elif relative not in known:
@@ -366,10 +371,15 @@ def _purge_staging(home: DataHome, instance, result: PurgeResult) -> None:
                 if run is not None and not run.is_finished:
                     result.left.append(f"{chemin} : exécution en cours ({run.status.value}), conservé")
                     continue
+                size, files = _tree_size(fd, name)
+                if not files:  # a finished run leaves its folder empty: removed, nothing to journal
+                    if not result.simulation:
+                        with contextlib.suppress(OSError):
+                            shutil.rmtree(name, dir_fd=fd)
+                    continue
                 state = "inconnue de l'instance Dagster" if run is None else f"terminée ({run.status.value})"
                 deletion = Deletion(chemin, STAGING, None, None,
-                                    f"espace de travail d'une exécution {state}, données brutes lues",
-                                    _tree_size(fd, name))
+                                    f"espace de travail d'une exécution {state}, données brutes lues", size)
                 if not result.simulation:
                     _journal(home, result.as_of, deletion)
                     try:
@@ -386,10 +396,16 @@ def _purge_staging(home: DataHome, instance, result: PurgeResult) -> None:
 
 
 def remove_leftover_staging(home: DataHome, instance) -> PurgeResult:
-    """Only the staging rule (the ingestion calls it when a run starts), journaled like any purge."""
+    """Only the staging rule, journaled like any purge: an ingestion run calls it as it starts, so that
+    a crashed run's raw values go at the next run (operations.md). Never waits: when a purge is
+    running, that purge removes them."""
     result = PurgeResult(today(), simulation=False)
+    home.root.mkdir(parents=True, exist_ok=True)
     with (home.root / LOCK_NAME).open("a+") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return result
         try:
             _purge_staging(home, instance, result)
         finally:
