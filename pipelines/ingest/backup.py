@@ -3,21 +3,23 @@
 What a backup holds, and why:
 
 - `warehouse.duckdb`, copied under the writer lock after a `CHECKPOINT`. Every writer
-  (ingestion, publication, replay, purge) takes that lock around its whole session, and the
+  (ingestion, publication, replay, key rotation) takes that lock around its whole session, and the
   filing of a submission (the warehouse row, the file moved into `archive/`, the ledger marker,
-  the report) happens inside one session: holding the lock for the whole backup gives a warehouse
-  and folders that agree with each other. A byte copy of the checkpointed file was preferred to
-  `EXPORT DATABASE` or `COPY FROM DATABASE`: it keeps everything the file holds (views, sequences,
-  the key's fingerprint) without a second definition of the schema to keep in step, it is as fast
-  as the disk, and its SHA-256 can be checked before anything is restored.
+  the report) happens inside one session; the purge deletes under a lock of its own. Holding both
+  for the whole backup gives a warehouse and folders that agree with each other. A byte copy of the
+  checkpointed file was preferred to `EXPORT DATABASE` or `COPY FROM DATABASE`: it keeps everything
+  the file holds (views, sequences, the key's fingerprint) without a second definition of the schema
+  to keep in step, it is as fast as the disk, and its SHA-256 can be checked before anything is
+  restored. (An export would survive a DuckDB storage change; the restore checks that the file opens
+  with the DuckDB installed, and a backup is restored with the pre-eval version that wrote it.)
 - `archive/` (the snapshots in force are needed to replay a site), `registre/`, `reports/`,
   `referentiel/`, `acces/`, `journal/`, `editions/`, `portail/envois/` (who sent which content
   through the portal: `marts.depots.depose_par` is read from it again by a replay).
 - `secret/` but for the pseudonymisation key: the key of the statistical-secrecy draws and the
   masks already solved (`masques/`), without which a restore would draw other complements (two
   publications compared could then reveal more) and solve every period again (hours at national
-  scale). The pseudonymisation key itself only with `--avec-cle`: the documentation asks for it to
-  be kept apart, offline.
+  scale). The pseudonymisation key itself (and a rotation's pending new key) only with
+  `--avec-cle`: the documentation asks for it to be kept apart, offline.
 
 Not backed up: `inbox/` (transient: a file waiting there is sent again by its site),
 `quarantine/` (refused files may hold what should never have been sent: they are deleted after
@@ -25,15 +27,20 @@ Not backed up: `inbox/` (transient: a file waiting there is sent again by its si
 warehouse by the restore), `dagster/` (run history; a production instance keeps it in PostgreSQL,
 saved with `pg_dump`), `portail/verifications/` (unsent private copies, deleted after 24 h).
 
-The manifest `sauvegarde.json` lists every file with its size, SHA-256 and mode. A restore checks
-all of them before writing anything, refuses paths that leave the backup (`..`, absolute, symbolic
-links, folders outside the list above), writes into an empty data home only, then the caller
-rebuilds the published copy.
+The manifest `sauvegarde.json` lists every file with its size, SHA-256 and mode. A restore, before
+writing anything: checks all of them; refuses paths that leave the backup (`..`, absolute, symbolic
+links, folders outside the list above); refuses a key that differs from the backup's, or whose
+fingerprint is not the one the backed-up warehouse keeps (`pseudonym`); and requires an empty data
+home. It then writes every file with its recorded mode kept within the platform's rules (owner-only,
+`DataHome.shared` group-readable) and the caller rebuilds the published copy.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import hmac
 import json
 import os
 import stat
@@ -47,7 +54,9 @@ import duckdb
 
 from pipelines import settings
 from pipelines.common.datahome import DataHome
+from pipelines.ingest import pseudonym
 from pipelines.ingest.pseudonym import KEY_FILE
+from pipelines.ingest.retention import LOCK_NAME as PURGE_LOCK
 from pipelines.warehouse.store import writer_lock
 
 MANIFEST = "sauvegarde.json"
@@ -58,6 +67,7 @@ FOLDERS = ("archive", "registre", "reports", "referentiel", "acces", "journal", 
 SECRET = "secret"
 KEY_PATH = f"{SECRET}/{KEY_FILE}"
 CHUNK = 1 << 20
+SHARED = {folder.name for folder in DataHome(Path("/")).shared}  # read by the dashboard's group
 
 
 class BackupError(Exception):
@@ -116,7 +126,9 @@ def backup(home: DataHome, out: Path, *, with_key: bool = False) -> BackupResult
     os.chmod(out, 0o700)
     entries: list[dict] = []
     folders: list[dict] = [{"chemin": ".", "mode": _mode(root)}]
-    with writer_lock(home):
+    # The purge's lock, then the writers' (the order the purge takes them): no file is filed, replaced
+    # or deleted while the backup copies.
+    with _purge_lock(root), writer_lock(home):
         if home.warehouse.is_file():
             _checkpoint(home.warehouse)
             entries.append(_copy_in(home.warehouse, out, WAREHOUSE))
@@ -125,11 +137,13 @@ def backup(home: DataHome, out: Path, *, with_key: bool = False) -> BackupResult
             if not source.is_dir() or source.is_symlink():
                 continue
             for relative, path in _walk(root, source, folders):
-                if relative == KEY_PATH:
-                    continue  # the key only on request, below
-                entries.append(_copy_in(path, out, relative))
-    if key is not None:
-        entries.append(_write_in(key, out, KEY_PATH))
+                if _is_key(relative) and (key is None or relative == KEY_PATH):
+                    continue  # the key only on request (below); a rotation's pending key with it
+                copied = _copy_in(path, out, relative)
+                if copied is not None:
+                    entries.append(copied)
+        if key is not None:
+            entries.append(_write_in(key, out, KEY_PATH))
     manifest = {
         "format": FORMAT,
         "version": version(),
@@ -149,6 +163,21 @@ def backup(home: DataHome, out: Path, *, with_key: bool = False) -> BackupResult
                         "(traitez-les d'abord, ou les sites les redéposeront).")
     return BackupResult(out, len(entries), sum(e["octets"] for e in entries), hashlib.sha256(text).hexdigest(),
                         key is not None, left_out)
+
+
+@contextlib.contextmanager
+def _purge_lock(root: Path) -> Iterator[None]:
+    with (root / PURGE_LOCK).open("a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _is_key(relative: str) -> bool:
+    """The key file, and a rotation's pending new key (`cle_pseudonymisation.nouvelle`)."""
+    return relative.startswith(KEY_PATH)
 
 
 def _current_key(home: DataHome) -> bytes | None:
@@ -194,15 +223,19 @@ def _mode(path: Path) -> str:
     return f"{stat.S_IMODE(path.stat().st_mode):04o}"
 
 
-def _copy_in(source: Path, out: Path, relative: str) -> dict:
+def _copy_in(source: Path, out: Path, relative: str) -> dict | None:
     """Copy one file into the backup, hashing the bytes copied (what the manifest describes is
-    exactly what the backup holds)."""
+    exactly what the backup holds); None for a file gone meanwhile (a portal check expired)."""
+    try:
+        src_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
     target = out / relative
     _make_parents(out, target)
     digest = hashlib.sha256()
     size = 0
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
+    with os.fdopen(src_fd, "rb") as src, os.fdopen(fd, "wb") as dst:
         for chunk in iter(lambda: src.read(CHUNK), b""):
             digest.update(chunk)
             size += len(chunk)
@@ -272,9 +305,12 @@ def restore(source: Path, home: DataHome, *, key_file: Path | None = None) -> Re
     folders = _checked_folders(manifest)
     for entry in entries:  # every file, before anything is written
         _verify(source, entry)
-    key, key_source = _restore_key(source, entries, key_file)
+    key, effective, key_source = _restore_key(source, entries, key_file)
+    _check_fingerprint(source, entries, effective)
 
+    existed = root.is_dir()  # an empty folder the operator prepared keeps its owner, group and mode
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root_mode = stat.S_IMODE(root.stat().st_mode)
     os.chmod(root, 0o700)  # until every file is in place
     for folder in folders:  # empty ones too (an empty `referentiel/`)
         if folder["chemin"] != ".":
@@ -288,10 +324,12 @@ def restore(source: Path, home: DataHome, *, key_file: Path | None = None) -> Re
     _check_warehouse(root)
     # Folders get their modes last, deepest first (a read-only edition folder is filled first).
     for folder in sorted(folders, key=lambda f: f["chemin"].count("/") + (f["chemin"] != "."), reverse=True):
-        path = root if folder["chemin"] == "." else root / folder["chemin"]
-        if path.is_dir():
-            secret = folder["chemin"] == SECRET or folder["chemin"].startswith(f"{SECRET}/")
-            os.chmod(path, 0o700 if secret else _safe_mode(folder["mode"]) | 0o500)
+        if folder["chemin"] == ".":
+            continue
+        if (root / folder["chemin"]).is_dir():
+            os.chmod(root / folder["chemin"], _restored_mode(folder["chemin"], folder["mode"], folder=True))
+    recorded_root = next((f["mode"] for f in folders if f["chemin"] == "."), 0o700)
+    os.chmod(root, root_mode if existed else (recorded_root & 0o2750) | 0o700)
     return RestoreResult(root, len(entries), sum(e["octets"] for e in entries), manifest_sha256, key_source,
                          str(manifest.get("cree_le", "")), str(manifest.get("version", "")))
 
@@ -378,9 +416,16 @@ def _parse_mode(value: object, relative: str) -> int:
     return int(value, 8)
 
 
-def _safe_mode(mode: int) -> int:
-    """Never more than the owner's rights, the group's read, nothing for others, no special bit."""
-    return mode & 0o750
+def _restored_mode(relative: str, recorded: int, *, folder: bool) -> int:
+    """The mode a restored file or folder gets: its recorded mode, within the platform's rules (what
+    the dashboard's group reads — `DataHome.shared` — at most group-readable, everything else
+    owner-only, `secret/` always 0700/0600), never anything for other accounts."""
+    top = relative.split("/")[0]
+    if top == SECRET:
+        return 0o700 if folder else 0o600
+    if top in SHARED:
+        return (recorded & 0o2750) | 0o500 if folder else (recorded & 0o750) | 0o400
+    return 0o700 if folder else (recorded & 0o700) | 0o400
 
 
 def _source_file(source: Path, relative: str) -> Path:
@@ -417,10 +462,10 @@ def _verify(source: Path, entry: dict) -> None:
                           "dans le manifeste. Rien n'a été restauré.")
 
 
-def _restore_key(source: Path, entries: list[dict], key_file: Path | None) -> tuple[bytes | None, str]:
-    """The pseudonymisation key to install (None: none to write), and a French note on where it
-    comes from. Two different keys are refused: the wrong one would give the same children other
-    pseudonyms."""
+def _restore_key(source: Path, entries: list[dict], key_file: Path | None) -> tuple[bytes | None, bytes | None, str]:
+    """The pseudonymisation key to write (None: none to write), the key the restored home will use,
+    and a French note on where it comes from. Two different keys are refused: the wrong one would
+    give the same children other pseudonyms."""
     in_backup = None
     if any(e["chemin"] == KEY_PATH for e in entries):
         in_backup = _source_file(source, KEY_PATH).read_bytes().strip()
@@ -441,16 +486,44 @@ def _restore_key(source: Path, entries: list[dict], key_file: Path | None) -> tu
         raise BackupError("PRE_CLE_PSEUDONYMISATION est définie et diffère de la clé de la sauvegarde (ou de --cle) : "
                           "restauration refusée.")
     if given is not None:
-        return given, f"clé de pseudonymisation installée depuis {key_file}"
+        return given, env or given, f"clé de pseudonymisation installée depuis {key_file}"
     if in_backup is not None:
-        return None, "clé de pseudonymisation restaurée depuis la sauvegarde"
+        return None, env or in_backup, "clé de pseudonymisation restaurée depuis la sauvegarde"
     if env is not None:
-        return None, "clé de pseudonymisation lue dans PRE_CLE_PSEUDONYMISATION"
+        return None, env, "clé de pseudonymisation lue dans PRE_CLE_PSEUDONYMISATION"
     if any(e["chemin"] == WAREHOUSE for e in entries):
         raise BackupError("La sauvegarde ne contient pas la clé de pseudonymisation : donnez-la avec "
                           "--cle FICHIER (ou définissez PRE_CLE_PSEUDONYMISATION). Sans elle, les prochains dépôts "
                           "recevraient d'autres pseudonymes que les données restaurées.")
-    return None, "aucune clé (la sauvegarde ne contient pas d'entrepôt)"
+    return None, None, "aucune clé (la sauvegarde ne contient pas d'entrepôt)"
+
+
+def _check_fingerprint(source: Path, entries: list[dict], key: bytes | None) -> None:
+    """The key must be the one whose fingerprint the backed-up warehouse holds (`pseudonym`), or the
+    pending key of a rotation that committed (the next load puts it in place)."""
+    if key is None or not any(e["chemin"] == WAREHOUSE for e in entries):
+        return
+    try:
+        con = duckdb.connect(str(_source_file(source, WAREHOUSE)), read_only=True)
+    except duckdb.Error as exc:
+        raise BackupError(f"L'entrepôt de la sauvegarde ne s'ouvre pas avec cette version de DuckDB "
+                          f"({duckdb.__version__}) : {exc}") from None
+    try:
+        stored = pseudonym.stored_fingerprint(con)
+    except duckdb.CatalogException:
+        return  # a warehouse older than the fingerprint: the first load records it
+    finally:
+        con.close()
+    if stored is None:
+        return
+    candidates = [key]
+    pending = f"{KEY_PATH}{pseudonym.PENDING_SUFFIX}"
+    if any(e["chemin"] == pending for e in entries):
+        candidates.append(_source_file(source, pending).read_bytes().strip())
+    if not any(hmac.compare_digest(pseudonym.fingerprint(k), stored) for k in candidates):
+        raise BackupError("La clé de pseudonymisation n'est pas celle de l'entrepôt sauvegardé (son empreinte "
+                          "diffère de celle enregistrée dans l'entrepôt) : restauration refusée. Retrouvez la clé "
+                          "conservée à part à la date de cette sauvegarde (docs/exploitation/cle.md).")
 
 
 def _restore_file(source: Path, root: Path, entry: dict) -> None:
@@ -469,8 +542,7 @@ def _restore_file(source: Path, root: Path, entry: dict) -> None:
     if digest.hexdigest() != entry["sha256"]:
         raise BackupError(f"Sauvegarde modifiée pendant la restauration : {entry['chemin']}. Le dossier de données "
                           f"{root} est incomplet : videz-le et recommencez.")
-    mode = 0o600 if entry["chemin"].startswith(f"{SECRET}/") else _safe_mode(entry["mode"])
-    os.chmod(target, mode)
+    os.chmod(target, _restored_mode(entry["chemin"], entry["mode"], folder=False))
 
 
 def _check_warehouse(root: Path) -> None:

@@ -38,6 +38,12 @@ from support import PRE_EVAL, REPO_ROOT, authorise, isolated_env
 
 SITES = ["PRE51108", "PRE51454", "PRE10387"]
 KEY = "ab" * 32
+OTHER_KEY = "ef" * 32
+
+
+def key_fingerprint(key: str) -> str:
+    """HMAC-SHA256 of the fixed label, keyed with the key (pipelines/ingest/pseudonym.py's docstring)."""
+    return hmac.new(key.encode(), b"pre-eval/empreinte-cle-pseudonymisation/v1", hashlib.sha256).hexdigest()
 
 
 def run(root: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
@@ -159,10 +165,10 @@ def test_the_restored_home_serves_the_same_figures(platform):
     assert key_file.read_text(encoding="utf-8").strip() == platform["key"]
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(home.secret.stat().st_mode) == 0o700
-    restored_paths = [home.warehouse] + [p for top in ("archive", "registre", "journal", "acces", "secret")
-                                         for p in (home.root / top).rglob("*")]
-    for path in restored_paths:
-        assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path  # nothing for other accounts
+    for path in [home.root, *home.root.rglob("*")]:
+        assert stat.S_IMODE(path.lstat().st_mode) & 0o007 == 0, path  # nothing for other accounts
+    assert stat.S_IMODE(next((home.root / "archive").rglob("*.zip")).stat().st_mode) == 0o600
+    assert stat.S_IMODE(next((home.root / "reports").rglob("*.md")).stat().st_mode) == 0o640
     edition_file = home.root / "editions" / "2024-T4" / "edition.json"
     assert stat.S_IMODE(edition_file.stat().st_mode) & 0o222 == 0  # still read-only
 
@@ -263,6 +269,10 @@ def small(tmp_path) -> dict:
     os.chmod(root / "editions/2024-T4/edition.json", 0o440)
     con = duckdb.connect(str(root / "warehouse.duckdb"))
     con.execute("create schema marts; create table marts.depots as select 'PRE51454' as code_pre, 42 as n")
+    # The key's fingerprint as the warehouse keeps it (docs/exploitation/cle.md), worked out here.
+    con.execute("create schema ingestion; create table ingestion.cle_pseudonymisation "
+                "(empreinte varchar not null, enregistree_le timestamptz not null)")
+    con.execute("insert into ingestion.cle_pseudonymisation values (?, now())", [key_fingerprint(KEY)])
     con.close()
     saved = tmp_path / "sauvegarde"
     backup(DataHome(root), saved, with_key=True)
@@ -413,13 +423,47 @@ def test_the_key_kept_apart_is_required_and_must_match(small, monkeypatch):
     assert (target / "secret/cle_pseudonymisation").read_bytes() == KEY.encode()
     assert "installée depuis" in done.key_source
     other = small["tmp"] / "autre.txt"
-    other.write_text("ef" * 32, encoding="utf-8")
+    other.write_text(OTHER_KEY, encoding="utf-8")
     with pytest.raises(BackupError, match="diffère"):
         restore(small["saved"], DataHome(small["tmp"] / "cible2"), key_file=other)
-    monkeypatch.setenv("PRE_CLE_PSEUDONYMISATION", "ef" * 32)
+    monkeypatch.setenv("PRE_CLE_PSEUDONYMISATION", OTHER_KEY)
     with pytest.raises(BackupError, match="PRE_CLE_PSEUDONYMISATION"):
         restore(small["saved"], DataHome(small["tmp"] / "cible3"))
     assert not (small["tmp"] / "cible2").exists() and not (small["tmp"] / "cible3").exists()
+
+
+def test_a_key_kept_apart_that_is_not_the_warehouse_s_is_refused(small):
+    """The backup without the key, and the wrong key given: refused before anything is written, by the
+    fingerprint the warehouse keeps (a restore would otherwise succeed and the next load fail)."""
+    without_key = small["tmp"] / "sans-cle"
+    backup(DataHome(small["root"]), without_key)
+    wrong = small["tmp"] / "mauvaise.txt"
+    wrong.write_text(OTHER_KEY, encoding="utf-8")
+    target = small["tmp"] / "cible"
+    with pytest.raises(BackupError, match="n'est pas celle de l'entrepôt sauvegardé"):
+        restore(without_key, DataHome(target), key_file=wrong)
+    assert not target.exists()
+    result = run(target, "restaurer", "--depuis", str(without_key), "--cle", str(wrong))
+    assert result.returncode == 2 and "empreinte diffère" in result.stderr and not target.exists()
+
+
+def test_a_rotation_s_pending_key_goes_with_the_key(small):
+    """A rotation that committed but did not put its new key in place: the warehouse holds the new
+    key's fingerprint; the backup with the key carries both files and the restore accepts them."""
+    root = small["root"]
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("update ingestion.cle_pseudonymisation set empreinte = ?", [key_fingerprint(OTHER_KEY)])
+    con.close()
+    (root / "secret" / "cle_pseudonymisation.nouvelle").write_text(OTHER_KEY, encoding="utf-8")
+    without_key, with_key = small["tmp"] / "sans-cle", small["tmp"] / "avec-cle"
+    backup(DataHome(root), without_key)
+    backup(DataHome(root), with_key, with_key=True)
+    assert not list((without_key / "secret").glob("cle_pseudonymisation*"))
+    assert (with_key / "secret" / "cle_pseudonymisation.nouvelle").read_text() == OTHER_KEY
+    target = small["tmp"] / "cible"
+    restore(with_key, DataHome(target))
+    assert (target / "secret" / "cle_pseudonymisation.nouvelle").read_text() == OTHER_KEY
+    assert (target / "secret" / "cle_pseudonymisation").read_text() == KEY
 
 
 def test_the_restore_command_refuses_in_french(small):
