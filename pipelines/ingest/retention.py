@@ -324,7 +324,7 @@ def _purge_file(home: DataHome, due: Due, area: str, result: PurgeResult) -> Non
     except FileNotFoundError:
         return
     except Unsafe as reason:
-        result.left.append(f"{chemin} : {reason} (registre : à supprimer — {due.motif})")
+        result.left.append(f"{_shown(chemin)} : {reason} (registre : à supprimer — {due.motif})")
 
 
 def _shown(path: str) -> str:
@@ -349,7 +349,7 @@ def _report_unknown(home: DataHome, known: set[str], reported: set[str], result:
                     result.left.append(f"{_shown(str(base / name))} : lien symbolique (dossier), jamais suivi")
             for name in sorted(files):
                 relative = str(base / name)
-                if relative in reported:
+                if _shown(relative) in reported:
                     continue
                 if os.path.islink(os.path.join(root, name)):
                     result.left.append(f"{_shown(relative)} : lien symbolique, jamais suivi")
