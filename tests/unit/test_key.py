@@ -96,7 +96,7 @@ def test_a_short_key_file_is_refused(home, length):
 
 def test_a_short_key_from_the_environment_is_refused_and_32_bytes_pass(home, monkeypatch):
     monkeypatch.setenv("PRE_CLE_PSEUDONYMISATION", "x" * 31)
-    with connect(home) as con, pytest.raises(KeyRefused, match="PRE_CLE_PSEUDONYMISATION.*trop courte : 31 octets"):
+    with connect(home) as con, pytest.raises(KeyRefused, match=r"PRE_CLE_PSEUDONYMISATION.*trop courte : 31 octets"):
         load_key(home, con)
     monkeypatch.setenv("PRE_CLE_PSEUDONYMISATION", "x" * 32)
     with connect(home) as con:
