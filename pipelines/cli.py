@@ -195,7 +195,7 @@ def _cmd_sauvegarder(args: argparse.Namespace) -> int:
 
 def _cmd_restaurer(args: argparse.Namespace) -> int:
     from pipelines.common.progress import reporting
-    from pipelines.ingest.backup import BackupError, restore
+    from pipelines.ingest.backup import BackupError, restore, version
     from pipelines.process import process
 
     home = DataHome.from_settings()
@@ -207,6 +207,9 @@ def _cmd_restaurer(args: argparse.Namespace) -> int:
     print(f"Sauvegarde du {done.created} (pre-eval {done.version}) vérifiée et restaurée dans {done.home} : "
           f"{formats.number(done.files)} fichiers, {formats.number(done.size / 1e6, 1)} Mo ; {done.key_source}.")
     print(f"Empreinte SHA-256 du manifeste : {done.manifest_sha256}")
+    if done.version != version():
+        print(f"Attention : sauvegarde écrite par pre-eval {done.version}, version installée {version()} ; "
+              "en cas d'erreur, restaurez avec la version d'origine.", file=sys.stderr)
     # The published copy is rebuilt exactly as `pre-eval process` publishes (its inbox is empty).
     with reporting():
         result = process(home)
