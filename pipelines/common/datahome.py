@@ -12,8 +12,8 @@ by other accounts.
 
 from __future__ import annotations
 
-import contextlib
 import os
+import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +36,19 @@ def restrict_umask(mask: int = UMASK) -> None:
 
 
 def share_dir(path: Path) -> Path:
-    """Create `path` (and its missing parents) and make it readable by the group: 2750."""
+    """Create `path` (and its missing parents) and make it readable by the group: 2750.
+
+    Under systemd's `RestrictSUIDSGID=yes` no process may set a setgid bit: the folder is then 0750
+    (the services' accounts share the group `pre`, so what is created inside gets it anyway)."""
     path.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(PermissionError):  # another account's folder (set up by the operator): kept
-        if (path.stat().st_mode & 0o7777) != SHARED_DIR_MODE:
-            path.chmod(SHARED_DIR_MODE)
+    for mode in (SHARED_DIR_MODE, SHARED_DIR_MODE & ~stat.S_ISGID):
+        if (path.stat().st_mode & 0o7777) == mode:
+            break
+        try:
+            path.chmod(mode)
+            break
+        except PermissionError:  # setgid refused (RestrictSUIDSGID), or another account's folder: kept
+            continue
     return path
 
 
