@@ -31,8 +31,8 @@ The manifest `sauvegarde.json` lists every file with its size, SHA-256 and mode.
 writing anything: checks all of them; refuses paths that leave the backup (`..`, absolute, symbolic
 links, folders outside the list above); refuses a key that differs from the backup's, or whose
 fingerprint is not the one the backed-up warehouse keeps (`pseudonym`); and requires an empty data
-home. It then writes every file with its recorded mode kept within the platform's rules (owner-only,
-`DataHome.shared` group-readable) and the caller rebuilds the published copy.
+home. It then writes every file and folder with its recorded mode, never open to other accounts
+(`secret/` owner-only), and the caller rebuilds the published copy.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ FOLDERS = ("archive", "registre", "reports", "referentiel", "acces", "journal", 
 SECRET = "secret"
 KEY_PATH = f"{SECRET}/{KEY_FILE}"
 CHUNK = 1 << 20
-SHARED = {folder.name for folder in DataHome(Path("/")).shared}  # read by the dashboard's group
+# Folders above a backed-up one (`portail/` above `portail/envois/`): their modes are recorded too.
+PARENTS = tuple(sorted({str(PurePosixPath(f).parent) for f in FOLDERS if "/" in f}))
 
 
 class BackupError(Exception):
@@ -132,6 +133,9 @@ def backup(home: DataHome, out: Path, *, with_key: bool = False) -> BackupResult
         if home.warehouse.is_file():
             _checkpoint(home.warehouse)
             entries.append(_copy_in(home.warehouse, out, WAREHOUSE))
+        for name in PARENTS:
+            if (root / name).is_dir() and not (root / name).is_symlink():
+                folders.append({"chemin": name, "mode": _mode(root / name)})
         for name in (*FOLDERS, SECRET):
             source = root / name
             if not source.is_dir() or source.is_symlink():
@@ -404,7 +408,7 @@ def _checked_folders(manifest: dict) -> list[dict]:
         if not isinstance(item, dict):
             raise BackupError(f"Entrée invalide dans le manifeste : {item!r}")
         relative = item.get("chemin")
-        if relative != "." and (not isinstance(relative, str) or relative not in (*FOLDERS, SECRET)):
+        if relative != "." and (not isinstance(relative, str) or relative not in (*FOLDERS, *PARENTS, SECRET)):
             relative = _safe_path(relative)
         checked.append({"chemin": relative, "mode": _parse_mode(item.get("mode", "0700"), str(relative))})
     return checked
@@ -417,15 +421,15 @@ def _parse_mode(value: object, relative: str) -> int:
 
 
 def _restored_mode(relative: str, recorded: int, *, folder: bool) -> int:
-    """The mode a restored file or folder gets: its recorded mode, within the platform's rules (what
-    the dashboard's group reads — `DataHome.shared` — at most group-readable, everything else
-    owner-only, `secret/` always 0700/0600), never anything for other accounts."""
-    top = relative.split("/")[0]
-    if top == SECRET:
+    """The mode a restored file or folder gets: the one it had, as the manifest records it — the
+    platform's own (owner-only; `published/`, `reports/`, `editions/` open to the group) and the
+    operator's (the folders shared with the dashboard's account: deploy/systemd/README.md) — but never
+    anything for other accounts, no set-user-id, and `secret/` always owner-only."""
+    if relative.split("/")[0] == SECRET:
         return 0o700 if folder else 0o600
-    if top in SHARED:
-        return (recorded & 0o2750) | 0o500 if folder else (recorded & 0o750) | 0o400
-    return 0o700 if folder else (recorded & 0o700) | 0o400
+    if folder:
+        return (recorded & 0o3770) | 0o500  # setgid and sticky kept (folders the dashboard writes into)
+    return (recorded & 0o770) | 0o400
 
 
 def _source_file(source: Path, relative: str) -> Path:

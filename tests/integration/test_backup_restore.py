@@ -267,7 +267,15 @@ def small(tmp_path) -> dict:
     for relative, data in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(data)
+    # Modes as a production data home has them (deploy/systemd/README.md): folders the dashboard's
+    # account reads (2750) or writes into (3770), an edition read-only, what others could read.
     os.chmod(root / "editions/2024-T4/edition.json", 0o440)
+    os.chmod(root / "editions/2024-T4", 0o550)
+    os.chmod(root / "acces/habilitations.csv", 0o640)
+    for folder, mode in {"acces": 0o2750, "registre": 0o2750, "journal": 0o3770, "portail": 0o3770,
+                         "portail/envois": 0o3770, "archive/PRE51454": 0o755}.items():
+        os.chmod(root / folder, mode)
+    os.chmod(root / "archive/PRE51454/depot.zip", 0o4755)  # set-user-id and world-readable: never restored
     con = duckdb.connect(str(root / "warehouse.duckdb"))
     con.execute("create schema marts; create table marts.depots as select 'PRE51454' as code_pre, 42 as n")
     # The key's fingerprint as the warehouse keeps it (docs/exploitation/cle.md), worked out here.
@@ -312,7 +320,14 @@ def test_a_restore_puts_back_every_file_with_safe_modes(small):
     assert rows(target / "warehouse.duckdb", "select * from marts.depots") == [("PRE51454", 42)]
     assert stat.S_IMODE((target / "secret/cle_pseudonymisation").stat().st_mode) == 0o600
     assert stat.S_IMODE((target / "secret").stat().st_mode) == 0o700
-    assert stat.S_IMODE((target / "editions/2024-T4/edition.json").stat().st_mode) == 0o440
+    modes = {relative: stat.S_IMODE((target / relative).stat().st_mode) for relative in (
+        "editions/2024-T4/edition.json", "editions/2024-T4", "acces", "acces/habilitations.csv", "registre",
+        "journal", "portail", "portail/envois", "archive/PRE51454", "archive/PRE51454/depot.zip",
+        "secret/masques", "secret/masques/x.json")}
+    assert modes == {"editions/2024-T4/edition.json": 0o440, "editions/2024-T4": 0o550, "acces": 0o2750,
+                     "acces/habilitations.csv": 0o640, "registre": 0o2750, "journal": 0o3770, "portail": 0o3770,
+                     "portail/envois": 0o3770, "archive/PRE51454": 0o750, "archive/PRE51454/depot.zip": 0o750,
+                     "secret/masques": 0o700, "secret/masques/x.json": 0o600}
     for path in [target, *target.rglob("*")]:
         assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path  # nothing for other accounts
     assert done.files == len(json.loads((small["saved"] / "sauvegarde.json").read_text())["fichiers"])
