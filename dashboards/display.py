@@ -402,9 +402,29 @@ def report_viewer(submissions: pl.DataFrame, *, label: str, key: str) -> None:
     show_report(text)
 
 
+# What could still act in a report's Markdown (an older report, written before the platform escaped the
+# file's text): an unescaped bracket (link, image), angle bracket (HTML, autolink), `$` (a formula), `&`
+# (an entity), `@` (an e-mail link), `www.` or `://` (a bare address GFM turns into a link). An escaped
+# character (`\x`) is left as it is.
+_LIVE_MARKDOWN = re.compile(r"\\.|[\[\]<>$&@]|(?i:www)\.|://", re.DOTALL)
+
+
+def _defuse(match: re.Match) -> str:
+    text = match.group(0)
+    if text.startswith("\\"):
+        return text
+    if text == "://":
+        return "\\://"
+    if text.endswith("."):
+        return text[:-1] + "\\."
+    return "\\" + text
+
+
 def show_report(text: str) -> None:
-    """A control report in a frame, its headings one level down (the page keeps its own title); `$` is
-    not a formula here."""
+    """A control report in a frame, its headings one level down (the page keeps its own title).
+
+    The report's Markdown already escapes what came from the file; whatever could still make a link, an
+    image, HTML or a formula is escaped again here, and HTML stays off (Streamlit's default)."""
     with st.container(border=True):
-        st.markdown(MARKDOWN_HEADING.sub(r"#\1 ", text).replace("$", "\\$"))
+        st.markdown(_LIVE_MARKDOWN.sub(_defuse, MARKDOWN_HEADING.sub(r"#\1 ", text)), unsafe_allow_html=False)
 

@@ -1,10 +1,20 @@
-"""Findings of a submission's checks, grouped per rule (count + first examples)."""
+"""Findings of a submission's checks, grouped per rule (count + first examples).
+
+What a report may repeat of a file is decided here, once (`shown_value`, `shown_name`): a cell value
+only when it is a short token of a safe character set that cannot be a person's name, e-mail, phone
+number or NIR; a name (ZIP member, sheet, column header) only when it is short and free of path
+separators, control and bidirectional characters. Every value that fills a message goes through
+`render`, which applies the rule to anything not already made safe: forgetting to do so hides a value,
+it never echoes one.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import unicodedata
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from pipelines.common import formats
@@ -13,35 +23,95 @@ from pipelines.contracts.model import BLOQUANT, Rule
 MAX_EXAMPLES = 10  # examples kept per rule for the human report
 MAX_LINES = 1000  # line numbers kept per rule for the machine-readable report
 
-MASKED = "valeur masquée"
+NOT_SHOWN = "valeur non reproduite"
+NAME_UNREADABLE = "nom illisible"
+NAME_NOT_SHOWN = "nom non reproduit"
+MAX_NAME = 60  # characters of a name (member, sheet, header) a report may repeat
+
+# The only cell values a report repeats: short tokens of upper-case letters, digits and a few
+# separators (codes, dates, numbers), judged on the value as written in the file.
+_SAFE_VALUE = re.compile(r"[A-Z0-9_.,/-]{1,20}")
+# Letters with the separators of a name (no digit, no underscore): a surname written in capitals
+# ("DURAND", "J.DUPONT", "LE-GALL") looks like this, so it is not repeated. One letter is not a name.
+_NAME_LIKE = re.compile(r"[A-Z]+([.' -][A-Z]+)*\.?")
 
 # Values that may identify a person are never echoed back in a report.
 _PERSONAL = [
     re.compile(r"@"),
-    re.compile(r"^(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}$"),
-    re.compile(r"^[12][0-9]{12}([0-9]{2})?$"),
+    re.compile(r"^(\+33|0033|0)[1-9]([ ./-]?[0-9]{2}){4}$"),  # French phone number
+    re.compile(r"^[12][0-9]{12}([0-9]{2})?$"),  # NIR, with or without its key
+    re.compile(r"^[0-9]{9,10}[A-Z]{1,2}$"),  # INE (national pupil number)
     re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]+([ '-][A-ZÀ-Ýa-zà-ÿ][a-zà-ÿ]+)*$"),  # Capitalised word(s): a name?
 ]
+# Phone numbers and NIR as names (headers, sheets) may carry them: digits with spaces or dots.
+_PERSONAL_NAME = [re.compile(r"@"), re.compile(r"(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}"),
+                  re.compile(r"(?<![0-9])[12][0-9]{12}([0-9]{2})?(?![0-9])")]
+# Characters a name may hold: letters, marks, digits, punctuation, symbols and plain spaces. Not
+# control or format characters (bidirectional overrides such as U+202E, zero-width joiners), line or
+# paragraph separators, private-use or unassigned code points, nor a path separator.
+_NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd",
+                              "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs"})
+
+
+class Shown(str):
+    """A text already judged safe to appear in a report (platform text, or a value let through)."""
 
 
 def looks_personal(value: str) -> bool:
     return any(p.search(value) for p in _PERSONAL)
 
 
-def shown_value(value: Any, *, identifier: bool = False) -> str:
-    """How a cell value may appear in a report: masked if it could identify a child."""
+def quotable(text: str) -> bool:
+    """Whether a cell value, as written in the file, may be repeated in a report."""
+    return bool(_SAFE_VALUE.fullmatch(text)) and not (len(text) > 1 and _NAME_LIKE.fullmatch(text)) \
+        and not looks_personal(text)
+
+
+def shown_value(value: Any, *, identifier: bool = False, codes: Collection[str] | None = None) -> Shown:
+    """How a cell value may appear in a report.
+
+    Values typed by the platform (dates, numbers) are shown in French; a value of the column's own
+    code list (`codes`) is shown as is; any other text only if `quotable`, else « valeur non
+    reproduite ». Identifiers are never shown.
+    """
+    if isinstance(value, Shown):
+        return value
     if value is None:
-        return "vide"
-    if hasattr(value, "isoformat"):
-        return value.strftime("%d/%m/%Y")
+        return Shown("vide")
+    if isinstance(value, bool):
+        return Shown(NOT_SHOWN)
+    if isinstance(value, date):
+        return Shown(value.strftime("%d/%m/%Y"))
+    if isinstance(value, int):
+        return Shown(str(value))
     if isinstance(value, float):
-        return formats.number(value, 2).removesuffix(",00")
+        return Shown(formats.number(value, 2).removesuffix(",00"))
     text = str(value)
-    if identifier or looks_personal(text):
-        return MASKED
-    if len(text) > 40:
-        text = text[:37] + "…"
-    return formats.neutralise(text)
+    if identifier:
+        return Shown(NOT_SHOWN)
+    if codes is not None and text in codes:
+        return Shown(text)
+    if not quotable(text):
+        return Shown(NOT_SHOWN)
+    return Shown(formats.neutralise(text))
+
+
+def shown_name(name: Any) -> Shown:
+    """How a name read in a file (ZIP member, sheet, column header, manifest key) may appear in a report.
+
+    At most `MAX_NAME` characters, none of them a path separator, a control or bidirectional
+    character: else « nom illisible ». A name that looks like an e-mail, a phone number or a NIR:
+    « nom non reproduit ».
+    """
+    if isinstance(name, Shown):
+        return name
+    text = "" if name is None else str(name).strip()
+    if not text or len(text) > MAX_NAME or "/" in text or "\\" in text \
+            or any(unicodedata.category(ch) not in _NAME_CATEGORIES for ch in text):
+        return Shown(NAME_UNREADABLE)
+    if any(p.search(text) for p in _PERSONAL_NAME):
+        return Shown(NAME_NOT_SHOWN)
+    return Shown(formats.neutralise(text))
 
 
 @dataclass(frozen=True)
@@ -156,10 +226,15 @@ class Findings:
 
 
 def render(rule: Rule, values: dict[str, Any]) -> str:
-    """The rule's French message with its placeholders filled (missing ones left readable)."""
+    """The rule's French message with its placeholders filled (missing ones left readable).
+
+    `valeur` and `autre` come from the file: whatever was not made safe by the caller goes through
+    `shown_value` here. `detail` is the platform's own French text.
+    """
     fill = {"valeur": "", "autre": "", "detail": "", **{k: v for k, v in rule.params.items()
                                                          if isinstance(v, (int, float, str))}}
-    fill.update({k: v for k, v in values.items() if v is not None})
+    fill.update({k: (shown_value(v) if k in ("valeur", "autre") else v)
+                 for k, v in values.items() if v is not None})
     try:
         return rule.message.format(**fill)
     except (KeyError, IndexError, ValueError):

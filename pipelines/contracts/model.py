@@ -43,6 +43,8 @@ PROJECT_KINDS = frozenset({
     "parent_value_required", "unique_per_key", "consistent_per_key", "no_overlap",
     # table level
     "non_empty", "volume_vs_in_force", "unknown_key", "duplicate_key",
+    # the submission against its receipt (manifest)
+    "not_after_receipt",
     # envelope (file, tables, columns), run by the reader
     "file_readable", "table_present", "table_once", "no_extra_table", "no_extra_column",
     "no_personal_column", "required_column", "optional_column", "column_once", "row_shape",

@@ -4,22 +4,32 @@ Tolerance follows the exchange format (§3): encodings, delimiters, header spell
 decimal formats, code case, and repaired spreadsheet damage. What cannot be read becomes a
 finding of the envelope contract (`depot.*`) or a `type` finding of the column's contract, with
 the physical line of the record (CSV: header = line 1; XLSX: the sheet's row number).
+
+Memory stays proportional to what a file really holds: besides the limits of the settings (file
+size, unpacked size, compression ratio, members), a CSV line may not exceed `MAX_LINE_BYTES`, a
+table `MAX_COLUMNS` columns nor `MAX_CELLS` cells, and a worksheet is measured before the
+spreadsheet library lays it out as a grid (a sheet with one cell in A1 and one in XFD1048576 would
+ask for hundreds of gigabytes). Names read in the file reach reports only through `shown_name`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import unicodedata
 import zipfile
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from pipelines import settings
-from pipelines.contracts.findings import Findings, shown_value
+from pipelines.common import formats
+from pipelines.contracts.findings import NAME_UNREADABLE, Findings, Shown, shown_name, shown_value
 from pipelines.contracts.model import TABLES, Column, Contracts, Table, load_contracts
 
 LINE = "_ligne"  # physical line (CSV) or row number (XLSX) of each record
@@ -38,6 +48,17 @@ PERSONAL_TOKENS = {
 }
 NULL_TOKENS = {"", "NULL", "null", "NaN", "nan", "#N/A", "N/A"}
 
+# Shapes no real export has; each is refused with a French message naming the limit.
+MAX_LINE_BYTES = 1_000_000  # one physical line of a CSV file
+MAX_COLUMNS = 1_000  # columns of a table (the widest of the format has 16)
+MAX_CELLS = 30_000_000  # rows × columns of a CSV table (1 million pathways × 16 = 16 million)
+# rows × columns of a worksheet, laid out in memory as a full grid (about 70 bytes a cell through the
+# spreadsheet library and Arrow): 300 000 actions × 11 columns fit; beyond, a ZIP of CSV files.
+MAX_SHEET_CELLS = 5_000_000
+MAX_CSV_FIELD = 131_072  # characters of one quoted CSV field (the csv module's own limit)
+_CSV_BLOCK = 100_000  # records gathered as Python lists before they become a polars frame
+_SCAN_BLOCK = 1 << 24  # bytes of a worksheet measured at a time
+
 def archive_problem(archive: zipfile.ZipFile, compressed_size: int, limits: settings.Settings) -> str | None:
     """Why an archive must not be opened (too many members, too large once unpacked), if so.
 
@@ -54,6 +75,181 @@ def archive_problem(archive: zipfile.ZipFile, compressed_size: int, limits: sett
     if total > 50_000_000 and total > limits.MAX_RATIO_COMPRESSION * max(compressed_size, 1):
         return "l'archive est anormalement compressée (possible bombe de décompression) : elle n'est pas ouverte."
     return None
+
+
+def _big(n: int) -> str:
+    return formats.number(n)
+
+
+def xlsx_problem(archive: zipfile.ZipFile) -> str | None:
+    """Why a workbook must not be handed to the spreadsheet library, if so.
+
+    Every part is read once through `zipfile`, which stops at the declared size and checks the CRC
+    (a part that lies about its size is refused as damaged); each worksheet is measured on the way
+    (`sheet_extent`): the library lays a sheet out as a full grid from its first to its last cell.
+    """
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        worksheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+        with archive.open(info) as stream:
+            if not worksheet:
+                while stream.read(_SCAN_BLOCK):
+                    pass
+                continue
+            rows, columns = sheet_extent(stream)
+        if columns > MAX_COLUMNS:
+            return (f"un onglet s'étend sur {_big(columns)} colonnes "
+                    f"(limite de la plateforme : {_big(MAX_COLUMNS)} colonnes par onglet).")
+        if rows * columns > MAX_SHEET_CELLS:
+            return (f"un onglet s'étend sur {_big(rows)} lignes et {_big(columns)} colonnes, soit plus de "
+                    f"{_big(MAX_SHEET_CELLS)} cellules (limite de la plateforme pour un classeur) : retirez "
+                    "les cellules remplies loin des données, ou envoyez une archive ZIP de fichiers CSV.")
+    return None
+
+
+_LT, _GT, _SLASH, _QUOTE = ord("<"), ord(">"), ord("/"), ord('"')
+_REF_WIDTH = 12  # `r="` + at most 3 letters and 7 digits + the closing quote
+_UNBOUNDED = 1 << 40
+
+
+def sheet_extent(stream) -> tuple[int, int]:
+    """An upper bound of the rows and columns of the grid a worksheet's cells span.
+
+    Read block by block, each block cut before its last tag (complete tags only). Tags are located
+    with numpy, never parsed one by one: `<row …>` and `<c …>` starts (with or without a namespace
+    prefix), their `r="…"` references, and whether a cell is self-closed (no value: the library
+    ignores it). A cell without a reference comes right after the previous one of its row, in the
+    row after the previous one when its row has no reference either: such cells widen the bound by
+    the largest number of cells in a row, and by the number of rows without a reference. A
+    reference that is not a cell reference makes the bound unlimited: the sheet is refused.
+    """
+    cell_rows = cell_columns = row_tags = 0
+    rows_without_ref = 0
+    cells_without_ref = False
+    most_cells = carried_cells = 0
+    carry = b""
+    while True:
+        block = stream.read(_SCAN_BLOCK)
+        data = carry + block
+        if not data:
+            break
+        cut = len(data) if not block else data.rfind(b"<")
+        if cut <= 0:
+            if not block:
+                break
+            carry = data
+            continue
+        carry = data[cut:]
+        arr = np.frombuffer(data[:cut] + b"\0" * (_REF_WIDTH + 4), dtype=np.uint8)
+        n = cut
+        gt = np.flatnonzero(arr[:n] == _GT)
+        lt = np.flatnonzero(arr[:n] == _LT)
+        refs = _ref_positions(arr, n)
+        rows = _tag_starts(arr, n, lt, b"row", data)
+        cells = _tag_starts(arr, n, lt, b"c", data)
+        # Cells per row (a row may span blocks: the count of the open row is carried).
+        if rows.size:
+            before = np.searchsorted(cells, rows)
+            counts = np.diff(np.append(before, cells.size))
+            most_cells = max(most_cells, carried_cells + int(before[0]), int(counts[:-1].max(initial=0)))
+            carried_cells = int(counts[-1])
+        else:
+            carried_cells += int(cells.size)
+        for starts, is_row in ((rows, True), (cells, False)):
+            if not starts.size:
+                continue
+            ends = gt[np.minimum(np.searchsorted(gt, starts), gt.size - 1)] if gt.size else starts
+            valued = arr[np.maximum(ends - 1, 0)] != _SLASH
+            ref_at = refs[np.minimum(np.searchsorted(refs, starts), refs.size - 1)] if refs.size else starts
+            has_ref = (ref_at > starts) & (ref_at < ends)
+            if is_row:
+                rows_without_ref += int((valued & ~has_ref).sum())
+            elif not has_ref[valued].all():
+                cells_without_ref = True
+            kept = valued & has_ref
+            if not kept.any():
+                continue
+            column, number = _parse_refs(arr, ref_at[kept])
+            if number.min() < 1 or (column.max() > 0 if is_row else column.min() < 1):
+                return _UNBOUNDED, _UNBOUNDED
+            if is_row:
+                row_tags = max(row_tags, int(number.max()))
+            else:
+                cell_rows = max(cell_rows, int(number.max()))
+                cell_columns = max(cell_columns, int(column.max()))
+    most_cells = max(most_cells, carried_cells)
+    if not cells_without_ref:
+        return cell_rows, cell_columns
+    return max(cell_rows, row_tags) + rows_without_ref, cell_columns + most_cells
+
+
+def _byte_table(chars: str) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[[ord(c) for c in chars]] = True
+    return table
+
+
+_TAG_END = _byte_table(" \t\r\n>/")  # what may follow a tag's name
+_WHITE = _byte_table(" \t\r\n")
+_UPPER = _byte_table("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_DIGIT = _byte_table("0123456789")
+
+
+def _tag_starts(arr: np.ndarray, n: int, lt: np.ndarray, name: bytes, data: bytes) -> np.ndarray:
+    """Positions of the `<` of the opening tags `name` (also `<prefix:name`) in arr[:n], arr padded.
+
+    `lt`: the positions of every `<`; only they are looked at, unless a prefixed name occurs."""
+    k = len(name)
+    hits = _TAG_END[arr[lt + 1 + k]]
+    for i, byte in enumerate(name):
+        hits &= arr[lt + 1 + i] == byte
+    plain = lt[hits]
+    if b":" + name not in data:
+        return plain
+    hits = _TAG_END[arr[1 + k: n + 1 + k]]
+    for i, byte in enumerate(name):
+        hits &= arr[1 + i: n + 1 + i] == byte
+    prefixed = np.flatnonzero(hits & (arr[:n] == ord(":")))
+    # `<x:c`: the `<` is the last one before the prefix; `</x:c>` closes a tag, it opens none.
+    owners = lt[np.maximum(np.searchsorted(lt, prefixed) - 1, 0)] if lt.size else prefixed
+    owners = owners[arr[owners + 1] != _SLASH]
+    return np.sort(np.concatenate((plain, owners)))
+
+
+def _ref_positions(arr: np.ndarray, n: int) -> np.ndarray:
+    """Positions of ` r="` (an `r` attribute) in arr[:n], found from the `=` signs."""
+    eq = np.flatnonzero(arr[1:n] == ord("=")) + 1
+    eq = eq[(arr[eq - 1] == ord("r")) & (arr[eq + 1] == _QUOTE) & (eq >= 2)]
+    at = eq - 2
+    return at[_WHITE[arr[at]]]
+
+
+def _parse_refs(arr: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column number (0 when no letter) and row number of the references at ` r="` positions;
+    row -1 for anything that is not 0–3 capital letters, 1–7 digits and a closing quote."""
+    window = arr[(at + 4)[:, None] + np.arange(_REF_WIDTH)]
+    upper, digit = _UPPER[window], _DIGIT[window]
+    n_letters = np.logical_and.accumulate(upper, axis=1).sum(axis=1)
+    column = np.zeros(len(at), dtype=np.int32)
+    row = np.full(len(at), -1, dtype=np.int32)
+    for count in range(4):
+        chosen = np.flatnonzero(n_letters == count)
+        if not chosen.size:
+            continue
+        w = window[chosen].astype(np.int32)
+        col = np.zeros(chosen.size, dtype=np.int32)
+        for i in range(count):
+            col = col * 26 + (w[:, i] - (ord("A") - 1))
+        n_digits = np.logical_and.accumulate(digit[chosen, count:], axis=1).sum(axis=1)
+        number = np.zeros(chosen.size, dtype=np.int32)
+        for i in range(7):
+            number = np.where(n_digits > i, number * 10 + (w[:, count + i] - ord("0")), number)
+        closing = w[np.arange(chosen.size), np.minimum(count + n_digits, _REF_WIDTH - 1)] == _QUOTE
+        good = (n_digits >= 1) & (n_digits <= 7) & closing
+        column[chosen] = col
+        row[chosen] = np.where(good, number, -1)
+    return column, row
 
 
 _DAMAGED_INT = re.compile(r"^[0-9]+\.0+$")
@@ -120,7 +316,7 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
         sub.findings.add(env("file_readable"), table=None, detail=f"lecture impossible ({exc.strerror}).")
         return sub
     raw: dict[str, pl.DataFrame] = {}  # cells as text, columns c0, c1, … in file order
-    lines: dict[str, list[int]] = {}
+    lines: dict[str, pl.Series] = {}  # the physical line of each row of `raw`
     try:
         if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -131,6 +327,10 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
                 names = {i.filename for i in archive.infolist()}
                 if "xl/workbook.xml" in names:
                     sub.kind = "xlsx"
+                    problem = xlsx_problem(archive)
+                    if problem:
+                        sub.findings.add(env("file_readable"), table=None, detail=problem)
+                        return sub
                     _read_xlsx(data, contracts, sub, raw, lines, only)
                 else:
                     sub.kind = "zip"
@@ -156,7 +356,7 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
 
     for table_name in only:
         if table_name not in raw:
-            sub.findings.add(env("table_present"), table=table_name, valeur=table_name)
+            sub.findings.add(env("table_present"), table=table_name, valeur=Shown(table_name))
             sub.unusable.add(table_name)
             continue
         table = contracts.tables[table_name]
@@ -177,6 +377,20 @@ def peek_site(path: Path | str) -> str | None:
     return code if isinstance(code, str) else None
 
 
+def member_label(filename: str) -> Shown:
+    """How a ZIP member that is not part of the format is named in a report.
+
+    A path that climbs out of the archive (`..`) or starts at the root is never repeated (« nom
+    illisible »); for a member in a folder, only its own name is, with the folder mentioned: the
+    reader never writes a member anywhere, it only reads it.
+    """
+    parts = filename.replace("\\", "/").split("/")
+    if filename.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", filename):
+        return Shown(NAME_UNREADABLE)
+    name = shown_name(parts[-1])
+    return Shown(f"{name} (dans un dossier de l'archive)") if len(parts) > 1 and name != NAME_UNREADABLE else name
+
+
 def _read_zip(archive: zipfile.ZipFile, contracts: Contracts, sub: Submission,
               raw: dict, lines: dict, only: tuple[str, ...]) -> None:
     env = contracts.envelope_rule
@@ -188,22 +402,30 @@ def _read_zip(archive: zipfile.ZipFile, contracts: Contracts, sub: Submission,
         is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
         table_name = lower.removesuffix(".csv") if lower.endswith(".csv") and not is_link else None
         if table_name not in TABLES:
-            sub.findings.add(env("no_extra_table"), table=None, valeur=info.filename)
+            sub.findings.add(env("no_extra_table"), table=None, valeur=member_label(info.filename))
             continue
         if table_name in raw:
-            sub.findings.add(env("table_once"), table=table_name, valeur=table_name)
+            sub.findings.add(env("table_once"), table=table_name, valeur=Shown(table_name))
             continue
         if table_name not in only:
             continue
-        text = _decode(archive.read(info), table_name, contracts, sub)
-        if text is None:
+        data = _decode(archive.read(info), table_name, contracts, sub)
+        problem = None if data is None else _csv_problem(data, table_name)
+        if problem:
+            sub.findings.add(env("file_readable"), table=table_name, detail=problem)
+        if data is None or problem:
             sub.unusable.add(table_name)
-            raw[table_name], lines[table_name] = pl.DataFrame(), []
+            raw[table_name], lines[table_name] = pl.DataFrame(), pl.Series(LINE, [], dtype=pl.Int64)
             continue
-        raw[table_name], lines[table_name] = _parse_csv(text, table_name, contracts, sub)
+        raw[table_name], lines[table_name] = _parse_csv(data, table_name, contracts, sub)
 
 
-def _decode(data: bytes, table: str, contracts: Contracts, sub: Submission) -> str | None:
+def _decode(data: bytes, table: str, contracts: Contracts, sub: Submission) -> bytes | None:
+    """The member's text as UTF-8 bytes (Windows-1252 transcoded), without a BOM; None for UTF-16.
+
+    Bytes, not a Python string: polars reads them as they are, and the text of a big member is
+    never held twice (a `str` and an `io.StringIO` of it take up to five times the file's size).
+    """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         sub.findings.add(contracts.envelope_rule("file_readable"), table=table, detail=(
             f"le fichier {table}.csv est encodé en UTF-16 : enregistrez-le en UTF-8 "
@@ -212,9 +434,47 @@ def _decode(data: bytes, table: str, contracts: Contracts, sub: Submission) -> s
     if data[:3] == b"\xef\xbb\xbf":
         data = data[3:]
     try:
-        return data.decode("utf-8")
+        codecs.utf_8_decode(data, "strict", True)  # validation only: the text is dropped at once
+        return data
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return data.decode("cp1252", errors="replace").encode("utf-8")
+
+
+def _csv_problem(data: bytes, table: str) -> str | None:
+    """Why a CSV member is not read at all (a line, a header or a grid beyond the limits), if so."""
+    longest, where = _longest_line(data)
+    if longest > MAX_LINE_BYTES:
+        return (f"la ligne {_big(where)} du fichier {table}.csv fait plus de {_big(MAX_LINE_BYTES)} octets "
+                f"(limite de la plateforme : {_big(MAX_LINE_BYTES)} octets par ligne) ; vérifiez les fins de ligne.")
+    end = data.find(b"\n")
+    first = data if end < 0 else data[:end]
+    width = max(first.count(b","), first.count(b";")) + 1
+    if width > MAX_COLUMNS:
+        return (f"l'en-tête du fichier {table}.csv compte {_big(width)} colonnes "
+                f"(limite de la plateforme : {_big(MAX_COLUMNS)}).")
+    records = data.count(b"\n") + (not data.endswith(b"\n"))
+    if records * width > MAX_CELLS:
+        return (f"le fichier {table}.csv compte {_big(records)} lignes de {_big(width)} colonnes, soit plus de "
+                f"{_big(MAX_CELLS)} cellules (limite de la plateforme).")
+    return None
+
+
+def _longest_line(data: bytes) -> tuple[int, int]:
+    """Length in bytes of the longest physical line, and its number (1 = first line)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    longest, where, previous, seen = 0, 1, -1, 0
+    for start in range(0, max(arr.size, 1), _SCAN_BLOCK):
+        ends = np.flatnonzero(arr[start:start + _SCAN_BLOCK] == ord("\n")) + start
+        if not ends.size:
+            continue
+        lengths = np.diff(np.concatenate(([previous], ends))) - 1
+        i = int(lengths.argmax())
+        if lengths[i] > longest:
+            longest, where = int(lengths[i]), seen + i + 1
+        previous, seen = int(ends[-1]), seen + ends.size
+    if arr.size - previous - 1 > longest:
+        longest, where = arr.size - previous - 1, seen + 1
+    return longest, where
 
 
 def _positional(frame: pl.DataFrame) -> pl.DataFrame:
@@ -222,22 +482,25 @@ def _positional(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(frame.columns))
 
 
-def _parse_csv(text: str, table: str, contracts: Contracts,
-               sub: Submission) -> tuple[pl.DataFrame, list[int]]:
-    first = text.split("\n", 1)[0]
-    sep = ";" if first.count(";") > first.count(",") else ","
-    if '"' not in text:
+def _parse_csv(data: bytes, table: str, contracts: Contracts,
+               sub: Submission) -> tuple[pl.DataFrame, pl.Series]:
+    end = data.find(b"\n")
+    first = data if end < 0 else data[:end]
+    sep = ";" if first.count(b";") > first.count(b",") else ","
+    if b'"' not in data:
         # Fast path: one record per physical line.
         try:
-            frame = pl.read_csv(io.StringIO(text), separator=sep, has_header=False,
+            frame = pl.read_csv(data, separator=sep, has_header=False,
                                 infer_schema=False, quote_char=None, raise_if_empty=False,
                                 truncate_ragged_lines=False)
-            return _positional(frame), list(range(1, frame.height + 1))
+            return _positional(frame), pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(LINE)
         except pl.exceptions.PolarsError:
             pass  # ragged lines: the csv module below says which
+    blocks: list[pl.DataFrame] = []
     rows: list[list[str | None]] = []
-    row_lines: list[int] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"')
+    row_lines = array("q")  # 8 bytes a line, not a Python int each
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")  # decoded as it is read
+    reader = csv.reader(text, delimiter=sep, quotechar='"')
     start = 1
     width = None
     bad = []
@@ -250,16 +513,33 @@ def _parse_csv(text: str, table: str, contracts: Contracts,
             rows.append(record[:width] + [None] * max(0, width - len(record)))
             row_lines.append(start)
             start = reader.line_num + 1
+            if len(rows) == _CSV_BLOCK:  # Python lists cost about 60 bytes a cell: a frame at a time
+                blocks.append(pl.DataFrame(rows, schema=[(f"c{i}", pl.String) for i in range(width)], orient="row"))
+                rows = []
     except csv.Error as exc:
-        bad.append((start, f"erreur de lecture : {exc}"))
+        bad.append((start, f"erreur de lecture : {_csv_error(exc)}"))
     if bad:
         rule = contracts.envelope_rule("row_shape")
         sub.findings.add_many(rule, table=table, column=None, lines=[b[0] for b in bad],
                               values=[{"detail": b[1]} for b in bad])
         sub.unusable.add(table)
+    lines = pl.Series(LINE, np.frombuffer(row_lines, dtype=np.int64) if row_lines else [], dtype=pl.Int64)
     if width is None:
-        return pl.DataFrame(), row_lines
-    return pl.DataFrame(rows, schema=[(f"c{i}", pl.String) for i in range(width)], orient="row"), row_lines
+        return pl.DataFrame(), lines
+    blocks.append(pl.DataFrame(rows, schema=[(f"c{i}", pl.String) for i in range(width)], orient="row"))
+    return pl.concat(blocks, rechunk=False), lines
+
+
+def _csv_error(exc: csv.Error) -> str:
+    """The csv module's English error, in French (its text never holds a value of the file)."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"un champ entre guillemets dépasse {_big(MAX_CSV_FIELD)} caractères (guillemet non fermé ?)"
+    if "NUL" in text:
+        return "la ligne contient un octet nul"
+    if "new-line character" in text or "unexpected end of data" in text:
+        return "un guillemet n'est pas fermé avant la fin de la ligne"
+    return "la ligne ne peut pas être découpée en colonnes"
 
 
 def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, lines: dict,
@@ -273,10 +553,10 @@ def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, li
         if key in TEMPLATE_SHEETS:
             continue
         if key not in TABLES:
-            sub.findings.add(env("no_extra_table"), table=None, valeur=f"onglet {sheet_name}")
+            sub.findings.add(env("no_extra_table"), table=None, valeur=Shown(f"onglet {shown_name(sheet_name)}"))
             continue
         if key in raw:
-            sub.findings.add(env("table_once"), table=key, valeur=key)
+            sub.findings.add(env("table_once"), table=key, valeur=Shown(key))
             continue
         if key not in only:
             continue
@@ -288,11 +568,11 @@ def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, li
                   if frame.width else pl.Series([], dtype=pl.Boolean))
         first = int(filled.arg_true()[0]) if filled.any() else frame.height
         raw[key] = frame.slice(first)
-        lines[key] = list(range(first + 1, frame.height + 1))
+        lines[key] = pl.int_range(first + 1, frame.height + 1, dtype=pl.Int64, eager=True).alias(LINE)
         _note_numeric_cells(reader, sheet_name, key, raw[key], lines[key], contracts, sub)
 
 
-def _note_numeric_cells(reader, sheet_name: str, table: str, rows: pl.DataFrame, row_lines: list,
+def _note_numeric_cells(reader, sheet_name: str, table: str, rows: pl.DataFrame, row_lines: pl.Series,
                         contracts: Contracts, sub: Submission) -> None:
     """Warn when identifier or code columns were stored as numbers by the spreadsheet."""
     if rows.height == 0 or table not in contracts.tables:
@@ -321,11 +601,11 @@ def _note_numeric_cells(reader, sheet_name: str, table: str, rows: pl.DataFrame,
 # --------------------------------------------------------------------------- building tables
 
 
-def _header(table: Table, rows: pl.DataFrame, row_lines: list, contracts: Contracts,
+def _header(table: Table, rows: pl.DataFrame, row_lines: pl.Series, contracts: Contracts,
             sub: Submission) -> tuple[dict[str, int], list[str]] | None:
     env = contracts.envelope_rule
     if rows.height == 0:
-        sub.findings.add(env("required_column"), table=table.name, line=1, valeur="(en-tête)")
+        sub.findings.add(env("required_column"), table=table.name, line=1, valeur=Shown("(en-tête)"))
         sub.unusable.add(table.name)
         return None
     titles = rows.row(0)
@@ -339,15 +619,16 @@ def _header(table: Table, rows: pl.DataFrame, row_lines: list, contracts: Contra
         if not name:
             if data_present[i]:
                 sub.findings.add(env("no_extra_column"), table=table.name, line=line,
-                                 valeur=f"(sans nom, colonne {i + 1})")
+                                 valeur=Shown(f"(sans nom, colonne {i + 1})"))
             continue
         if name in positions:
-            sub.findings.add(env("column_once"), table=table.name, line=line, column=name, valeur=name)
+            sub.findings.add(env("column_once"), table=table.name, line=line, column=name, valeur=Shown(name))
             sub.unusable.add(table.name)
             continue
         if name not in table.column_names:
             rule = env("no_personal_column") if _is_personal_column(name) else env("no_extra_column")
-            sub.findings.add(rule, table=table.name, line=line, column=name, valeur=titles[i].strip())
+            sub.findings.add(rule, table=table.name, line=line, column=shown_name(name),
+                             valeur=shown_name(titles[i]))
             continue
         positions[name] = i
     missing_required = []
@@ -356,16 +637,16 @@ def _header(table: Table, rows: pl.DataFrame, row_lines: list, contracts: Contra
             if column.required:
                 missing_required.append(column.name)
                 sub.findings.add(env("required_column"), table=table.name, line=line,
-                                 column=column.name, valeur=column.name)
+                                 column=column.name, valeur=Shown(column.name))
             else:
                 sub.findings.add(env("optional_column"), table=table.name, line=line,
-                                 column=column.name, valeur=column.name)
+                                 column=column.name, valeur=Shown(column.name))
     if missing_required:
         sub.unusable.add(table.name)
     return positions, header
 
 
-def _build_table(table: Table, rows: pl.DataFrame, row_lines: list, contracts: Contracts,
+def _build_table(table: Table, rows: pl.DataFrame, row_lines: pl.Series, contracts: Contracts,
                  sub: Submission) -> None:
     found = _header(table, rows, row_lines, contracts, sub)
     if found is None:
@@ -374,7 +655,7 @@ def _build_table(table: Table, rows: pl.DataFrame, row_lines: list, contracts: C
     empty = pl.repeat(None, pl.len(), dtype=pl.String)
     frame = rows.slice(1).select(
         (pl.col(f"c{positions[c.name]}") if c.name in positions else empty).alias(c.name) for c in table.columns)
-    frame = frame.with_columns(pl.Series(LINE, row_lines[1:], dtype=pl.Int64))
+    frame = frame.with_columns(row_lines.slice(1).alias(LINE))
     frame = _clean_text(frame, table)
     # Empty trailing (or stray empty) rows are not records.
     frame = frame.filter(~pl.all_horizontal(pl.col(c.name).is_null() for c in table.columns))
@@ -383,12 +664,12 @@ def _build_table(table: Table, rows: pl.DataFrame, row_lines: list, contracts: C
     sub.tables[table.name] = _type(frame, table, sub)
 
 
-def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: list, contracts: Contracts,
+def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: pl.Series, contracts: Contracts,
                     sub: Submission) -> None:
     env = contracts.envelope_rule
     rows = frame.rows()  # a few key/value lines
     if not rows:
-        sub.findings.add(env("required_column"), table=table.name, line=1, valeur="cle")
+        sub.findings.add(env("required_column"), table=table.name, line=1, valeur=Shown("cle"))
         sub.unusable.add(table.name)
         return
     header = [normalise_header(h) for h in rows[0]]
@@ -396,35 +677,36 @@ def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: list, contract
         for name in ("cle", "valeur"):
             if name not in header:
                 sub.findings.add(env("required_column"), table=table.name, line=row_lines[0],
-                                 column=name, valeur=name)
+                                 column=name, valeur=Shown(name))
         sub.unusable.add(table.name)
         return
     for i, name in enumerate(header):
         if name and name not in ("cle", "valeur"):
             rule = env("no_personal_column") if _is_personal_column(name) else env("no_extra_column")
-            sub.findings.add(rule, table=table.name, line=row_lines[0], column=name, valeur=rows[0][i])
+            sub.findings.add(rule, table=table.name, line=row_lines[0], column=shown_name(name),
+                             valeur=shown_name(rows[0][i]))
     k, v = header.index("cle"), header.index("valeur")
     values: dict[str, str | None] = {}
     unknown = next(r for r in table.table_rules if r.kind == "unknown_key")
     duplicate = next(r for r in table.table_rules if r.kind == "duplicate_key")
-    for row, line in zip(rows[1:], row_lines[1:], strict=True):
+    for row, line in zip(rows[1:], row_lines.slice(1).to_list(), strict=True):
         key = normalise_header(row[k] if k < len(row) else None)
         value = row[v] if v < len(row) else None
         value = None if value is None or value.strip() in NULL_TOKENS else value.strip()
         if not key:
             continue
         if key not in table.column_names:
-            sub.findings.add(unknown, table=table.name, line=line, column="cle", valeur=shown_value(key))
+            sub.findings.add(unknown, table=table.name, line=line, column="cle", valeur=shown_name(key))
             continue
         if key in values:
-            sub.findings.add(duplicate, table=table.name, line=line, column="cle", valeur=key)
+            sub.findings.add(duplicate, table=table.name, line=line, column="cle", valeur=Shown(key))
             continue
         values[key] = value
         sub.manifest_lines[key] = line
     for column in table.columns:
         if column.name not in values and column.required:
             sub.findings.add(env("required_column"), table=table.name, line=None, column=column.name,
-                             valeur=column.name)
+                             valeur=Shown(column.name))
             sub.unusable.add(table.name)
     frame = pl.DataFrame({c.name: [values.get(c.name)] for c in table.columns},
                          schema={c.name: pl.String for c in table.columns})
@@ -435,14 +717,32 @@ def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: list, contract
 
 
 def _clean_text(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Trim, read null tokens as empty, and read codes case-insensitively.
+
+    A code is upper-cased only when that makes it one of the column's codes (or match its pattern):
+    a value that stays wrong keeps its spelling, so that a report judges what the file holds
+    (« Mme Durand » is not turned into a capitalised code-like « MME DURAND » and repeated).
+    """
     exprs = []
     for c in table.columns:
         e = pl.col(c.name).str.strip_chars()
         e = pl.when(e.is_in(list(NULL_TOKENS))).then(None).otherwise(e)
         if c.nature == "code":
-            e = e.str.to_uppercase()
+            upper = e.str.to_uppercase()
+            valid = _code_test(c, upper)
+            e = upper if valid is None else pl.when(valid).then(upper).otherwise(e)
         exprs.append(e.alias(c.name))
     return frame.with_columns(exprs)
+
+
+def _code_test(column: Column, value: pl.Expr) -> pl.Expr | None:
+    """Whether `value` is a valid code of the column (its list, its patterns); None when it has neither."""
+    tests = [value.str.contains(r.params["pattern"]) for r in column.rules if r.kind == "pattern"]
+    if column.codes is not None:
+        tests.append(value.is_in(column.codes))
+    if not tests:
+        return None
+    return pl.all_horizontal(tests).fill_null(False)
 
 
 def _repair(frame: pl.DataFrame, table: Table, contracts: Contracts, sub: Submission) -> pl.DataFrame:

@@ -1,8 +1,15 @@
-"""Validation reports for coordinators: French text (Markdown) and machine-readable JSON."""
+"""Validation reports for coordinators: French text (Markdown) and machine-readable JSON.
+
+Everything of the Markdown that is not the report's own layout (file name, messages, rule titles,
+table and column names) is escaped (`escape_markdown`): a file named `**[clic](http://x)**.csv`
+or a header `# titre` reads literally, never as emphasis, a link, an image, a heading or HTML.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from typing import Any
 
 from pipelines.common import formats
@@ -11,6 +18,27 @@ from pipelines.contracts.validator import Report
 
 KIND_LABEL = {"zip": "archive ZIP", "xlsx": "classeur XLSX", "inconnu": "format non reconnu"}
 TABLE_LABEL = {"parcours": "parcours", "actions": "actions", "bilans": "bilans", "attentes": "demandes"}
+MAX_FILE_NAME = 120  # characters of a file name shown in a report or a summary line
+
+# Markdown's punctuation, plus `$` (formulas in Streamlit), `&` (entities), `@` (e-mail autolinks).
+_MARKDOWN = re.compile(r"[\\`*_{}\[\]()#+\-!|<>~$&@]")
+# GFM turns bare addresses into links: `www.` and `scheme://` are broken by an escape.
+_AUTOLINK = re.compile(r"(?i)(www)\.|://")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` as Markdown that renders it literally (backslash before every special character)."""
+    text = _MARKDOWN.sub(lambda m: "\\" + m.group(0), text)
+    return _AUTOLINK.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\://", text)
+
+
+def file_label(name: str) -> str:
+    """A received file's name as a report or a terminal may show it: control, bidirectional and
+    other invisible characters replaced by `?` (they could reorder or hide text), cut to
+    `MAX_FILE_NAME` characters. The JSON report and the ledger keep the name as dropped."""
+    text = "".join("?" if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp") else ch
+                   for ch in name)
+    return text if len(text) <= MAX_FILE_NAME else text[:MAX_FILE_NAME - 1] + "…"
 
 
 def summary_line(report: Report, site_name: str | None = None) -> str:
@@ -20,16 +48,18 @@ def summary_line(report: Report, site_name: str | None = None) -> str:
         site = f"{site} ({site_name})"
     verdict = "ACCEPTÉ" if report.accepted else "REFUSÉ"
     counts = ", ".join(f"{formats.number(report.rows.get(t, 0))} {label}" for t, label in TABLE_LABEL.items())
-    return (f"{report.source} : {verdict} — {site}, {counts} ; "
+    return (f"{file_label(report.source)} : {verdict} — {site}, {counts} ; "
             f"{formats.plural(report.blocking_count, 'anomalie bloquante', 'anomalies bloquantes')}, "
             f"{formats.plural(report.warning_count, 'avertissement')}")
 
 
 def to_markdown(report: Report, site_name: str | None = None) -> str:
-    lines = [f"# Rapport de contrôle du dépôt « {report.source} »", ""]
-    lines.append(f"- Fichier : {report.source} ({KIND_LABEL.get(report.submission.kind, '?')})")
-    site = report.code_pre or "non lu"
-    lines.append(f"- Site : {site}{' — ' + site_name if site_name else ''}")
+    md = escape_markdown
+    source = md(file_label(report.source))
+    lines = [f"# Rapport de contrôle du dépôt « {source} »", ""]
+    lines.append(f"- Fichier : {source} ({KIND_LABEL.get(report.submission.kind, '?')})")
+    site = md(report.code_pre) if report.code_pre else "non lu"
+    lines.append(f"- Site : {site}{' — ' + md(site_name) if site_name else ''}")
     extraction = formats.day(report.date_extraction) if report.date_extraction else "non lue"
     lines.append(f"- Date d'extraction : {extraction}")
     lines.append("- Lignes lues : " + ", ".join(
@@ -51,16 +81,16 @@ def to_markdown(report: Report, site_name: str | None = None) -> str:
         for g in selected:
             where = []
             if g.table:
-                where.append(f"table {g.table}")
+                where.append(f"table {md(g.table)}")
             if g.column:
-                where.append(f"colonne {g.column}")
-            lines.append(f"### {g.rule.title} — {formats.plural(g.count, 'occurrence')}"
+                where.append(f"colonne {md(g.column)}")
+            lines.append(f"### {md(g.rule.title)} — {formats.plural(g.count, 'occurrence')}"
                          f"{' (' + ', '.join(where) + ')' if where else ''}")
             lines.append(f"Règle `{g.rule.code}`.")
             lines.append("")
             for line, message in g.examples:
                 prefix = f"ligne {line} : " if line is not None else ""
-                lines.append(f"- {prefix}{message}")
+                lines.append(f"- {prefix}{md(message)}")
             if g.count > len(g.examples):
                 rest = g.count - len(g.examples)
                 lines.append(f"- … et {formats.plural(rest, 'autre occurrence', 'autres occurrences')} "

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from pipelines.contracts import gx as gx_engine
-from pipelines.contracts.findings import Findings, shown_value
+from pipelines.contracts.findings import Findings, Shown, shown_value
 from pipelines.contracts.model import AVERTISSEMENT, BLOQUANT, Contracts, Rule, Table, load_contracts
 from pipelines.contracts.reader import LINE, Submission, read_submission
 
@@ -33,6 +34,18 @@ GX_KINDS_PAIR = frozenset({"compare", "pair_in_set"})
 CLEARING = frozenset({"in_set", "pattern", "not_pattern", "range"})
 REF_EXTRACTION = "_ref_manifeste_date_extraction"
 REF_ENTRY = "_ref_parcours_date_entree"
+RECEIPT = "_jour_reception"
+# Sites and the platform are in France: a file received at 00:30 in Paris on 1 January was received
+# on 1 January, whatever UTC says.
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def day_of_receipt(moment: datetime | None = None) -> date:
+    """The day, in Paris, of a moment of receipt (now when none is given)."""
+    moment = datetime.now(tz=PARIS) if moment is None else moment
+    if moment.tzinfo is None:
+        raise ValueError("l'heure de réception doit porter son fuseau horaire")
+    return moment.astimezone(PARIS).date()
 
 
 @dataclass
@@ -41,6 +54,10 @@ class Context:
 
     known_sites: set[str] | None = None  # None: the referential of the data home
     in_force_parcours: int | None = None  # pathways of the snapshot in force, if any
+    # The day the file was received (the ledger's `recu_le`, in Paris); None: today, for a file
+    # checked as it arrives (`pre-eval validate`, the portal's check). A replay passes the
+    # original day, so that the verdict does not depend on when it runs.
+    received_on: date | None = None
 
 
 @dataclass
@@ -228,17 +245,29 @@ def _run_gx(frame: pl.DataFrame, table: Table, batch: _Batch, refused: dict[str,
     return frame
 
 
+def _codes(table: Table, column: str | None) -> list[str] | None:
+    """The code list of a column of `table` (values a report may always repeat), if it has one."""
+    return table.column(column).codes if column in table.column_names else None
+
+
 def _message_values(rule: Rule, table: Table, rows: pl.DataFrame) -> list[dict[str, Any]]:
+    """The values a GX failure's message quotes, as `shown_value` lets them through.
+
+    GX gives back row positions only (`unexpected_index_list`); values are read from the frame
+    here, never from GX's own summaries."""
     ident = rule.column in table.column_names and table.column(rule.column).nature == "identifiant"
     if rule.kind == "age_range":
-        return [{"valeur": v} for v in rows["_age_entree"].to_list()]
+        return [{"valeur": shown_value(v)} for v in rows["_age_entree"].to_list()]
     values = rows[rule.column].to_list() if rule.column in rows.columns else [None] * rows.height
     others: list[Any] = [None] * rows.height
+    other_codes = None
     if rule.kind == "compare":
         others = rows[gx_engine.other_column(rule)].to_list()
     elif rule.kind == "pair_in_set":
         others = rows[rule.params["other"]].to_list()
-    return [{"valeur": shown_value(v, identifier=ident), "autre": shown_value(o)}
+        other_codes = _codes(table, rule.params["other"])
+    codes = _codes(table, rule.column)
+    return [{"valeur": shown_value(v, identifier=ident, codes=codes), "autre": shown_value(o, codes=other_codes)}
             for v, o in zip(values, others, strict=True)]
 
 
@@ -267,6 +296,17 @@ def _known_site(rule, frame, checked, batch):
                          schema={DEPOT: pl.Int64, rule.column: pl.String})
     rows = frame.filter(pl.col(rule.column).is_not_null()).join(known, on=[DEPOT, rule.column], how="anti")
     return rows, lambda r: [{"valeur": shown_value(v)} for v in r[rule.column].to_list()]
+
+
+def _not_after_receipt(rule, frame, checked, batch):
+    """The manifest's date_extraction later than the day the file was received."""
+    today = day_of_receipt()
+    days = pl.DataFrame({DEPOT: list(range(len(batch.contexts))),
+                         RECEIPT: [c.received_on or today for c in batch.contexts]},
+                        schema={DEPOT: pl.Int64, RECEIPT: pl.Date})
+    rows = frame.join(days, on=DEPOT, how="left").filter(pl.col(rule.column) > pl.col(RECEIPT))
+    return rows, lambda r: [{"valeur": shown_value(v), "autre": shown_value(d)}
+                            for v, d in zip(r[rule.column].to_list(), r[RECEIPT].to_list(), strict=True)]
 
 
 def _present_iff(rule, frame, checked, batch):
@@ -302,7 +342,7 @@ def _parent_value_required(rule, frame, checked, batch):
            .drop_nulls([p["key"]]).unique([DEPOT, p["key"]], keep="first"))
     joined = frame.join(ref, on=[DEPOT, p["key"]], how="inner")
     rows = joined.filter(pl.col(p["when_column"]).is_in(p["when_values"]) & pl.col("_parent_value").is_null())
-    return rows, lambda r: [{"valeur": v} for v in r[p["when_column"]].to_list()]
+    return rows, lambda r: [{"valeur": Shown(v)} for v in r[p["when_column"]].to_list()]  # one of when_values
 
 
 def _unique_per_key(rule, frame, checked, batch):
@@ -311,7 +351,7 @@ def _unique_per_key(rule, frame, checked, batch):
     ranked = (frame.filter(pl.col(col).is_in(p["values"]) & pl.col(p["key"]).is_not_null())
               .with_columns(pl.col(LINE).rank("ordinal").over(DEPOT, p["key"], col).alias("_rang")))
     rows = ranked.filter(pl.col("_rang") > 1)
-    return rows, lambda r: [{"valeur": v} for v in r[col].to_list()]
+    return rows, lambda r: [{"valeur": Shown(v)} for v in r[col].to_list()]  # one of the rule's values
 
 
 def _consistent_per_key(rule, frame, checked, batch):
@@ -335,7 +375,7 @@ def _no_overlap(rule, frame, checked, batch):
                              pl.col(LINE).shift(1).over(DEPOT, key).alias("_ligne_precedente")))
     # A pathway that opens on the day the previous one closes is a hand-over, not an overlap.
     rows = ordered.filter(pl.col("_fin_precedente").is_not_null() & (pl.col(start) < pl.col("_fin_precedente")))
-    return rows, lambda r: [{"autre": v} for v in r["_ligne_precedente"].to_list()]
+    return rows, lambda r: [{"autre": shown_value(v)} for v in r["_ligne_precedente"].to_list()]
 
 
 def _table_level(depots: list[int]) -> pl.DataFrame:
@@ -355,12 +395,14 @@ def _volume_vs_in_force(rule, frame, checked, batch):
            if c.in_force_parcours and 0 < counts.get(i, 0) < rule.params["ratio"] * c.in_force_parcours]
 
     def values(r):
-        return [{"valeur": counts[d], "autre": batch.contexts[d].in_force_parcours} for d in r[DEPOT].to_list()]
+        return [{"valeur": shown_value(counts[d]), "autre": shown_value(batch.contexts[d].in_force_parcours)}
+                for d in r[DEPOT].to_list()]
     return _table_level(low), values
 
 
 _CHECKS = {
     "known_site": _known_site,
+    "not_after_receipt": _not_after_receipt,
     "present_iff": _present_iff,
     "exclusive": _exclusive,
     "foreign_key": _foreign_key,

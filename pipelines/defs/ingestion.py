@@ -1,6 +1,8 @@
 """Event-driven ingestion: the inbox sensor, the per-site submission asset, its blocking contract
 check, and the site's tables in the warehouse."""
 
+import json
+
 import dagster as dg
 import polars as pl
 
@@ -118,16 +120,48 @@ ingestion_job = dg.define_asset_job(
     description="Contrôle et chargement des dépôts d'un site (déclenché par la boîte de dépôt).")
 
 
-def pending_requests(home: DataHome, *, stable_seconds: float) -> tuple[list[tuple[str, InboxFile]], list]:
-    """New inbox contents with their site partition; duplicates are removed and logged."""
-    found = triage(home, ready_files(home, stable_seconds=stable_seconds))
+def pending_requests(home: DataHome, *, stable_seconds: float,
+                     memory: dict | None = None) -> tuple[list[tuple[str, InboxFile]], list]:
+    """New inbox contents with their site partition; duplicates are removed and logged.
+
+    `memory` (the sensor's, kept from one tick to the next in its cursor, updated here): the
+    SHA-256 of each waiting file (`empreintes`, by `hash_key`) and the site code its manifest names
+    (`sites`, by SHA-256), so that a file waiting for its run is read once, not at every tick.
+    """
+    hashes = None if memory is None else memory.setdefault("empreintes", {})
+    found = triage(home, ready_files(home, stable_seconds=stable_seconds, known_hashes=hashes))
     known = known_codes(home)
-    return [(site_partition(home, f, known), f) for f in found.new], found.duplicates
+    codes = {} if memory is None else memory.setdefault("sites", {})
+    pending = []
+    for file in found.new:
+        if file.sha256 not in codes:
+            codes[file.sha256] = peek_site(file.path(home))
+        pending.append((site_partition(codes[file.sha256], known), file))
+    if memory is not None:
+        memory["sites"] = {f.sha256: codes[f.sha256] for f in found.new}
+    return pending, found.duplicates
 
 
-def site_partition(home: DataHome, file: InboxFile, known: set[str]) -> str:
-    code = peek_site(file.path(home))
+def site_partition(code: str | None, known: set[str]) -> str:
+    """The partition of a file whose manifest names `code`: a known site, else the unknown one."""
     return code if code in known else lifecycle.UNKNOWN_SITE
+
+
+def sensor_memory(cursor: str | None) -> dict:
+    """The inbox sensor's memory read back from its cursor; anything malformed is forgotten."""
+    try:
+        memory = json.loads(cursor or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(memory, dict):
+        return {}
+    hashes, codes = memory.get("empreintes"), memory.get("sites")
+    return {
+        "empreintes": {k: v for k, v in hashes.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(hashes, dict) else {},
+        "sites": {k: v for k, v in codes.items() if isinstance(k, str) and (v is None or isinstance(v, str))}
+        if isinstance(codes, dict) else {},
+    }
 
 
 @dg.sensor(job=ingestion_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -135,7 +169,8 @@ def site_partition(home: DataHome, file: InboxFile, known: set[str]) -> str:
 def boite_de_depot(context: dg.SensorEvaluationContext, data_home: DataHomeResource) -> dg.SensorResult:
     home = data_home.home.ensure()
     # Uploaders that write in place: wait until a file has not changed for this long.
-    pending, duplicates = pending_requests(home, stable_seconds=settings.load().DELAI_STABILITE_S)
+    memory = sensor_memory(context.cursor)
+    pending, duplicates = pending_requests(home, stable_seconds=settings.load().DELAI_STABILITE_S, memory=memory)
     for file, original in duplicates:
         context.log.info(f"{file.name} : contenu identique à {original}, retiré de la boîte de dépôt")
     existing = set(context.instance.get_dynamic_partitions(sites.name))
@@ -145,7 +180,7 @@ def boite_de_depot(context: dg.SensorEvaluationContext, data_home: DataHomeResou
                       tags={"fichier": file.name[:200], "sha256": file.sha256})
         for site, file in pending
     ]
-    return dg.SensorResult(run_requests=requests,
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(memory, separators=(",", ":")),
                            dynamic_partitions_requests=[sites.build_add_request(new_sites)] if new_sites else [])
 
 

@@ -296,6 +296,9 @@ def _manifest_flaws(known: set[str]) -> list[_Flaw]:
               _manifest_value("code_pre", unknown)),
         _Flaw("manifeste.date_extraction.type", "Date d'extraction impossible (32/12).",
               _manifest_value("date_extraction", lambda d: f"{d.date_extraction.year}-12-32")),
+        _Flaw("manifeste.date_extraction.apres_reception", "Date d'extraction dans le futur (année 2099 tapée "
+              "par erreur) : postérieure au jour de réception.",
+              _manifest_value("date_extraction", lambda d: d.date_extraction.replace(year=2099).isoformat())),
         _Flaw("manifeste.date_debut_donnees.apres_extraction", "Date de début des données postérieure à la date "
               "d'extraction.", _late_start),
         _Flaw("manifeste.version_format.liste", "Version de format « 2 » inconnue.",

@@ -53,23 +53,44 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def ready_files(home: DataHome, *, stable_seconds: float = 0.0) -> list[InboxFile]:
+def hash_key(stat: os.stat_result) -> str:
+    """What identifies a file's content without reading it, as long as nobody touches the file.
+
+    Any write changes the modification and the change times (the change time cannot be set back by
+    a user); a replaced file has another inode. Used as the key of the sensor's hash cache.
+    """
+    return f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
+
+
+def ready_files(home: DataHome, *, stable_seconds: float = 0.0,
+                known_hashes: dict[str, str] | None = None) -> list[InboxFile]:
     """Files of the inbox ready to be handled, oldest first.
 
     `stable_seconds`: the sensor also waits until a file has not changed for that long, in case
     an uploader writes in place; `pre-eval process` handles every file at once (0).
+    `known_hashes` (`hash_key` → SHA-256, the sensor's cache kept from one tick to the next): a file
+    whose key is there is not read again; the dict is left holding the files of this call only.
     """
     if not home.inbox.is_dir():
         return []
     now = time.time()
     found = []
+    seen: dict[str, str] = {}
     for entry in os.scandir(home.inbox):
         if not entry.is_file(follow_symlinks=False) or is_being_written(entry.name):
             continue
         stat = entry.stat(follow_symlinks=False)
         if stable_seconds and now - stat.st_mtime < stable_seconds:
             continue
-        found.append(InboxFile(entry.name, stat.st_size, stat.st_mtime, sha256_of(Path(entry.path))))
+        key = hash_key(stat)
+        digest = known_hashes.get(key) if known_hashes is not None else None
+        if digest is None or not SHA256.fullmatch(digest):
+            digest = sha256_of(Path(entry.path))
+        seen[key] = digest
+        found.append(InboxFile(entry.name, stat.st_size, stat.st_mtime, digest))
+    if known_hashes is not None:
+        known_hashes.clear()
+        known_hashes.update(seen)
     return sorted(found, key=lambda f: (f.mtime, f.name))
 
 

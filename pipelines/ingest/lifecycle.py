@@ -30,7 +30,7 @@ from pipelines.contracts.findings import Findings
 from pipelines.contracts.model import DATA_TABLES, Contracts, load_contracts
 from pipelines.contracts.reader import LINE, Submission, read_submission
 from pipelines.contracts.referential import load_sites
-from pipelines.contracts.validator import Context, Report, validate_many
+from pipelines.contracts.validator import Context, Report, day_of_receipt, validate_many
 from pipelines.ingest.inbox import InboxFile, ledger_entry, log_arrival, write_ledger
 from pipelines.ingest.pseudonym import load_key, pseudonymise_tables, remember_key
 from pipelines.warehouse.store import connect
@@ -205,8 +205,10 @@ def check(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
             subs = [load_staged(s, contracts) for s in lot]
             rows = sum(sum(s.raw_rows.values()) for s in subs)
             with timings.measure("controle", rows=rows):
-                contexts = [Context(known_sites=known, in_force_parcours=in_force.get(_manifest_code(s)))
-                            for s in subs]
+                # The day of receipt is the file's (the ledger's recu_le), not the day the check runs.
+                contexts = [Context(known_sites=known, in_force_parcours=in_force.get(_manifest_code(s)),
+                                    received_on=day_of_receipt(item.file.received_at))
+                            for item, s in zip(lot, subs, strict=True)]
                 reports_ = validate_many(subs, contexts, contracts)
                 verdicts += _file_verdicts(home, con, lot, subs, reports_, known, names)
             bar.advance(len(lot), rows=rows)

@@ -135,6 +135,12 @@ def break_rule(rule):
         return Case(t, _line(0), rule.column)
     if kind == "known_site":
         return _value_cell(rule, t, "PRE99999")
+    if kind == "not_after_receipt":
+        # Received the day before the extraction date the manifest gives.
+        extraction = date.fromisoformat(next(r["valeur"] for r in t["manifeste"] if r["cle"] == rule.column))
+        case = Case(t, _manifest_line(t, rule.column), rule.column)
+        case.context = Context(known_sites=set(SITES), received_on=extraction - timedelta(days=1))
+        return case
     if kind == "present_iff":
         rows = _rows(t, rule)
         i = next(i for i, r in enumerate(rows) if not r[p["other"]])
