@@ -195,7 +195,11 @@ def _current_key(home: DataHome) -> bytes | None:
 
 def _checkpoint(path: Path) -> None:
     """Fold the write-ahead log into the file (called under the writer lock: nobody else writes)."""
-    con = duckdb.connect(str(path))
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.Error as exc:  # held by a program outside the platform (an analyst's read-only session)
+        raise BackupError(f"L'entrepôt n'a pas pu être ouvert pour la sauvegarde ({exc}) : un autre programme "
+                          "l'a-t-il ouvert ? Fermez-le et relancez.") from None
     try:
         con.execute("checkpoint")
     finally:

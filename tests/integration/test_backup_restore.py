@@ -25,6 +25,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -299,6 +300,26 @@ def test_a_backup_holds_what_a_restore_needs_and_nothing_else(small):
     listed = {e["chemin"] for e in json.loads((without_key / "sauvegarde.json").read_text())["fichiers"]}
     assert "secret/cle_pseudonymisation" not in listed and "secret/graine_secret_statistique" in listed
     assert not (without_key / "secret" / "cle_pseudonymisation").exists()
+
+
+def test_a_backup_waits_for_no_one_but_says_when_another_program_holds_the_warehouse(small):
+    """An analyst's read-only DuckDB session in another process: the checkpoint cannot open the file;
+    a French refusal, and what was written is not a backup (no manifest: a restore refuses it)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+         "print('ouvert', flush=True); time.sleep(60)", str(small["root"] / "warehouse.duckdb")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ouvert"
+        out = small["tmp"] / "pendant"
+        with pytest.raises(BackupError, match="un autre programme"):
+            backup(DataHome(small["root"]), out)
+        assert not (out / "sauvegarde.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(BackupError, match="incomplète"):
+        restore(out, DataHome(small["tmp"] / "cible"))
 
 
 def test_a_backup_refuses_a_folder_that_is_not_empty(small):
