@@ -33,7 +33,7 @@ from pipelines.common import formats
 from pipelines.common.datahome import DataHome
 from pipelines.ingest.inbox import is_being_written
 from pipelines.ingest.lifecycle import UNKNOWN_SITE
-from pipelines.process import dagster_home, dagster_instance
+from pipelines.process import InstanceUnavailable, dagster_home, dagster_instance
 
 # The dashboard is run from the source checkout (`dashboards/` is not part of the wheel).
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -224,8 +224,15 @@ def run_dev(home: DataHome, *, dagster_port: int, dashboard_port: int, host: str
     dagster_log, dagster_out = open_log(home, DAGSTER_LOG)
     dashboard_log, dashboard_out = open_log(home, DASHBOARD_LOG)
     print(f"Journaux des services : Dagster {dagster_log} ; tableau de bord {dashboard_log}", flush=True)
-    processes = start_services(home, dagster_port=dagster_port, dashboard_port=dashboard_port, host=host,
-                               provider_port=provider_port, runtime=runtime, logs=(dagster_out, dashboard_out))
+    try:
+        processes = start_services(home, dagster_port=dagster_port, dashboard_port=dashboard_port, host=host,
+                                   provider_port=provider_port, runtime=runtime, logs=(dagster_out, dashboard_out))
+    except InstanceUnavailable as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        dagster_out.close()
+        dashboard_out.close()
+        shutil.rmtree(runtime, ignore_errors=True)
+        return 2
     stop = {"now": False}
 
     def _stop(signum, frame):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import dagster as dg
 
@@ -74,7 +76,12 @@ def _write_instance_config(folder: str, wanted: str) -> None:
         current = None
     except UnicodeDecodeError:
         return  # not ours
-    if current == wanted or (current is not None and current not in _GENERATED):
+    if current is not None and current != wanted and current not in _GENERATED:
+        if wanted == DAGSTER_YAML_POSTGRES and "PRE_DAGSTER_POSTGRES_URL" not in current:
+            print(f"Attention : PRE_DAGSTER_POSTGRES_URL est défini, mais {path} (écrit à la main, laissé tel "
+                  "quel) ne s'en sert pas : l'instance Dagster suit ce fichier.", file=sys.stderr, flush=True)
+        return
+    if current == wanted:
         return
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -84,10 +91,32 @@ def _write_instance_config(folder: str, wanted: str) -> None:
     os.replace(tmp, path)
 
 
+class InstanceUnavailable(RuntimeError):
+    """The instance's PostgreSQL database cannot be reached (French message, without the password)."""
+
+
 def dagster_instance(home: DataHome) -> dg.DagsterInstance:
     """The persistent Dagster instance of the data home (so runs show in the UI): on PostgreSQL when
     `PRE_DAGSTER_POSTGRES_URL` is set, else on SQLite files under `DAGSTER_HOME`."""
-    postgres = settings.load().DAGSTER_POSTGRES_URL is not None
+    url = settings.load().DAGSTER_POSTGRES_URL
+    try:
+        return _open_instance(home, postgres=url is not None)
+    except Exception as exc:
+        if url is None or isinstance(exc, InstanceUnavailable):
+            raise
+        parts = urlsplit(url.get_secret_value())
+        cause = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        if parts.password:
+            reason = reason.replace(parts.password, "***")
+        raise InstanceUnavailable(
+            f"Instance Dagster : base PostgreSQL injoignable (PRE_DAGSTER_POSTGRES_URL, serveur {parts.hostname}:"
+            f"{parts.port or 5432}, base {parts.path.strip('/')}) : {reason}") from None
+
+
+def _open_instance(home: DataHome, *, postgres: bool) -> dg.DagsterInstance:
     folder = dagster_home(home)
     os.makedirs(folder, exist_ok=True)
     # Dagster's storages create their tables on first open, and two processes doing it at the same

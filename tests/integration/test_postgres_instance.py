@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
-from pipelines.process import dagster_instance
+from pipelines.process import InstanceUnavailable, dagster_instance
 from support import PRE_EVAL, REPO_ROOT, isolated_env
 
 PRODUCTION_YAML = REPO_ROOT / "deploy" / "dagster.yaml"
@@ -145,7 +145,7 @@ telemetry:
 """
 
 
-def test_an_operators_own_dagster_yaml_is_left_alone(tmp_path, monkeypatch, postgres_url, no_dagster_home):
+def test_an_operators_own_dagster_yaml_is_left_alone(tmp_path, monkeypatch, capsys, postgres_url, no_dagster_home):
     home = DataHome(tmp_path / "data").ensure()
     config = home.dagster / "dagster.yaml"
     # pre-eval's file of an earlier version is still its own: replaced by the current one.
@@ -155,18 +155,37 @@ def test_an_operators_own_dagster_yaml_is_left_alone(tmp_path, monkeypatch, post
     assert "env: PRE_DAGSTER_POSTGRES_URL" in config.read_text(encoding="utf-8")
 
     # A file written by hand (here: pre-eval's own, with one comment added) is never rewritten,
-    # whatever the setting says.
+    # whatever the setting says; when the setting asks for PostgreSQL, a French warning says so.
     own = "# réglé à la main\n" + EARLIER_GENERATED
     config.write_text(own, encoding="utf-8")
     for value in (postgres_url, None):
         if value is None:
             monkeypatch.delenv("PRE_DAGSTER_POSTGRES_URL")
+        capsys.readouterr()
         instance = dagster_instance(home)
         try:
             assert type(instance.run_storage).__name__ == "SqliteRunStorage"
         finally:
             instance.dispose()
         assert config.read_text(encoding="utf-8") == own
+        warning = capsys.readouterr().err
+        assert ("PRE_DAGSTER_POSTGRES_URL est défini" in warning and str(config) in warning) == (value is not None)
+
+
+def test_an_unreachable_database_is_a_french_error_without_the_password(tmp_path, monkeypatch, postgres_url,
+                                                                        no_dagster_home):
+    home = DataHome(tmp_path / "data").ensure()
+    wrong = "MotDePasseFaux" + "x" * 10
+    url = postgres_url.replace(postgres_url.split(":")[2].split("@")[0], wrong)
+    assert wrong in url
+    monkeypatch.setenv("PRE_DAGSTER_POSTGRES_URL", url)
+    with pytest.raises(InstanceUnavailable) as caught:
+        dagster_instance(home)
+    message = str(caught.value)
+    assert message.startswith("Instance Dagster : base PostgreSQL injoignable (PRE_DAGSTER_POSTGRES_URL, serveur "
+                              "127.0.0.1:")
+    assert "password authentication failed" in message
+    assert wrong not in message and caught.value.__cause__ is None
 
 
 @pytest.mark.slow
