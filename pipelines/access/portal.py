@@ -170,7 +170,9 @@ def send(home: DataHome, person: Person, checked: Checked) -> Sent:
     record = {"email": person.email, "role": person.role, "code_pre": checked.code_pre, "fichier": checked.name,
               "sha256": checked.sha256, "envoye_le": datetime.now(tz=UTC).isoformat(timespec="seconds")}
     try:
-        fd = os.open(sender, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Group-readable: in production the dashboard runs under its own account and the platform's
+        # account reads who sent the file through the shared group (deploy/systemd/README.md).
+        fd = os.open(sender, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     except FileExistsError:  # another click won the race
         return Sent(checked.name, True, ALREADY_SENT)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -31,8 +31,11 @@ NAMES = ["pre-dagster-code", "pre-dagster-daemon", "pre-dagster-web", "pre-dashb
 HARDENING = {  # written from the issue and systemd.exec(5), for every service
     "NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "yes",
     "PrivateDevices": "yes", "RestrictSUIDSGID": "yes", "CapabilityBoundingSet": "",
-    "EnvironmentFile": "/etc/pre-eval/env", "Restart": "on-failure",
+    "Restart": "on-failure",
 }
+# The dashboard gets an environment file of its own: the pipeline's holds the PostgreSQL password and
+# may hold the pseudonymisation key, neither of which the dashboard may ever see.
+ENVIRONMENT = {"pre-dashboard": "/etc/pre-eval/tableau.env"}
 COMMANDS = {
     "pre-dagster-code": ["dagster", "code-server", "start", "-m", "pipelines.definitions", "-h", "127.0.0.1",
                          "-p", "4266", "--location-name", "pre_eval"],
@@ -59,6 +62,7 @@ def test_each_service_is_hardened(name):
     service = unit(name)["Service"]
     for key, value in HARDENING.items():
         assert service.get(key) == value, (name, key)
+    assert service["EnvironmentFile"] == ENVIRONMENT.get(name, "/etc/pre-eval/env")
     assert unit(name)["Unit"]["Description"].startswith("PRE — ")
     if name == "pre-dashboard":
         # Its own account, in the platform's group; writes only where the portal and the journal write.
