@@ -13,6 +13,7 @@ import unicodedata
 from typing import Any
 
 from pipelines.common import formats
+from pipelines.contracts.findings import NOT_SHOWN, quotable
 from pipelines.contracts.model import BLOQUANT
 from pipelines.contracts.validator import Report
 
@@ -41,9 +42,17 @@ def file_label(name: str) -> str:
     return text if len(text) <= MAX_FILE_NAME else text[:MAX_FILE_NAME - 1] + "…"
 
 
+def site_code(report: Report) -> str | None:
+    """The manifest's code_pre as a report may repeat it: a malformed one (« Mme Durand ») is not."""
+    code = report.code_pre
+    if code is None:
+        return None
+    return code if isinstance(code, str) and quotable(code) else NOT_SHOWN
+
+
 def summary_line(report: Report, site_name: str | None = None) -> str:
     """One French line per file, for `pre-eval validate` and `pre-eval process`."""
-    site = report.code_pre or "site inconnu"
+    site = site_code(report) or "site inconnu"
     if site_name:
         site = f"{site} ({site_name})"
     verdict = "ACCEPTÉ" if report.accepted else "REFUSÉ"
@@ -58,7 +67,7 @@ def to_markdown(report: Report, site_name: str | None = None) -> str:
     source = md(file_label(report.source))
     lines = [f"# Rapport de contrôle du dépôt « {source} »", ""]
     lines.append(f"- Fichier : {source} ({KIND_LABEL.get(report.submission.kind, '?')})")
-    site = md(report.code_pre) if report.code_pre else "non lu"
+    site = md(site_code(report)) if report.code_pre else "non lu"
     lines.append(f"- Site : {site}{' — ' + md(site_name) if site_name else ''}")
     extraction = formats.day(report.date_extraction) if report.date_extraction else "non lue"
     lines.append(f"- Date d'extraction : {extraction}")
@@ -105,7 +114,7 @@ def to_json(report: Report, extra: dict[str, Any] | None = None) -> str:
     data = {
         "fichier": report.source,
         "format": report.submission.kind,
-        "code_pre": report.code_pre,
+        "code_pre": site_code(report) if site_code(report) != NOT_SHOWN else None,
         "date_extraction": report.date_extraction.isoformat() if report.date_extraction else None,
         "verdict": "accepte" if report.accepted else "refuse",
         "nb_bloquants": report.blocking_count,

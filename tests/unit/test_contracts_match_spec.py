@@ -281,6 +281,9 @@ SPEC_VOLUME = ("parcours", 0.5, A)
 # §1 "Unknown `code_pre` (not in the site referential) is a blocking error."
 SPEC_KNOWN_SITE = {("manifeste", "code_pre", B)}
 
+# §1 date_extraction: "a date later than the day the file is received is refused (B)".
+SPEC_NOT_AFTER_RECEIPT = {("manifeste", "date_extraction", B)}
+
 SPEC_ID_COLUMNS = sorted(
     (table, column)
     for table, cols in SPEC_COLUMNS.items()
@@ -595,6 +598,12 @@ def test_volume_drop_is_a_warning(contracts):
 def test_unknown_site_is_refused(contracts):
     found = {(r.table, r.column, r.severity) for r in rules_of(contracts, "known_site")}
     assert found == SPEC_KNOWN_SITE, set_diff_message("known site", SPEC_KNOWN_SITE, found)
+
+
+def test_extraction_after_receipt_is_refused(contracts):
+    found = {(r.table, r.column, r.severity) for r in rules_of(contracts, "not_after_receipt")}
+    assert found == SPEC_NOT_AFTER_RECEIPT, set_diff_message(
+        "date_extraction later than the day of receipt", SPEC_NOT_AFTER_RECEIPT, found)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,3 +40,31 @@ def test_file_over_size_limit(tmp_path, monkeypatch):
     findings = list(read_submission(path).findings)
     assert [(f.rule, f.table) for f in findings] == [("depot.illisible", None)]
     assert "limite" in findings[0].message
+
+
+def _zip_with_actions(path, actions: bytes):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("actions.csv", actions)
+    return path
+
+
+def _actions_messages(path) -> list[str]:
+    return [f.message for f in read_submission(path).findings if f.rule == "depot.illisible" and f.table == "actions"]
+
+
+def test_a_csv_line_over_the_limit_is_not_parsed(tmp_path):
+    # 1 000 001 bytes on line 2, no newline at the end: the limit is 1 000 000 bytes a line.
+    path = _zip_with_actions(tmp_path / "ligne.zip", b"id_action\n" + b"a" * 1_000_001)
+    assert _actions_messages(path) == [
+        "Le fichier ne peut pas être lu : la ligne 2 du fichier actions.csv fait plus de 1 000 000 octets "
+        "(limite de la plateforme : 1 000 000 octets par ligne) ; vérifiez les fins de ligne."]
+    exactly = _zip_with_actions(tmp_path / "juste.zip", b"id_action\n" + b"a" * 1_000_000 + b"\n")
+    assert _actions_messages(exactly) == []
+
+
+def test_a_csv_header_over_the_column_limit_is_not_parsed(tmp_path):
+    path = _zip_with_actions(tmp_path / "large.zip", b";".join([b"c"] * 1001) + b"\n")
+    assert _actions_messages(path) == [
+        "Le fichier ne peut pas être lu : l'en-tête du fichier actions.csv compte 1 001 colonnes "
+        "(limite de la plateforme : 1 000)."]
+    assert _actions_messages(_zip_with_actions(tmp_path / "ok.zip", b";".join([b"c"] * 1000) + b"\n")) == []
