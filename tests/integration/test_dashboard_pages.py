@@ -501,7 +501,10 @@ def test_qualite_lists_sites_submissions_and_opens_a_report(app, sql):
     depots = sql("select fichier, rapport from marts.depots where code_pre = 'PRE57463'")
     at.selectbox(key="qualite_report").set_value(depots["rapport"][0]).run()
     report = [m.value for m in at.markdown if "Rapport de contrôle" in m.value]
-    assert report and depots["fichier"][0] in report[0]
+    # File names are shown escaped for Markdown (`_` and `-` would be emphasis and list marks).
+    from pipelines.contracts.report import escape_markdown
+
+    assert report and escape_markdown(depots["fichier"][0]) in report[0]
     assert not [m for m in at.markdown if m.value.startswith("# ")], "le rapport garde un titre de niveau 1"
 
 
