@@ -392,6 +392,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except RuntimeError as exc:
+        # Dagster's PostgreSQL database unreachable: a French message (without the password), no traceback.
+        process = sys.modules.get("pipelines.process")
+        if process is not None and isinstance(exc, process.InstanceUnavailable):
+            print(str(exc), file=sys.stderr)
+            return 3
+        raise
 
 
 if __name__ == "__main__":

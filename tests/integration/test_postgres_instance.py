@@ -188,6 +188,24 @@ def test_an_unreachable_database_is_a_french_error_without_the_password(tmp_path
     assert wrong not in message and caught.value.__cause__ is None
 
 
+
+def test_pre_eval_process_says_so_in_french_when_the_database_is_down(tmp_path):
+    """Nothing listens on the port: exit 3, the French message last, no traceback, no password."""
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago and has nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    password = "MotDePasse" + "y" * 12
+    env = isolated_env(tmp_path / "data", tmp_path,
+                       PRE_DAGSTER_POSTGRES_URL=f"postgresql://pre:{password}@127.0.0.1:{port}/pre_dagster")
+    done = subprocess.run([PRE_EVAL, "process"], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        f"Instance Dagster : base PostgreSQL injoignable (PRE_DAGSTER_POSTGRES_URL, serveur 127.0.0.1:{port}")
+    assert password not in done.stderr + done.stdout
+
 @pytest.mark.slow
 def test_pre_eval_process_keeps_its_runs_in_postgres(tmp_path, postgres_url, postgres_server):
     """The command itself, in a child process: the environment variable alone moves its runs."""
