@@ -170,12 +170,17 @@ def run_suite(table: str, frame: pl.DataFrame, rules: list[Rule]) -> dict[str, l
 
 
 def _run(validation, data, result_format: dict) -> dict[str, Any]:
-    """Results keyed by rule code; a rule GX could not evaluate is an internal error, never a pass."""
+    """Results keyed by rule code; a rule GX could not evaluate is an internal error, never a pass.
+
+    Only row positions are read from a result (`unexpected_index_list`), never GX's summaries of values
+    (`partial_unexpected_list`…); an error names the rule and GX's exception type, not its message,
+    which may quote cells of the file."""
     results = {}
     for r in validation.run(batch_parameters={"dataframe": data}, result_format=result_format).results:
         code = r.expectation_config.meta["regle"]
         if r.exception_info and r.exception_info.get("raised_exception"):
-            raise RuntimeError(f"GX : la règle {code} n'a pas pu être évaluée : "
-                               f"{r.exception_info.get('exception_message')}")
+            kind = str(r.exception_info.get("exception_traceback") or "").strip().rsplit("\n", 1)[-1]
+            kind = kind.split(":", 1)[0].strip() or "erreur"
+            raise RuntimeError(f"GX : la règle {code} n'a pas pu être évaluée ({kind[:80]}).")
         results[code] = r
     return results

@@ -29,7 +29,15 @@ import polars as pl
 
 from pipelines import settings
 from pipelines.common import formats
-from pipelines.contracts.findings import NAME_UNREADABLE, Findings, Shown, shown_name, shown_value
+from pipelines.contracts.findings import (
+    MAX_EXAMPLES,
+    MAX_LINES,
+    NAME_UNREADABLE,
+    Findings,
+    Shown,
+    shown_name,
+    shown_value,
+)
 from pipelines.contracts.model import TABLES, Column, Contracts, Table, load_contracts
 
 LINE = "_ligne"  # physical line (CSV) or row number (XLSX) of each record
@@ -56,6 +64,7 @@ MAX_CELLS = 30_000_000  # rows × columns of a CSV table (1 million pathways × 
 # spreadsheet library and Arrow): 300 000 actions × 11 columns fit; beyond, a ZIP of CSV files.
 MAX_SHEET_CELLS = 5_000_000
 MAX_CSV_FIELD = 131_072  # characters of one quoted CSV field (the csv module's own limit)
+MAX_MANIFEST_LINES = 1_000  # lines of the manifest (it has five keys)
 _CSV_BLOCK = 100_000  # records gathered as Python lists before they become a polars frame
 _SCAN_BLOCK = 1 << 24  # bytes of a worksheet measured at a time
 
@@ -503,13 +512,16 @@ def _parse_csv(data: bytes, table: str, contracts: Contracts,
     reader = csv.reader(text, delimiter=sep, quotechar='"')
     start = 1
     width = None
-    bad = []
+    bad = []  # the first MAX_LINES malformed lines (line, detail), and how many in all
+    n_bad = 0
     try:
         for record in reader:
             if width is None:
                 width = len(record)
             if record and len(record) > width and any(x.strip() for x in record[width:]):
-                bad.append((start, f"{len(record)} valeurs pour {width} colonnes"))
+                n_bad += 1
+                if len(bad) < MAX_LINES:
+                    bad.append((start, f"{len(record)} valeurs pour {width} colonnes"))
             rows.append(record[:width] + [None] * max(0, width - len(record)))
             row_lines.append(start)
             start = reader.line_num + 1
@@ -517,11 +529,12 @@ def _parse_csv(data: bytes, table: str, contracts: Contracts,
                 blocks.append(pl.DataFrame(rows, schema=[(f"c{i}", pl.String) for i in range(width)], orient="row"))
                 rows = []
     except csv.Error as exc:
+        n_bad += 1
         bad.append((start, f"erreur de lecture : {_csv_error(exc)}"))
     if bad:
         rule = contracts.envelope_rule("row_shape")
         sub.findings.add_many(rule, table=table, column=None, lines=[b[0] for b in bad],
-                              values=[{"detail": b[1]} for b in bad])
+                              values=[{"detail": b[1]} for b in bad], count=n_bad)
         sub.unusable.add(table)
     lines = pl.Series(LINE, np.frombuffer(row_lines, dtype=np.int64) if row_lines else [], dtype=pl.Int64)
     if width is None:
@@ -667,6 +680,12 @@ def _build_table(table: Table, rows: pl.DataFrame, row_lines: pl.Series, contrac
 def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: pl.Series, contracts: Contracts,
                     sub: Submission) -> None:
     env = contracts.envelope_rule
+    if frame.height > MAX_MANIFEST_LINES:
+        sub.findings.add(env("file_readable"), table=table.name, detail=(
+            f"le manifeste compte {_big(frame.height)} lignes (limite de la plateforme : "
+            f"{_big(MAX_MANIFEST_LINES)} ; il n'a que cinq clés)."))
+        sub.unusable.add(table.name)
+        return
     rows = frame.rows()  # a few key/value lines
     if not rows:
         sub.findings.add(env("required_column"), table=table.name, line=1, valeur=Shown("cle"))
@@ -754,17 +773,19 @@ def _repair(frame: pl.DataFrame, table: Table, contracts: Contracts, sub: Submis
         damaged = frame[c.name].str.contains(_DAMAGED_INT.pattern).fill_null(False)
         if damaged.any():
             sub.findings.add_many(env("integer_text_repair"), table=table.name, column=c.name,
-                                  lines=frame[LINE].filter(damaged).to_list())
+                                  lines=frame[LINE].filter(damaged).head(MAX_LINES).to_list(),
+                                  count=int(damaged.sum()))
             frame = frame.with_columns(
                 pl.when(damaged).then(pl.col(c.name).str.replace(r"\.0+$", "")).otherwise(pl.col(c.name))
                 .alias(c.name))
         if c.name == "code_commune":
             short = frame[c.name].str.contains(r"^[0-9]{4}$").fill_null(False)
             if short.any():
-                before = frame[c.name].filter(short).to_list()
+                before = frame[c.name].filter(short).head(MAX_EXAMPLES).to_list()
                 sub.findings.add_many(env("leading_zero_repair"), table=table.name, column=c.name,
-                                      lines=frame[LINE].filter(short).to_list(),
-                                      values=[{"valeur": b, "autre": "0" + b} for b in before])
+                                      lines=frame[LINE].filter(short).head(MAX_LINES).to_list(),
+                                      values=[{"valeur": b, "autre": "0" + b} for b in before],
+                                      count=int(short.sum()))
                 frame = frame.with_columns(
                     pl.when(short).then(pl.lit("0") + pl.col(c.name)).otherwise(pl.col(c.name)).alias(c.name))
     return frame
@@ -797,8 +818,12 @@ def _type(frame: pl.DataFrame, table: Table, sub: Submission, lines: dict[str, i
         rule = next(r for r in c.rules if r.kind == "type")
         failed = frame[c.name].is_not_null() & typed[c.name].is_null()
         if failed.any():
-            sub.type_refused.setdefault(table.name, {})[c.name] = frame[LINE].filter(failed).to_list()
-            bad_lines = ([lines.get(c.name)] if lines is not None else frame[LINE].filter(failed).to_list())
+            refused = frame[LINE].filter(failed)
+            sub.type_refused.setdefault(table.name, {})[c.name] = refused.to_list()
+            # The report keeps MAX_LINES lines and MAX_EXAMPLES values: only those become Python objects.
+            bad_lines = [lines.get(c.name)] if lines is not None else refused.head(MAX_LINES).to_list()
+            examples = frame[c.name].filter(failed).head(MAX_EXAMPLES).to_list()
             sub.findings.add_many(rule, table=table.name, column=c.name, lines=bad_lines,
-                                  values=[{"valeur": shown_value(v)} for v in frame[c.name].filter(failed).to_list()])
+                                  values=[{"valeur": shown_value(v)} for v in examples],
+                                  count=len(bad_lines) if lines is not None else refused.len())
     return typed

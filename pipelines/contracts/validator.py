@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from pipelines.contracts import gx as gx_engine
-from pipelines.contracts.findings import Findings, Shown, shown_value
+from pipelines.contracts.findings import MAX_EXAMPLES, MAX_LINES, Findings, Shown, shown_value
 from pipelines.contracts.model import AVERTISSEMENT, BLOQUANT, Contracts, Rule, Table, load_contracts
 from pipelines.contracts.reader import LINE, Submission, read_submission
 
@@ -156,10 +156,13 @@ class _Batch:
         rows = rows.sort(DEPOT, LINE)
         for (depot,), part in rows.group_by(DEPOT, maintain_order=True):
             sub = self.subs[depot]
+            # The report keeps MAX_LINES lines and MAX_EXAMPLES messages: only those are built.
+            head = part.head(MAX_LINES)
             # manifeste: the line of the key, not of a row
-            lines = [sub.manifest_lines.get(rule.column)] * part.height if table.key_value else part[LINE].to_list()
+            lines = [sub.manifest_lines.get(rule.column)] * head.height if table.key_value else head[LINE].to_list()
             self.findings[depot].add_many(rule, table=table.name, column=rule.column, lines=lines,
-                                          values=values(part) if values else None)
+                                          values=values(part.head(MAX_EXAMPLES)) if values else None,
+                                          count=part.height)
 
 
 # --------------------------------------------------------------------------- GX rules

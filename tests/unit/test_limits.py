@@ -68,3 +68,25 @@ def test_a_csv_header_over_the_column_limit_is_not_parsed(tmp_path):
         "Le fichier ne peut pas être lu : l'en-tête du fichier actions.csv compte 1 001 colonnes "
         "(limite de la plateforme : 1 000)."]
     assert _actions_messages(_zip_with_actions(tmp_path / "ok.zip", b";".join([b"c"] * 1000) + b"\n")) == []
+
+
+def test_a_manifest_of_many_lines_is_not_parsed(tmp_path):
+    path = tmp_path / "manifeste.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifeste.csv", "cle,valeur\n" + "code_pre,PRE51454\n" * 1000)  # 1 001 lines
+    found = [f.message for f in read_submission(path).findings
+             if f.table == "manifeste" and f.rule == "depot.illisible"]
+    assert found == ["Le fichier ne peut pas être lu : le manifeste compte 1 001 lignes (limite de la plateforme : "
+                     "1 000 ; il n'a que cinq clés)."]
+
+
+def test_many_bad_cells_are_counted_but_only_the_first_are_kept(tmp_path):
+    """200 000 unreadable dates: the count is exact, the report keeps 1 000 lines and 10 examples."""
+    rows = "".join(f"A{i},P1,SCOLARITE,AUTRE,INDIVIDUELLE,CMPP,hier,,,,\n" for i in range(200_000))
+    path = _zip_with_actions(tmp_path / "dates.zip", (",".join([
+        "id_action", "id_parcours", "volet", "type_action", "modalite", "partenaire", "date_debut", "date_fin",
+        "seances_prevues", "seances_realisees", "cout_euros"]) + "\n" + rows).encode())
+    [group] = read_submission(path).findings.by_rule("actions.date_debut.type")
+    assert group.count == 200_000
+    assert group.lines == list(range(2, 1002))
+    assert [line for line, _ in group.examples] == list(range(2, 12))
