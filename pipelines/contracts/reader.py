@@ -94,18 +94,15 @@ def xlsx_problem(archive: zipfile.ZipFile) -> str | None:
     """Why a workbook must not be handed to the spreadsheet library, if so.
 
     Every part is read once through `zipfile`, which stops at the declared size and checks the CRC
-    (a part that lies about its size is refused as damaged); each worksheet is measured on the way
-    (`sheet_extent`): the library lays a sheet out as a full grid from its first to its last cell.
+    (a part that lies about its size is refused as damaged), and measured on the way as a worksheet
+    (`sheet_extent`): the library lays a sheet out as a full grid from its first to its last cell, and
+    a sheet may be stored under any name the workbook's relationships give (`xl/feuille.bin`), so
+    every part is measured, not only those under `xl/worksheets/` (the others have no cells).
     """
     for info in archive.infolist():
         if info.is_dir():
             continue
-        worksheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
         with archive.open(info) as stream:
-            if not worksheet:
-                while stream.read(_SCAN_BLOCK):
-                    pass
-                continue
             rows, columns = sheet_extent(stream)
         if columns > MAX_COLUMNS:
             return (f"un onglet s'étend sur {_big(columns)} colonnes "

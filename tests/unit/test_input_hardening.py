@@ -468,6 +468,23 @@ def test_a_part_that_lies_about_its_size_is_refused_as_damaged(tmp_path):
     assert "endommagé" in findings[0].message
 
 
+def test_a_sheet_stored_under_another_name_is_measured_too(tmp_path):
+    """The workbook's relationships may name any part as a sheet (`xl/feuille.bin`): the library would
+    lay it out as a grid all the same, so it is measured like the others."""
+    source = zipfile.ZipFile(io.BytesIO(_workbook(far_cell="P1048576")))
+    parcours = next(i.filename for i in source.infolist() if i.filename.startswith("xl/worksheets/")
+                    and b"P1048576" in source.read(i.filename))
+    target = parcours.removeprefix("xl/")
+    path = tmp_path / "deplace.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info.filename).replace(target.encode(), b"feuille.bin")
+            archive.writestr("xl/feuille.bin" if info.filename == parcours else info.filename, data)
+    assert "xl/feuille.bin" in zipfile.ZipFile(path).namelist()
+    [finding] = read_submission(path).findings
+    assert finding.rule == "depot.illisible" and "1 048 576 lignes et 16 colonnes" in finding.message
+
+
 def test_a_normal_workbook_is_measured_quickly_and_exactly(tmp_path):
     """The grid bound of a real workbook is its real extent: header + 3 rows × 16 columns for parcours."""
     archive = zipfile.ZipFile(io.BytesIO(_workbook()))
