@@ -42,7 +42,7 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
 fi
 echo "== pytest"
 set +e
-.venv/bin/python -m pytest -n 2 --dist loadfile "$@"
+.venv/bin/python -m pytest -n 2 --dist loadfile --durations=25 "$@"
 status=$?
 set -e
 echo "Durée totale des tests : $(( $(date +%s) - start )) s"
