@@ -7,14 +7,17 @@ dashboard's methodology page.
 from __future__ import annotations
 
 from pipelines import settings
-from pipelines.warehouse.catalogue import catalogue, catalogue_categories
+from pipelines.common import formats
+from pipelines.warehouse.catalogue import catalogue, catalogue_categories, norms
 
 FORMAT_LABEL = {"entier": "nombre entier", "decimal1": "nombre à une décimale", "pourcentage": "pourcentage",
                 "euros": "euros"}
 SENS_LABEL = {"hausse_favorable": "une hausse est favorable", "baisse_favorable": "une baisse est favorable",
               "neutre": "ni hausse ni baisse n'est favorable en soi"}
-THEME_LABEL = {"parcours": "Parcours", "actions": "Actions et partenariats", "resultats": "Résultats",
-               "attentes": "Listes d'attente"}
+THEME_LABEL = {"parcours": "Parcours", "actions": "Actions et partenariats", "cooperation": "Coopération",
+               "resultats": "Résultats", "normes": "Normes de service", "attentes": "Listes d'attente"}
+INTERVAL_LABEL = {"wilson": "intervalle de confiance à 95 % de Wilson",
+                  "kaplan_meier": "intervalle de confiance à 95 % tiré de la bande de Kaplan-Meier"}
 
 
 def methodology_markdown() -> str:
@@ -66,6 +69,32 @@ def methodology_markdown() -> str:
         "L'attente médiane est le plus petit délai auquel cette part tombe à 50 % ou moins ; tant que ce n'est pas "
         "le cas, elle n'est pas calculée.",
         "",
+        "## Incertitude",
+        "",
+        "Un chiffre calculé sur peu de personnes varie beaucoup d'une année à l'autre par le seul hasard. "
+        "L'entrepôt accompagne donc certaines valeurs d'un **intervalle de confiance à 95 %** (bornes basse et "
+        "haute) :",
+        "",
+        "- pour une part (nombre de personnes rapporté à l'effectif), l'intervalle de **Wilson**, qui reste "
+        "entre 0 et 100 % même sur de petits effectifs ;",
+        "- pour l'attente médiane, les délais auxquels les bornes basse et haute de la bande de confiance de la "
+        "courbe de Kaplan-Meier (transformation log(−log), variance de Greenwood) passent à 50 % ou moins ; une "
+        "borne qui n'y passe jamais n'est pas calculée (la borne basse peut exister alors que la médiane n'est "
+        "pas atteinte : la médiane est alors au moins aussi longue) ;",
+        "- pour la part des demandes ayant un rendez-vous sous 90 jours, les valeurs tirées de la même bande au "
+        "90e jour.",
+        "",
+        "Les autres indicateurs n'ont pas d'intervalle. Deux territoires dont les intervalles se chevauchent "
+        "largement ne sont pas nettement différents.",
+        "",
+        "## Normes de service",
+        "",
+        "Certains indicateurs mesurent l'écart à une norme de service (par exemple celles de la guidance "
+        "familiale). Les valeurs des normes sont tenues dans un référentiel modifiable par les analystes "
+        "(`pipelines/warehouse/normes.yaml`) ; les indicateurs utilisent les valeurs en vigueur :",
+        "",
+        *[f"- {n['libelle']} : {formats.exact(n['valeur'])} {n['unite']}." for n in norms().values()],
+        "",
         "## Indicateurs",
         "",
     ]
@@ -78,6 +107,8 @@ def methodology_markdown() -> str:
             if ind.categories:
                 values = ", ".join(categories[ind.categories].values())
                 out.append(f"- Une valeur par catégorie ({values}), y compris les catégories à zéro.")
+            if ind.intervalle:
+                out.append(f"- Incertitude : {INTERVAL_LABEL[ind.intervalle]}.")
             out.append(f"- Calcul : `sql/{ind.sql}`.")
             out.append("")
     out += ["## Sources", "",

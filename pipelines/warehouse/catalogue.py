@@ -40,6 +40,9 @@ class Indicator:
     base_par_categorie: bool = False  # each category has its own base (requests per structure…)
     somme_categories: bool = False  # the categories' numerators add up to the base
     numerateur_de: str | None = None  # "indicateur:categorie" whose numerator is the same count
+    # 95 % interval (borne_basse, borne_haute): "wilson" (a share, count over effectif: computed from valeur
+    # and effectif), "kaplan_meier" (given by the indicator's SQL file), None (NULL bounds)
+    intervalle: str | None = None
 
     def category_values(self) -> list[str]:
         return list(catalogue_categories()[self.categories]) if self.categories else [""]

@@ -33,6 +33,7 @@ SOURCE_SCHEMA = "ingestion"
 CATEGORIES = "referentiel.categories"
 NORMS = "referentiel.normes"
 INDICATORS = "marts.indicateurs"
+Z = 1.959963984540054  # the normal 97.5 % quantile: every 95 % interval of marts.indicateurs
 
 _REFERENCE = re.compile(r"\b(ingestion|referentiel|staging|intermediaire|marts)\.([a-z_][a-z0-9_]*)\b")
 _COMMENT = re.compile(r"--[^\n]*")
@@ -146,21 +147,69 @@ def _write_norms(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model) -> None:
-    """`marts.indicateurs`: the union of the catalogue's files, restricted to catalogue codes."""
+    """`marts.indicateurs`: the union of the catalogue's files, restricted to catalogue codes, with the
+    95 % interval of the indicators whose catalogue entry names one (indicators.md v2, "Uncertainty"):
+    `wilson` is computed here from valeur and effectif; `kaplan_meier` comes from the indicator's SQL
+    file (its `borne_basse` and `borne_haute` columns); every other indicator gets NULL bounds."""
     parts = [f"select * from ({sql_text(f)})" for f in model.files]
     codes = [i.code for i in catalogue()]
-    con.execute("create or replace temp table indicateurs_calcules as " + "\nunion all\n".join(parts))
-    con.execute("""
+    wilson = [i.code for i in catalogue() if i.intervalle == "wilson"]
+    from_sql = [i.code for i in catalogue() if i.intervalle == "kaplan_meier"]
+    # By name: files without bounds get NULL ones.
+    con.execute("create or replace temp table indicateurs_calcules as " + "\nunion all by name\n".join(parts))
+    present = {row[0] for row in con.execute("describe indicateurs_calcules").fetchall()}
+    for column in ("borne_basse", "borne_haute"):
+        if column not in present:
+            con.execute(f"alter table indicateurs_calcules add column {column} double")
+    z = f"cast({Z!r} as double)"
+    con.execute(f"""
         create or replace table marts.indicateurs as
+        with lignes as (
+            select
+                cast(indicateur as varchar) as indicateur,
+                cast(categorie as varchar) as categorie,
+                cast(niveau as varchar) as niveau,
+                cast(territoire as varchar) as territoire,
+                cast(periode as varchar) as periode,
+                cast(valeur as double) as valeur,
+                cast(effectif as bigint) as effectif,
+                cast(borne_basse as double) as borne_basse,
+                cast(borne_haute as double) as borne_haute
+            from indicateurs_calcules
+            where indicateur in (select unnest($codes))
+        ),
+
+        -- Wilson score interval of a count k over n = effectif, k = valeur × effectif / 100 (a whole number).
+        wilson as (
+            select
+                *,
+                cast(round(valeur * effectif / 100.0) as double) / effectif as p,
+                {z} * {z} / effectif as z2_n
+            from lignes
+            where indicateur in (select unnest($wilson)) and effectif > 0 and valeur is not null
+        ),
+
+        bornes_wilson as (
+            select
+                indicateur, categorie, niveau, territoire, periode,
+                (p + z2_n / 2) / (1 + z2_n) as centre,
+                {z} * sqrt(p * (1 - p) / effectif + z2_n / (4.0 * effectif)) / (1 + z2_n) as demi
+            from wilson
+        )
+
         select
-            cast(indicateur as varchar) as indicateur,
-            cast(categorie as varchar) as categorie,
-            cast(niveau as varchar) as niveau,
-            cast(territoire as varchar) as territoire,
-            cast(periode as varchar) as periode,
-            cast(valeur as double) as valeur,
-            cast(effectif as bigint) as effectif
-        from indicateurs_calcules
-        where indicateur in (select unnest(?))
-        order by indicateur, niveau, territoire, periode, categorie
-    """, [codes])
+            l.indicateur, l.categorie, l.niveau, l.territoire, l.periode, l.valeur, l.effectif,
+            case
+                when l.indicateur in (select unnest($wilson)) and w.centre is not null
+                    then 100 * greatest(0.0, w.centre - w.demi)
+                when l.indicateur in (select unnest($from_sql)) then l.borne_basse
+            end as borne_basse,
+            case
+                when l.indicateur in (select unnest($wilson)) and w.centre is not null
+                    then 100 * least(1.0, w.centre + w.demi)
+                when l.indicateur in (select unnest($from_sql)) then l.borne_haute
+            end as borne_haute
+        from lignes as l
+        left join bornes_wilson as w using (indicateur, categorie, niveau, territoire, periode)
+        order by l.indicateur, l.niveau, l.territoire, l.periode, l.categorie
+    """, {"codes": codes, "wilson": wilson, "from_sql": from_sql})

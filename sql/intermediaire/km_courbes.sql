@@ -1,6 +1,6 @@
 -- intermediaire.km_courbes: Kaplan–Meier survival S(t) of the wait, per territory, period and
 -- structure, at every distinct time t. At equal times events are counted before censorings:
--- the number at risk at t counts every request whose time is >= t.
+-- the number at risk at t counts every request whose time is >= t. With the 95 % band of S(t).
 create schema if not exists intermediaire;
 create or replace table intermediaire.km_courbes as
 with observations as (
@@ -29,14 +29,40 @@ a_risque as (
     from temps
 ),
 
-final as (
+courbes as (
     select
         niveau, territoire, periode, structure, t, evenements, n_a_risque,
         product(1.0 - evenements / n_a_risque) over (
             partition by niveau, territoire, periode, structure
             order by t rows between unbounded preceding and current row
-        ) as survie
+        ) as survie,
+        -- Greenwood: Σ d / (n (n − d)) over the event times up to t; a term with d = n counts 0.
+        sum(case when evenements > 0 and n_a_risque > evenements
+                then cast(evenements as double) / (cast(n_a_risque as double) * (n_a_risque - evenements))
+                else 0.0 end) over (
+            partition by niveau, territoire, periode, structure
+            order by t rows between unbounded preceding and current row
+        ) as variance_greenwood
     from a_risque
+),
+
+-- The 95 % pointwise band of S(t), log(−log) transform with Greenwood's variance, as lifelines'
+-- KaplanMeierFitter.confidence_interval_ (z = the normal 97.5 % quantile); where S = 1 or S = 0
+-- the band equals S.
+final as (
+    select
+        *,
+        case
+            when survie >= 1.0 then 1.0
+            when survie <= 0.0 then 0.0
+            else exp(-exp(ln(-ln(survie)) - cast(1.959963984540054 as double) * sqrt(variance_greenwood) / ln(survie)))
+        end as survie_basse,
+        case
+            when survie >= 1.0 then 1.0
+            when survie <= 0.0 then 0.0
+            else exp(-exp(ln(-ln(survie)) + cast(1.959963984540054 as double) * sqrt(variance_greenwood) / ln(survie)))
+        end as survie_haute
+    from courbes
 )
 
 select * from final;

@@ -6,8 +6,10 @@ select
     id_action,
     id_parcours,
     volet,
+    type_action,
     partenaire,
     date_debut,
+    date_fin,
     seances_prevues,
     seances_realisees,
     cout_euros

@@ -8,5 +8,9 @@ select
     type_bilan,
     date_bilan,
     objectifs_fixes,
-    objectifs_atteints
+    objectifs_atteints,
+    note_scolarite,
+    note_comportement,
+    note_sante,
+    note_parentalite
 from ingestion.bilans;

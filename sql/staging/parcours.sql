@@ -5,6 +5,7 @@ select
     code_pre,
     id_parcours,
     id_enfant,
+    id_famille,
     id_referent,
     sexe,
     annee_naissance,

@@ -24,6 +24,15 @@ SPEC = {
     "actions_par_partenaire": ["EDUCATION_NATIONALE", "CMPP", "CAMSP", "PMI", "PROFESSIONNEL_LIBERAL", "ASSOCIATION",
                                "CENTRE_SOCIAL", "CAF", "CONSEIL_DEPARTEMENTAL", "COMMUNE", "AUTRE"],
     "part_suivi_6_mois": None,
+    "partenaires_par_parcours": None, "part_parcours_multipartenaires": None,
+    **{code: ["ACCOMPAGNEMENT_SCOLARITE", "COUP_DE_POUCE_LANGAGE", "LIEN_ECOLE_FAMILLE", "ACTIVITE_SPORTIVE",
+              "ACTIVITE_CULTURELLE", "SEJOUR_VACANCES", "LOISIRS", "GROUPE_PAROLE_PARENTS", "ENTRETIEN_FAMILIAL",
+              "GUIDANCE_FAMILIALE", "MEDIATION", "BILAN_SANTE", "BILAN_PSYCHOMOTRICITE", "PSYCHOMOTRICITE",
+              "ORTHOPHONIE", "SUIVI_PSYCHOLOGIQUE", "ORIENTATION_SOIN", "AUTRE"]
+       for code in ("enfants_type_action", "taux_assiduite_type_action")},
+    "progression_note": ["scolarite", "comportement", "sante", "parentalite"],
+    "part_guidance_18_mois": None, "familles_par_referent_guidance": None,
+    "part_referents_guidance_au_dela_norme": None,
     # the project's own (the spec lets it add more): the exits by reason, as exchange-format.md lists them,
     # and attendance and cost per partner
     "part_motif_sortie": ["OBJECTIFS_ATTEINTS", "RELAIS_DROIT_COMMUN", "DEMENAGEMENT", "LIMITE_AGE", "ARRET_FAMILLE",
@@ -35,6 +44,17 @@ SPEC = {
               "PEDOPSYCHIATRIE", "AUTRE"]
        for code in ("demandes_attente", "en_attente_fin_periode", "attente_mediane_jours", "part_rdv_sous_90_jours")},
 }
+
+
+# indicators.md v2, "Uncertainty": the shares with a Wilson interval, the Kaplan–Meier ones; every other
+# indicator has NULL bounds.
+WILSON = {"part_filles", "part_qpv", "part_age", "part_orientation", "part_orientation_ecole",
+          "part_sorties_objectifs_atteints", "part_sorties_relais", "part_parcours_multipartenaires",
+          "part_suivi_6_mois", "part_guidance_18_mois", "part_referents_guidance_au_dela_norme"}
+KAPLAN_MEIER = {"attente_mediane_jours", "part_rdv_sous_90_jours"}
+# The service norms' defaults (indicators.md v2): the referential of norms holds them.
+NORMS = {"suivi_debut_jours": 120, "suivi_fin_jours": 240, "guidance_duree_mois": 18,
+         "guidance_familles_par_referent": 10}
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +107,29 @@ def test_methodology_page_is_up_to_date():
     assert committed == methodology_markdown(), "régénérez : pre-eval docs --methodologie docs/indicateurs.md"
     for ind in catalogue():
         assert f"`{ind.code}`" in committed
+
+
+def test_intervals_are_the_spec_s():
+    assert {i.code for i in catalogue() if i.intervalle == "wilson"} == WILSON
+    assert {i.code for i in catalogue() if i.intervalle == "kaplan_meier"} == KAPLAN_MEIER
+    assert {i.intervalle for i in catalogue()} == {"wilson", "kaplan_meier", None}
+    # a Wilson interval is that of a count over effectif: the disclosure rules' shares
+    assert all(i.nature == "part" for i in catalogue() if i.intervalle == "wilson")
+
+
+def test_norms_referential_holds_the_spec_defaults():
+    from pipelines.warehouse.catalogue import norms
+
+    assert {name: n["valeur"] for name, n in norms().items()} == NORMS
+    assert all(n["libelle"] and n["unite"] for n in norms().values())
+
+
+def test_norm_values_are_read_from_the_referential_not_written_in_the_sql():
+    # The SQL of the norm indicators names the norms; the default values appear nowhere in it.
+    import re
+
+    for relative in ("indicateurs/suivi.sql", "indicateurs/guidance.sql"):
+        code = re.sub(r"--[^\n]*", "", (SQL_DIR / relative).read_text(encoding="utf-8"))
+        assert "referentiel.normes" in code, relative
+        for value in ("120", "240", "18", "10"):
+            assert not re.search(rf"\b{value}\b", code), (relative, value)
