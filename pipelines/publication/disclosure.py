@@ -57,6 +57,8 @@ TOLERANCE = 1e-6
 CHOICES = 3  # the draw is among this many cheapest sufficient candidates of one level
 CERTIFY_ROUNDS = 12  # batch proofs tried before exact bounds, one objective at a time (see `certify`)
 CERTIFY_IDLE = 3  # rounds in a row that prove nothing more end them
+LOCAL_FROM = 200  # a group of more masked counts is proved on neighbourhoods first (see `Prover`)
+LOCAL_HOPS = 3  # how far a neighbourhood reaches, in relations through masked counts
 _SETTLED = None  # HiGHS statuses that answer the question (filled on first use: highspy loads lazily)
 
 
@@ -112,6 +114,7 @@ class PeriodSystem:
     rows_of: dict[Var, list[int]] = field(default_factory=lambda: defaultdict(list))  # rows revealing a count
     eff_var: list[Var] = field(default_factory=list)  # per row
     num_var: list[Var | None] = field(default_factory=list)  # per row (shares)
+    names: dict[tuple, str] = field(default_factory=dict)  # objective names, computed once
 
     def add(self, coeffs: dict[Var, float], equality: bool) -> None:
         index = len(self.constraints)
@@ -208,16 +211,32 @@ def _components(system: PeriodSystem, free: set[Var]) -> list[list[Var]]:
     return found
 
 
-def _objectives(group: list[Var], system: PeriodSystem) -> list[tuple[str, dict[Var, float]]]:
-    """The masked counts of a group: each masked count, and each masked complement (base − numerator)."""
-    out = [(repr(var), {var: 1.0}) for var in group]
+def _objectives(group: list[Var], system: PeriodSystem,
+                proved: set[str] | None = None) -> list[tuple[str, dict[Var, float]]]:
+    """The masked counts of a group: each masked count, and each masked complement (base − numerator);
+    those named in `proved` left out."""
+    proved = proved or set()
     members = set(group)
+    out = []
+    for var in group:
+        name = _name(system, var)
+        if name not in proved:
+            out.append((name, {var: 1.0}))
     for var in group:
         if var[0] == "N":
             eff = _eff_of_num(system, var)
             if eff in members:
-                out.append((repr(("C", *var[1:])), {eff: 1.0, var: -1.0}))
+                name = _name(system, ("C", *var[1:]))
+                if name not in proved:
+                    out.append((name, {eff: 1.0, var: -1.0}))
     return out
+
+
+def _name(system: PeriodSystem, key: tuple) -> str:
+    name = system.names.get(key)
+    if name is None:
+        name = system.names[key] = repr(key)
+    return name
 
 
 def _eff_of_num(system: PeriodSystem, num: Var) -> Var:
@@ -450,14 +469,19 @@ def _cost(system: PeriodSystem, var: Var) -> float:
     return (system.values[var] + 1) * LEVEL_COST[var[3]] * max(rows, 1)
 
 
-def _candidates(system: PeriodSystem, free: set[Var], objective: dict[Var, float],
-                group: list[Var]) -> list[Var]:
-    near = {other for var in objective for c in system.incident[var]
-            for other in system.constraints[c].coeffs if other not in free}
-    if not near:
-        near = {other for var in group for c in system.incident[var]
-                for other in system.constraints[c].coeffs if other not in free}
-    return sorted(near)
+def _candidates(system: PeriodSystem, free: set[Var], objective: dict[Var, float]) -> list[Var]:
+    """The shown counts nearest the objective: those in a relation with it, else those in a
+    relation with the masked counts around it, hop by hop through masked counts."""
+    seen, frontier = set(objective), set(objective)
+    while frontier:
+        near = {other for var in frontier for c in system.incident[var]
+                for other in system.constraints[c].coeffs} - seen
+        shown = {var for var in near if var not in free}
+        if shown:
+            return sorted(shown)
+        seen |= near
+        frontier = near
+    return []
 
 
 def _draw(seed: bytes, name: str, options: list[Var]) -> Var:
@@ -473,6 +497,59 @@ def _neighbourhood(system: PeriodSystem, var: Var, hops: int) -> set[Var]:
                     } - found
         found |= frontier
     return found
+
+
+def _within(system: PeriodSystem, members: set[Var], start: set[Var], hops: int) -> set[Var]:
+    """The masked counts (`members`) reached from `start` in `hops` relations, through masked counts."""
+    found, frontier = set(start), set(start)
+    for _ in range(hops):
+        frontier = {other for v in frontier for c in system.incident[v] for other in system.constraints[c].coeffs
+                    if other in members} - found
+        if not frontier:
+            break
+        found |= frontier
+    return found
+
+
+class Prover:
+    """Proofs on one group of masked counts, nearest first.
+
+    Holding more counts at their true values can only shrink what a reader can reach (the true point
+    stays feasible), so an objective proved wide enough on a neighbourhood of itself, the group's
+    other masked counts held at their values, is wide enough in the whole group. A large group is
+    proved that way first, on a small program; the group's own program is built only for the
+    objectives the neighbourhood leaves in doubt, to give their exact bounds. A national warehouse
+    joins thousands of masked counts into a few groups, each revisited after every count it gains.
+    """
+
+    def __init__(self, group: list[Var], system: PeriodSystem) -> None:
+        self.group, self.system = group, system
+        self.members = set(group) if len(group) > LOCAL_FROM else None
+        self._whole: GroupSolver | None = None
+
+    @property
+    def whole(self) -> GroupSolver:
+        if self._whole is None:
+            self._whole = GroupSolver(self.group, self.system)
+        return self._whole
+
+    def _local(self, objectives: list[dict[Var, float]]) -> GroupSolver:
+        start = {var for objective in objectives for var in objective}
+        return GroupSolver(sorted(_within(self.system, self.members, start, LOCAL_HOPS)), self.system)
+
+    def certify(self, objectives: list[tuple[str, dict[Var, float]]], threshold: float) -> list[int]:
+        """The objectives not proved wide enough (indices), as `GroupSolver.certify`."""
+        if self.members is None:
+            return self.whole.certify(objectives, threshold)
+        return self._local([o for _, o in objectives]).certify(objectives, threshold)
+
+    def bounds(self, objective: dict[Var, float], threshold: float) -> tuple[float, float]:
+        """The objective's exact bounds, or narrower ones already wide enough (a proof)."""
+        if self.members is not None:
+            low, high = self._local([objective]).bounds(objective)
+            if high - low >= threshold - TOLERANCE:
+                return low, high
+        return self.whole.bounds(objective)
 
 
 class Groups:
@@ -534,11 +611,11 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
         dirty.discard(first)
         root = groups.root(first)
         group = sorted(groups.members[root])
-        pending = [o for o in _objectives(group, system) if o[0] not in proved]
+        pending = _objectives(group, system, proved)
         if not pending:
             continue
-        solver = GroupSolver(group, system)
-        doubtful = set(solver.certify(pending, threshold))
+        prover = Prover(group, system)
+        doubtful = set(prover.certify(pending, threshold))
         proved.update(name for i, (name, _) in enumerate(pending) if i not in doubtful)
         # After a count is masked the solver is stale for the counts next to it: their objectives wait
         # for the group's next visit; the others are still judged on it (a stale program has fewer
@@ -548,11 +625,11 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
             name, objective = pending[i]
             if near.intersection(objective):
                 continue
-            low, high = solver.bounds(objective)
+            low, high = prover.bounds(objective, threshold)
             if high - low >= threshold - TOLERANCE:
                 proved.add(name)
                 continue
-            candidates = _candidates(system, free, objective, group)
+            candidates = _candidates(system, free, objective)
             if not candidates:
                 continue  # everything around is masked already: nothing more to hide
             needed = threshold - (high - low)
