@@ -84,9 +84,10 @@ ACTION_TYPES: dict[str, ActionType] = {
                           {"CENTRE_SOCIAL": 45, "ASSOCIATION": 35, "COMMUNE": 20}),
     "GROUPE_PAROLE_PARENTS": ActionType("PARENTALITE", 0.25, (60, 240), (4, 10), 0.2, 40, 1.0,
                                         {"CENTRE_SOCIAL": 40, "ASSOCIATION": 35, "CAF": 25}),
-    "ENTRETIEN_FAMILIAL": ActionType("PARENTALITE", 0.40, (1, 90), (1, 6), 0.2, 25, 0.0,
+    "ENTRETIEN_FAMILIAL": ActionType("PARENTALITE", 0.30, (1, 90), (1, 6), 0.2, 25, 0.0,
                                      {"COMMUNE": 50, "ASSOCIATION": 30, "CONSEIL_DEPARTEMENTAL": 20}),
-    "GUIDANCE_FAMILIALE": ActionType("PARENTALITE", 0.15, (60, 300), (6, 20), 0.1, 300, 0.0,
+    # Long: about one in six runs past the 18-month norm (see GUIDANCE_* below).
+    "GUIDANCE_FAMILIALE": ActionType("PARENTALITE", 0.25, (90, 650), (6, 30), 0.1, 300, 0.0,
                                      {"CMPP": 40, "ASSOCIATION": 40, "PROFESSIONNEL_LIBERAL": 20}),
     "MEDIATION": ActionType("PARENTALITE", 0.20, (14, 120), (2, 8), 0.2, 120, 0.1,
                             {"ASSOCIATION": 70, "CAF": 15, "COMMUNE": 15}),
@@ -104,6 +105,46 @@ ACTION_TYPES: dict[str, ActionType] = {
                                    {"CMPP": 40, "PMI": 30, "CONSEIL_DEPARTEMENTAL": 15, "AUTRE": 15}),
     "AUTRE": ActionType("", 0.03, (14, 180), (2, 15), 0.3, 100, 0.3,
                         {"AUTRE": 60, "ASSOCIATION": 40}),
+}
+
+# Service norms of the Guidance familiale (at most 18 months, at most 10 families per educator, a review
+# with the family 6 months after exit), so that the norm indicators have something to show.
+# A guidance follows the family on its own schedule: often it goes on after the PRE pathway closes.
+P_GUIDANCE_PAST_EXIT = 0.6
+# Pathways with a guidance are mostly followed by the site's guidance educators (a third of its referents):
+# at busy sites some of them hold more than 10 families.
+P_GUIDANCE_EDUCATOR = 0.8
+GUIDANCE_EDUCATORS_SHARE = 1 / 3
+# Follow-up bilan (SUIVI_6_MOIS): how often one is made, and when, in days after the exit: early, in
+# the norm's 120–240-day window, or late (low, high, share).
+P_FOLLOW_UP = 0.45
+FOLLOW_UP_DAYS = ((45, 119, 0.15), (120, 240, 0.65), (241, 330, 0.20))
+# Pathways with psychomotricity sessions: a better exit note in health and behaviour (points on 1–4).
+PSYCHOMOTRICITY_LIFT = 0.35
+
+
+@dataclass(frozen=True)
+class Launch:
+    """An action type a site starts offering on a known date (like Épernay's psychomotricity workshops,
+    started because CMPP waits ran to years): before it, the site's actions of that type were orientations
+    to care (`before`); after it, more of its actions in the type's strand are of that type, and the
+    waits at the related care services drop."""
+
+    type_action: str
+    day: date
+    before: str  # what the type's actions were before the launch
+    share_after: float  # other actions of the strand that become of this type after the launch
+    wait_factor: dict[str, float]  # care structure → factor on the wait of requests made after the launch
+    min_size: float  # children a year, at least (enough requests to compare waits before and after)
+
+
+ACTION_LAUNCHES: dict[str, Launch] = {
+    "PRE51230": Launch("PSYCHOMOTRICITE", date(2023, 1, 9), "ORIENTATION_SOIN", 0.25,
+                       {"CMPP": 0.45, "PSYCHOMOTRICIEN": 0.35}, 320),
+    "PRE57227": Launch("PSYCHOMOTRICITE", date(2022, 9, 5), "ORIENTATION_SOIN", 0.2,
+                       {"CMPP": 0.6, "PSYCHOMOTRICIEN": 0.5}, 250),
+    "PRE88160": Launch("PSYCHOMOTRICITE", date(2024, 1, 8), "ORIENTATION_SOIN", 0.2,
+                       {"CMPP": 0.6, "PSYCHOMOTRICIEN": 0.4}, 250),
 }
 
 # --------------------------------------------------------------------------- waiting lists

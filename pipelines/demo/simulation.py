@@ -21,13 +21,19 @@ import polars as pl
 
 from pipelines.contracts.model import load_contracts
 from pipelines.demo.calibration import (
+    ACTION_LAUNCHES,
     ACTION_TYPES,
     AGE_BANDS,
+    FOLLOW_UP_DAYS,
+    GUIDANCE_EDUCATORS_SHARE,
     LOCKDOWN,
     MONTH_WEIGHT,
     OVERSEAS_COMMUNES,
     P_AGE_BANDS,
     P_BOY,
+    P_FOLLOW_UP,
+    P_GUIDANCE_EDUCATOR,
+    P_GUIDANCE_PAST_EXIT,
     P_MOTIF_ORIENTATION,
     P_MOTIF_SORTIE,
     P_ORIGINE_NON_SCOLARISE,
@@ -35,11 +41,13 @@ from pipelines.demo.calibration import (
     P_STRUCTURE_6_PLUS,
     P_STRUCTURE_UNDER_6,
     P_VOLETS,
+    PSYCHOMOTRICITY_LIFT,
     SCHOOL_LADDER,
     SOFTWARE,
     SUCCESS_BY_MOTIF,
     VOLET_OF_MOTIF,
     WAIT_MEDIAN_DAYS,
+    Launch,
 )
 from pipelines.demo.sites import Site, fold_seed
 from pipelines.demo.writers import VARIANTS
@@ -77,6 +85,8 @@ _GIRL, _BOY = SEXES.index("F"), SEXES.index("M")
 _OBJECTIFS_ATTEINTS, _LIMITE_AGE = MOTIFS_SORTIE.index("OBJECTIFS_ATTEINTS"), MOTIFS_SORTIE.index("LIMITE_AGE")
 _INDIVIDUELLE, _COLLECTIVE = MODALITES.index("INDIVIDUELLE"), MODALITES.index("COLLECTIVE")
 _STRUCTURE_PRE = STRUCTURES.index("PRE")
+_GUIDANCE = TYPES_ACTION.index("GUIDANCE_FAMILIALE")
+_PSYCHOMOTRICITE = TYPES_ACTION.index("PSYCHOMOTRICITE")
 _ENTREE, _INTERMEDIAIRE, _SORTIE, _SUIVI = (
     TYPES_BILAN.index(c) for c in ("ENTREE", "INTERMEDIAIRE", "SORTIE", "SUIVI_6_MOIS"))
 
@@ -204,8 +214,14 @@ def simulate_site(site: Site, *, seed: int, from_year: int, to_year: int,
     hand-filled workbook); every other value is the same whatever the variant.
     """
     rng = _rng(seed, site.code_pre)
+    # Draws added for the service norms and the action launches come from a stream of their own, so that
+    # the main stream gives what it gave before them.
+    aside = _rng(seed, site.code_pre + ":normes")
+    launch = ACTION_LAUNCHES.get(site.code_pre)
     # Site traits first, so that they do not depend on the period asked.
     size = float(np.clip(160 * rng.lognormal(0, 0.55) / np.exp(0.55**2 / 2), 30, 1500))
+    if launch:
+        size = max(size, launch.min_size)
     mean_months = float(rng.uniform(12.5, 18.5))
     has_start = bool(rng.random() < 0.8)
     keeps_pre_list = bool(rng.random() < 0.6)
@@ -337,12 +353,20 @@ def simulate_site(site: Site, *, seed: int, from_year: int, to_year: int,
     ])
     pathways = _Pathways(p_entry, p_exit, ongoing, p_birth, motif, exit_motif, niveau,
                          orientation, ext)
-    actions = _simulate_actions(rng, pathways, parcours["id_parcours"], offsets[4])
-    bilans = _simulate_bilans(rng, pathways, parcours["id_parcours"], offsets[5])
+    actions = _simulate_actions(rng, pathways, parcours["id_parcours"], offsets[4], aside, launch)
+    # Pathways with a guidance go mostly to the site's guidance educators.
+    guided = actions.pop("_guidance")
+    educators = max(1, round(n_referents * GUIDANCE_EDUCATORS_SHARE))
+    to_educator = guided[aside.random(len(guided)) < P_GUIDANCE_EDUCATOR]
+    referent[to_educator] = aside.integers(0, educators, len(to_educator))
+    parcours = parcours.with_columns(_ids("id_referent", "R", offsets[3] % 900 + 1 + referent, 3))
+    psychomotricity = np.zeros(m, dtype=bool)
+    psychomotricity[actions.pop("_psychomotricite")] = True
+    bilans = _simulate_bilans(rng, pathways, parcours["id_parcours"], offsets[5], aside, psychomotricity)
     has_health = np.zeros(m, dtype=bool)
     has_health[actions.pop("_pathway")] = True
     attentes = _simulate_requests(rng, pathways, parcours, has_health, keeps_pre_list,
-                                  offsets[1] + n, ext, _day(window_start))
+                                  offsets[1] + n, ext, _day(window_start), launch)
 
     manifest: list[tuple[str, str | date | None]] = [
         ("code_pre", site.code_pre),
@@ -438,7 +462,7 @@ _TYPE_BY_VOLET, _PARTNER_BY_TYPE, _TYPE_PARAMS = _type_tables()
 
 
 def _simulate_actions(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Series,
-                      offset: int) -> dict:
+                      offset: int, aside: np.random.Generator, launch: Launch | None) -> dict:
     span = p.end - p.entry
     share = np.clip(0.15 + span / _MONTH / 36, 0.15, 0.85)
     count = 2 + rng.binomial(6, share)
@@ -456,6 +480,13 @@ def _simulate_actions(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Se
     age = _years(debut) - p.birth[pid]
     kind = np.where((kind == TYPES_ACTION.index("COUP_DE_POUCE_LANGAGE")) & (age > 8),
                     TYPES_ACTION.index("ACCOMPAGNEMENT_SCOLARITE"), kind)
+    if launch:  # the type exists at the site from its launch on, and takes a larger share then
+        launched = TYPES_ACTION.index(launch.type_action)
+        after = debut >= _day(launch.day)
+        kind = np.where((kind == launched) & ~after, TYPES_ACTION.index(launch.before), kind)
+        strand = VOLETS.index(ACTION_TYPES[launch.type_action].volet)
+        converted = after & (volet == strand) & (aside.random(k) < launch.share_after)
+        kind = np.where(converted, launched, kind)
     lo_days, hi_days, lo_s, hi_s, p_no_s, cost_median, p_coll = _TYPE_PARAMS[kind].T
     collective = rng.random(k) < p_coll
     partner = _pick_rows(rng, _PARTNER_BY_TYPE, kind)
@@ -468,8 +499,9 @@ def _simulate_actions(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Se
     planned_days = (lo_days + rng.random(k) * (hi_days - lo_days)).astype(np.int64)
     fin = debut + planned_days
     closed = ~p.ongoing[pid]
-    fin = np.where(closed & (fin > p.exit[pid]) & (rng.random(k) < 0.9),
-                   np.maximum(p.exit[pid], debut), fin)
+    cut = rng.random(k) < 0.9
+    cut &= (kind != _GUIDANCE) | (aside.random(k) >= P_GUIDANCE_PAST_EXIT)
+    fin = np.where(closed & (fin > p.exit[pid]) & cut, np.maximum(p.exit[pid], debut), fin)
     future = fin > p.ext
     fin = np.where(future & (rng.random(k) < 0.85), _NULL, fin)  # ongoing action, no end yet
     fin = np.where(rng.random(k) < 0.03, _NULL, fin)
@@ -510,11 +542,13 @@ def _simulate_actions(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Se
         _ints("seances_realisees", realised),
         pl.Series("cout_euros", np.where(cost_null, np.nan, cost)).fill_nan(None),
     ])
-    return {"frame": frame, "_pathway": np.unique(pid[volet == VOLETS.index("SANTE")])}
+    return {"frame": frame, "_pathway": np.unique(pid[volet == VOLETS.index("SANTE")]),
+            "_guidance": np.unique(pid[kind == _GUIDANCE]),
+            "_psychomotricite": np.unique(pid[kind == _PSYCHOMOTRICITE])}
 
 
 def _simulate_bilans(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Series,
-                     offset: int) -> pl.DataFrame:
+                     offset: int, aside: np.random.Generator, psychomotricity: np.ndarray) -> pl.DataFrame:
     m = len(p.entry)
     span = p.end - p.entry
     exited = ~p.ongoing
@@ -534,9 +568,12 @@ def _simulate_bilans(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Ser
     out = np.flatnonzero(exited & (rng.random(m) < 0.8))
     parts.append((out, np.maximum(safe_exit[out] - rng.integers(0, 21, len(out)), p.entry[out]),
                   _SORTIE))
-    follow = np.flatnonzero(exited & (safe_exit + 183 <= p.ext) & (rng.random(m) < 0.35))
-    parts.append((follow, np.minimum(safe_exit[follow] + rng.integers(180, 215, len(follow)),
-                                     p.ext), _SUIVI))
+    # Follow-up bilans: early, in the 120–240-day window or late; none after the extraction.
+    lows, highs, shares = (np.array(x) for x in zip(*FOLLOW_UP_DAYS, strict=True))
+    window = _pick(aside, shares, m)
+    after_exit = lows[window] + (aside.random(m) * (highs[window] - lows[window] + 1)).astype(np.int64)
+    follow = np.flatnonzero(exited & (aside.random(m) < P_FOLLOW_UP) & (safe_exit + after_exit <= p.ext))
+    parts.append((follow, safe_exit[follow] + after_exit[follow], _SUIVI))
 
     pid = np.concatenate([x[0] for x in parts])
     when = np.concatenate([x[1] for x in parts])
@@ -549,8 +586,12 @@ def _simulate_bilans(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Ser
     lift = _by_kind(kind, {_ENTREE: np.zeros(k), _INTERMEDIAIRE: np.full(k, 0.35),
                            _SORTIE: 0.9 * success[pid], _SUIVI: 0.8 * success[pid]})
 
-    def note(p_null: float, extra_null: np.ndarray | None = None) -> np.ndarray:
-        value = np.clip(np.rint(base[pid] + lift + rng.normal(0, 0.6, k)), 1, 4).astype(np.int64)
+    # Psychomotricity sessions show at exit in health and behaviour.
+    later = (kind == _SORTIE) | (kind == _SUIVI)
+    psy_lift = np.where(later & psychomotricity[pid], PSYCHOMOTRICITY_LIFT, 0.0)
+
+    def note(p_null: float, extra_null: np.ndarray | None = None, extra: np.ndarray | float = 0.0) -> np.ndarray:
+        value = np.clip(np.rint(base[pid] + lift + extra + rng.normal(0, 0.6, k)), 1, 4).astype(np.int64)
         missing = rng.random(k) < p_null
         if extra_null is not None:
             missing |= extra_null
@@ -558,8 +599,8 @@ def _simulate_bilans(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Ser
 
     notes = {
         "note_scolarite": note(0.06, p.niveau[pid] == _NON_SCOLARISE),
-        "note_comportement": note(0.06),
-        "note_sante": note(0.22),
+        "note_comportement": note(0.06, extra=psy_lift),
+        "note_sante": note(0.22, extra=psy_lift),
         "note_parentalite": note(0.12),
     }
     order = np.lexsort((when, pid))
@@ -581,7 +622,7 @@ def _by_kind(kind: np.ndarray, values: dict[int, np.ndarray]) -> np.ndarray:
 
 def _simulate_requests(rng: np.random.Generator, p: _Pathways, parcours: pl.DataFrame,
                        has_health: np.ndarray, keeps_pre_list: bool, next_child: int,
-                       ext: int, window_start: int) -> pl.DataFrame:
+                       ext: int, window_start: int, launch: Launch | None) -> pl.DataFrame:
     """Waiting-list requests: care services for pathways, and the PRE's own list."""
     m = len(p.entry)
     span = p.end - p.entry
@@ -599,7 +640,11 @@ def _simulate_requests(rng: np.random.Generator, p: _Pathways, parcours: pl.Data
     # Families who move away give up waiting when they leave.
     moved = ~p.ongoing[pid] & (p.exit_motif[pid] == MOTIFS_SORTIE.index("DEMENAGEMENT"))
     give_up = np.where(moved & (p.exit[pid] >= demand), p.exit[pid] - demand, 10**6)
-    care = _outcomes(rng, structure, demand, ext, abandon_mean=1400, forced_abandon=give_up)
+    factor = np.ones(k)
+    if launch:  # waits at the related care services drop for requests made after the launch
+        related = np.array([launch.wait_factor.get(s, 1.0) for s in STRUCTURES])[structure]
+        factor = np.where(demand >= _day(launch.day), related, 1.0)
+    care = _outcomes(rng, structure, demand, ext, abandon_mean=1400, forced_abandon=give_up, factor=factor)
 
     child_ids = parcours["id_enfant"]
     pathway_ids = parcours["id_parcours"]
@@ -645,10 +690,10 @@ def _simulate_requests(rng: np.random.Generator, p: _Pathways, parcours: pl.Data
 
 
 def _outcomes(rng: np.random.Generator, structure: np.ndarray, demand: np.ndarray, ext: int, *,
-              abandon_mean: float, forced_abandon: np.ndarray | None = None):
+              abandon_mean: float, forced_abandon: np.ndarray | None = None, factor: np.ndarray | float = 1.0):
     """First appointment or withdrawal (competing), or still waiting at extraction."""
     k = len(structure)
-    median = np.array([WAIT_MEDIAN_DAYS[s] for s in STRUCTURES])[structure]
+    median = np.array([WAIT_MEDIAN_DAYS[s] for s in STRUCTURES])[structure] * factor
     wait = np.maximum(np.rint(median * rng.lognormal(0, 0.65, k)), 1).astype(np.int64)
     quit_after = np.rint(rng.exponential(abandon_mean, k)).astype(np.int64)
     if forced_abandon is not None:
