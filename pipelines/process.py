@@ -117,14 +117,20 @@ def dagster_instance(home: DataHome) -> dg.DagsterInstance:
 
 
 def _open_instance(home: DataHome, *, postgres: bool) -> dg.DagsterInstance:
-    folder = dagster_home(home)
+    return open_instance_folder(dagster_home(home), DAGSTER_YAML_POSTGRES if postgres else DAGSTER_YAML)
+
+
+def open_instance_folder(folder: str, config: str | None = None) -> dg.DagsterInstance:
+    """The Dagster instance that `folder`'s `dagster.yaml` describes, each storage's tables created;
+    with `config`, pre-eval's own `dagster.yaml` is written there first (see `_write_instance_config`)."""
     os.makedirs(folder, exist_ok=True)
     # Dagster's storages create their tables on first open, and two processes doing it at the same
     # time fail ("table ... already exists"). Serialise writing the configuration and the first open.
     with open(os.path.join(folder, ".verrou-instance"), "w") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
-            _write_instance_config(folder, DAGSTER_YAML_POSTGRES if postgres else DAGSTER_YAML)
+            if config is not None:
+                _write_instance_config(folder, config)
             instance = dg.DagsterInstance.from_config(folder)
             instance.get_runs(limit=1)  # touch each storage so its tables exist
             instance.get_latest_materialization_event(dg.AssetKey("depot"))

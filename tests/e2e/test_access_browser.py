@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 
 from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
-from support import BIN, PRE_EVAL, REPO_ROOT, isolated_env
+from support import BIN, PRE_EVAL, REPO_ROOT, free_port, isolated_env
 
 pytestmark = pytest.mark.browser
 
@@ -37,12 +36,6 @@ REIMS = "coordination-reims@demo.pre-eval.fr"
 MARNE = "ddets-marne@demo.pre-eval.fr"
 GRAND_EST = "dreets-grand-est@demo.pre-eval.fr"
 OPERATOR = "exploitation@demo.pre-eval.fr"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +53,7 @@ def platform(tmp_path_factory):
     valid = {f.code_pre: f for f in files if f.expected_rule is None}
     for code in ("PRE51230", "PRE57463", "PRE13055"):  # Reims sends its own file through the portal
         shutil.copy(valid[code].path, home.inbox / valid[code].path.name)
-    ports = {"dagster": _free_port(), "dashboard": _free_port(), "provider": _free_port()}
+    ports = {"dagster": free_port(), "dashboard": free_port(), "provider": free_port()}
     env = isolated_env(home.root, root, PRE_DELAI_STABILITE_S="1", PRE_INTERVALLE_PUBLICATION_MIN="0")
     env["PATH"] = f"{BIN}:{env['PATH']}"
     log_path = root / "dev.log"

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,15 +21,9 @@ import pytest
 
 from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
-from support import BIN, PRE_EVAL, isolated_env
+from support import BIN, PRE_EVAL, free_port, isolated_env
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _published_depots(home: DataHome) -> dict[str, str]:
@@ -59,7 +52,7 @@ def _runs(url: str) -> list[tuple[str, str, str | None]]:
 @pytest.fixture
 def services(tmp_path, postgres_url):
     home = DataHome(tmp_path / "data")
-    dagster_port, dashboard_port, provider_port = _free_port(), _free_port(), _free_port()
+    dagster_port, dashboard_port, provider_port = free_port(), free_port(), free_port()
     env = isolated_env(home.root, tmp_path, PRE_DELAI_STABILITE_S="1", PRE_INTERVALLE_PUBLICATION_MIN="0",
                        PRE_DAGSTER_POSTGRES_URL=postgres_url)
     env["PATH"] = f"{BIN}:{env['PATH']}"

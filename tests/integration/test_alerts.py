@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -32,7 +31,7 @@ from pipelines.common.datahome import DataHome
 from pipelines.definitions import defs
 from pipelines.defs.alerts import alerte_echec
 from pipelines.defs.ingestion import sites
-from support import BIN, REPO_ROOT, isolated_env
+from support import BIN, REPO_ROOT, free_port, isolated_env
 
 SENDER = "pre-alertes@essai.fr"
 RECIPIENTS = ["exploitation@essai.fr", "astreinte@essai.fr"]
@@ -43,12 +42,6 @@ PERSON = "MME DURAND"
 
 
 # --------------------------------------------------------------------------- real servers
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Mailbox:
@@ -66,7 +59,7 @@ class Mailbox:
 
 def _smtp(**options) -> tuple[Controller, Mailbox]:
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port(), **options)
+    controller = Controller(box, hostname="127.0.0.1", port=free_port(), **options)
     controller.start()
     return controller, box
 
@@ -347,7 +340,7 @@ def test_a_webhook_down_or_refusing_is_a_warning_without_its_address(instance, s
     assert len(box.messages) == 1  # the mail went out all the same
 
     # Nothing listens any more: refused at once, the sensor still completes.
-    closed = f"http://127.0.0.1:{_free_port()}/hooks/{WEBHOOK_TOKEN}"
+    closed = f"http://127.0.0.1:{free_port()}/hooks/{WEBHOOK_TOKEN}"
     monkeypatch.setenv("PRE_ALERTE_WEBHOOK_URL", closed)
     records = _evaluate(instance, result)
     [warning] = records.at(logging.WARNING)

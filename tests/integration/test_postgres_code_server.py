@@ -20,15 +20,9 @@ import yaml
 
 from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
-from support import BIN, REPO_ROOT, isolated_env
+from support import BIN, REPO_ROOT, free_port, isolated_env
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _runs_of(url: str, sha256: str) -> list[tuple[str, str]]:
@@ -69,7 +63,7 @@ def test_daemon_and_grpc_code_server_file_a_dropped_submission(tmp_path, postgre
     workspace = yaml.safe_load((REPO_ROOT / "deploy" / "workspace.yaml").read_text(encoding="utf-8"))
     assert workspace == {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": 4266,
                                                         "location_name": "pre_eval"}}]}
-    port = _free_port()  # the documented file, on a port of this test's own
+    port = free_port()  # the documented file, on a port of this test's own
     workspace["load_from"][0]["grpc_server"]["port"] = port
     (tmp_path / "workspace.yaml").write_text(yaml.safe_dump(workspace), encoding="utf-8")
 

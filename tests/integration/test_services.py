@@ -13,16 +13,13 @@ import shlex
 import shutil
 import signal
 import subprocess
-import time
 import tomllib
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from test_dashboard_command import _free_port, _listening
 
-from support import BIN, REPO_ROOT, isolated_env
+from support import BIN, REPO_ROOT, free_port, isolated_env, listening, streamlit_healthy
 
 UNITS = REPO_ROOT / "deploy" / "systemd"
 INSTALL = "/opt/pre-eval"
@@ -146,20 +143,13 @@ def test_streamlit_run_directly_listens_on_this_machine_only(tmp_path):
     command = dashboard_command("127.0.0.1", 8501)
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(BIN / "streamlit"), "run", "app.py", "--server.port", str(port)],
                             cwd=REPO_ROOT / "dashboards", env=isolated_env(tmp_path / "donnees", tmp_path),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline, healthy = time.monotonic() + 90, False
-        while time.monotonic() < deadline and not healthy:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                    healthy = answer.read() == b"ok"
-            except OSError:
-                time.sleep(0.5)
-        assert healthy
-        assert _listening(port) == {f"127.0.0.1:{port}"}
+        assert streamlit_healthy(port)
+        assert listening(port) == {f"127.0.0.1:{port}"}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)

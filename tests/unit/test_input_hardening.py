@@ -209,11 +209,8 @@ HOSTILE_SHEET = "<img src=x>"
 HOSTILE_HEADER = "# titre"
 
 
-@pytest.fixture(scope="module")
-def hostile_reports(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("markdown")
-    cols = {"actions": [*COLUMNS["actions"], HOSTILE_HEADER]}
-    zip_path = write_zip(folder / "depot.zip", base_tables(), columns=cols)
+def _base_book() -> openpyxl.Workbook:
+    """The base tables as a workbook, one sheet each (header, then rows)."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     for name, rows in base_tables().items():
@@ -222,6 +219,15 @@ def hostile_reports(tmp_path_factory):
         sheet.append(header)
         for row in rows:
             sheet.append([row.get(c) or None for c in header])
+    return book
+
+
+@pytest.fixture(scope="module")
+def hostile_reports(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("markdown")
+    cols = {"actions": [*COLUMNS["actions"], HOSTILE_HEADER]}
+    zip_path = write_zip(folder / "depot.zip", base_tables(), columns=cols)
+    book = _base_book()
     book.create_sheet(HOSTILE_SHEET).append(["x"])
     xlsx_path = folder / "classeur.xlsx"
     book.save(xlsx_path)
@@ -359,16 +365,9 @@ def _members(**replace: bytes) -> dict[str, bytes]:
 
 
 def _workbook(far_cell: str | None = None, shared: bytes | None = None) -> bytes:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in base_tables().items():
-        sheet = book.create_sheet(name)
-        header = ["cle", "valeur"] if name == "manifeste" else COLUMNS[name]
-        sheet.append(header)
-        for row in rows:
-            sheet.append([row.get(c) or None for c in header])
-        if far_cell and name == "parcours":
-            sheet[far_cell] = "x"
+    book = _base_book()
+    if far_cell:
+        book["parcours"][far_cell] = "x"
     buffer = io.BytesIO()
     book.save(buffer)
     if shared is None:
