@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.contracts.model import Contracts, load_contracts
+from support import ProcessedHomes
 
 
 def pytest_addoption(parser):
@@ -28,6 +29,14 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def contracts() -> Contracts:
     return load_contracts()
+
+
+@pytest.fixture(scope="session")
+def processed_homes(tmp_path_factory) -> ProcessedHomes:
+    """Data homes generated and processed once per test process (one per xdist worker), shared by the
+    modules that need "a processed home": `processed_homes.get(**THREE_SITES).copy(tmp_path / "donnees")`
+    gives a test its own copy (shutil.copytree: seconds, where generating and processing take a minute)."""
+    return ProcessedHomes(tmp_path_factory.mktemp("traites"))
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
 import sys
 import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+
+from pipelines.common.datahome import DataHome
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -49,3 +56,104 @@ def signed_in(at, role: str = "national"):
     """Make an AppTest session that of the account of `role` (signed in through the provider)."""
     at.user = {"is_logged_in": True, "email": ACCOUNTS[role][0], "name": role, "iat": int(time.time())}
     return at
+
+
+# --- local servers -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def listening(port: int) -> set[str]:
+    """Local addresses listening on `port`, from the kernel's tables (IPv4 and IPv6)."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            lines = Path(table).read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            if width == 8:
+                found.add(f"{socket.inet_ntop(socket.AF_INET, raw[::-1])}:{port}")
+            else:
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                found.add(f"[{socket.inet_ntop(socket.AF_INET6, words)}]:{port}")
+    return found
+
+
+def streamlit_healthy(port: int, timeout: float = 90) -> bool:
+    """Whether the Streamlit server on 127.0.0.1:`port` answers its health check within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+# --- processed data homes ----------------------------------------------------------------------------------
+
+# Three sites of two départements (Aube, Marne) of the Grand Est, one submission each (in code order: ZIP of
+# UTF-8 CSV, ZIP of Windows-1252 CSV, XLSX workbook), 2023–2024: the home of modules that need "a processed home".
+THREE_SITES = {"seed": 23, "sites": ["PRE10387", "PRE51108", "PRE51454"], "from_year": 2023, "to_year": 2024}
+# Six sites, four of them in the Marne, 2022–2024: the published copy the dashboard is tested on (AppTest, browser).
+SIX_SITES = {"seed": 11, "sites": ["PRE10387", "PRE51108", "PRE51230", "PRE51454", "PRE51649", "PRE57463"],
+             "from_year": 2022, "to_year": 2024}
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A data home generated and processed once per test process (`processed_homes` in conftest.py)."""
+
+    root: Path  # the reference data home: never handed to a test, only copied
+    files: tuple  # the GeneratedFile of each submission (paths to untouched copies of what was dropped)
+    stdout: str  # what `pre-eval process` printed
+
+    def copy(self, target: Path) -> DataHome:
+        """A private copy of the processed data home at `target` (files, modes, warehouse and Dagster's
+        SQLite instance under `dagster/`)."""
+        shutil.copytree(self.root, target, symlinks=True)
+        return DataHome(target)
+
+
+class ProcessedHomes:
+    """Data homes generated and processed with `pre-eval process` (the installed command, in a child
+    process), one for each set of generation parameters, built on first use and kept for the session."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.built: dict[tuple, Processed] = {}
+
+    def get(self, *, seed: int, sites: list[str], from_year: int, to_year: int) -> Processed:
+        key = (seed, tuple(sorted(sites)), from_year, to_year)
+        if key not in self.built:
+            self.built[key] = self._build(key, len(self.built))
+        return self.built[key]
+
+    def _build(self, key: tuple, n: int) -> Processed:
+        from pipelines.demo.generate import generate
+
+        seed, sites, from_year, to_year = key
+        work = self.folder / f"traite{n}"
+        home = DataHome(work / "donnees").ensure()
+        files = generate(work / "depots", seed=seed, sites=list(sites), from_year=from_year, to_year=to_year,
+                         home=home)
+        for file in files:
+            shutil.copy(file.path, home.inbox / file.path.name)
+        run = subprocess.run([PRE_EVAL, "process"], capture_output=True, text=True, timeout=900,
+                             env=isolated_env(home.root, work))
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+        assert run.stdout.count("ACCEPTÉ") == len(sites), run.stdout
+        return Processed(home.root, tuple(files), run.stdout)
