@@ -147,6 +147,10 @@ ACTION_LAUNCHES: dict[str, Launch] = {
                        {"CMPP": 0.6, "PSYCHOMOTRICIEN": 0.4}, 250),
 }
 
+# Share of a pathway's later actions kept with the partner of its first action (when that partner offers
+# the action's type): a site's trait, drawn in this range; the rest go to the type's usual partners.
+PARTNER_FOCUS = (0.2, 0.8)
+
 # --------------------------------------------------------------------------- waiting lists
 
 # Median wait (days) and share of requests by structure.

@@ -41,6 +41,7 @@ from pipelines.demo.calibration import (
     P_STRUCTURE_6_PLUS,
     P_STRUCTURE_UNDER_6,
     P_VOLETS,
+    PARTNER_FOCUS,
     PSYCHOMOTRICITY_LIFT,
     SCHOOL_LADDER,
     SOFTWARE,
@@ -218,6 +219,7 @@ def simulate_site(site: Site, *, seed: int, from_year: int, to_year: int,
     # the main stream gives what it gave before them.
     aside = _rng(seed, site.code_pre + ":normes")
     launch = ACTION_LAUNCHES.get(site.code_pre)
+    focus = float(aside.uniform(*PARTNER_FOCUS))
     # Site traits first, so that they do not depend on the period asked.
     size = float(np.clip(160 * rng.lognormal(0, 0.55) / np.exp(0.55**2 / 2), 30, 1500))
     if launch:
@@ -353,7 +355,7 @@ def simulate_site(site: Site, *, seed: int, from_year: int, to_year: int,
     ])
     pathways = _Pathways(p_entry, p_exit, ongoing, p_birth, motif, exit_motif, niveau,
                          orientation, ext)
-    actions = _simulate_actions(rng, pathways, parcours["id_parcours"], offsets[4], aside, launch)
+    actions = _simulate_actions(rng, pathways, parcours["id_parcours"], offsets[4], aside, launch, focus)
     # Pathways with a guidance go mostly to the site's guidance educators.
     guided = actions.pop("_guidance")
     educators = max(1, round(n_referents * GUIDANCE_EDUCATORS_SHARE))
@@ -462,7 +464,7 @@ _TYPE_BY_VOLET, _PARTNER_BY_TYPE, _TYPE_PARAMS = _type_tables()
 
 
 def _simulate_actions(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Series,
-                      offset: int, aside: np.random.Generator, launch: Launch | None) -> dict:
+                      offset: int, aside: np.random.Generator, launch: Launch | None, focus: float) -> dict:
     span = p.end - p.entry
     share = np.clip(0.15 + span / _MONTH / 36, 0.15, 0.85)
     count = 2 + rng.binomial(6, share)
@@ -490,6 +492,11 @@ def _simulate_actions(rng: np.random.Generator, p: _Pathways, pathway_ids: pl.Se
     lo_days, hi_days, lo_s, hi_s, p_no_s, cost_median, p_coll = _TYPE_PARAMS[kind].T
     collective = rng.random(k) < p_coll
     partner = _pick_rows(rng, _PARTNER_BY_TYPE, kind)
+    # Pathways lean on the partner of their first action, when it offers the action's type; how much is
+    # the site's way of working (its share of actions kept with that partner).
+    lead = partner[np.flatnonzero(first)][pid]
+    keep = ~first & (_PARTNER_BY_TYPE[kind, lead] > 0) & (aside.random(k) < focus)
+    partner = np.where(keep, lead, partner)
     older = age >= 6  # CAMSP and PMI see young children only
     partner = np.where(older & (partner == PARTENAIRES.index("CAMSP")),
                        PARTENAIRES.index("CMPP"), partner)
