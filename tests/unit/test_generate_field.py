@@ -129,3 +129,13 @@ def test_the_same_seed_gives_the_same_site(simulated):
     launched = simulated["PRE51230"]
     again = simulate_site(launched.site, seed=SEED, from_year=2021, to_year=2024)
     assert all(frame.equals(again.tables[t]) for t, frame in launched.tables.items())
+
+
+def test_partners_per_pathway_vary_by_site(simulated):
+    # Sites lean more or less on one partner per pathway: the share of pathways with at least two partners
+    # differs from site to site.
+    actions = _pooled(simulated, "actions")
+    per_pathway = actions.group_by("code_pre", "id_parcours").agg(partners=pl.col("partenaire").n_unique())
+    shares = per_pathway.group_by("code_pre").agg(multi=(pl.col("partners") >= 2).mean())["multi"]
+    assert shares.max() - shares.min() > 0.05, shares.to_list()
+    assert shares.max() < 0.97
