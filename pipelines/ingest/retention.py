@@ -38,7 +38,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
@@ -312,19 +312,25 @@ def _purge_file(home: DataHome, due: Due, area: str, result: PurgeResult) -> Non
             if not stat.S_ISREG(info.st_mode):
                 raise Unsafe("n'est pas un fichier ordinaire")
             deletion = Deletion(chemin, area, due.record.sha256, due.record.code_pre, due.motif, info.st_size)
-            if not result.simulation:
-                _journal(home, result.as_of, deletion)
-                try:
-                    os.unlink(name, dir_fd=fd)
-                except OSError as error:
-                    _journal(home, result.as_of, deletion, failure=error.strerror or str(error))
-                    result.failures.append(f"{chemin} : {error.strerror or error}")
-                    return
-            result.deletions.append(deletion)
+            _delete(home, result, deletion, lambda: os.unlink(name, dir_fd=fd))
     except FileNotFoundError:
         return
     except Unsafe as reason:
         result.left.append(f"{_shown(chemin)} : {reason} (registre : à supprimer — {due.motif})")
+
+
+def _delete(home: DataHome, result: PurgeResult, deletion: Deletion, remove: Callable[[], None]) -> None:
+    """Journal the deletion (fsynced) before `remove()` does it; a failure is journaled too and reported.
+    In a simulation nothing is journaled nor removed: the deletion is only listed."""
+    if not result.simulation:
+        _journal(home, result.as_of, deletion)
+        try:
+            remove()
+        except OSError as error:
+            _journal(home, result.as_of, deletion, failure=error.strerror or str(error))
+            result.failures.append(f"{deletion.chemin} : {error.strerror or error}")
+            return
+    result.deletions.append(deletion)
 
 
 def _shown(path: str) -> str:
@@ -380,15 +386,7 @@ def _purge_staging(home: DataHome, instance, result: PurgeResult) -> None:
                 state = "inconnue de l'instance Dagster" if run is None else f"terminée ({run.status.value})"
                 deletion = Deletion(chemin, STAGING, None, None,
                                     f"espace de travail d'une exécution {state}, données brutes lues", size)
-                if not result.simulation:
-                    _journal(home, result.as_of, deletion)
-                    try:
-                        shutil.rmtree(name, dir_fd=fd)
-                    except OSError as error:
-                        _journal(home, result.as_of, deletion, failure=error.strerror or str(error))
-                        result.failures.append(f"{chemin} : {error.strerror or error}")
-                        continue
-                result.deletions.append(deletion)
+                _delete(home, result, deletion, lambda name=name: shutil.rmtree(name, dir_fd=fd))
     except FileNotFoundError:
         return
     except Unsafe:

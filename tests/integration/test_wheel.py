@@ -1,8 +1,11 @@
 """The package installs as a wheel: contracts, SQL, catalogue and referentials travel inside it.
 
-The wheel is built from the repository, installed with its declared dependencies (pinned by
-requirements.lock) into a new virtual environment outside the repository, and run from a folder
-outside it: `pre-eval generate`, `validate` and `process` work there on their own.
+The wheel is built from the repository and installed without its dependencies (`pip install --no-deps`)
+into a new virtual environment outside the repository, which finds the dependencies in the project's
+environment (a `.pth` line naming its site-packages, whose own `.pth` files, the editable install of
+`pipelines` included, are not read): what runs is the wheel's own content, its package data and its
+`pre-eval` entry point, from a folder outside the repository: `pre-eval generate`, `validate` and
+`process` work there on their own. The dependency pins themselves are installed by scripts/setup.sh.
 """
 
 from __future__ import annotations
@@ -25,26 +28,33 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def wheel(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("roue")
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
-                  "-w", str(work / "dist"), str(REPO_ROOT)])
+                  "-w", str(work), str(REPO_ROOT)])
     assert built.returncode == 0, built.stderr[-3000:]
-    venv = work / "venv"
-    created = _run([sys.executable, "-m", "venv", str(venv)])
+    return next(work.glob("pre_eval-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    venv = tmp_path_factory.mktemp("venv")
+    created = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     assert created.returncode == 0, created.stderr
-    wheel = next((work / "dist").glob("pre_eval-*.whl"))
-    install = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-c", str(REPO_ROOT / "requirements.lock"), str(wheel)])
+    python = venv / "bin" / "python"
+    install = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet",
+                    "--disable-pip-version-check", str(wheel)])
     assert install.returncode == 0, install.stderr[-3000:]
+    # Then (so that pip saw an empty environment) the dependencies: the site-packages this test runs from.
+    site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+    assert site.returncode == 0, site.stderr
+    ours = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    Path(site.stdout.strip(), "dependances_du_projet.pth").write_text("".join(f"{p}\n" for p in ours))
     return venv
 
 
-def test_the_wheel_carries_the_package_data(tmp_path):
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
-                  "-w", str(tmp_path), str(REPO_ROOT)])
-    assert built.returncode == 0, built.stderr[-3000:]
-    names = set(zipfile.ZipFile(next(tmp_path.glob("pre_eval-*.whl"))).namelist())
+def test_the_wheel_carries_the_package_data(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
     for contract in (REPO_ROOT / "data_contracts").glob("*.odcs.yaml"):
         assert f"pipelines/contracts/odcs/{contract.name}" in names
     for sql in (REPO_ROOT / "sql").glob("*/*.sql"):
