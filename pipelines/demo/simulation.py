@@ -8,6 +8,12 @@ do not depend on which other sites are generated.
 
 Codes are drawn as indices into the code lists of the data contracts (below), so the order of
 those lists is part of what a seed gives.
+
+So that the field's indicators have something to show, Guidance familiale actions are long and mostly
+held by a few guidance educators per site, follow-up bilans come early, in the 120–240-day window or
+late, pathways lean more or less on one partner, and some sites launch an action type on a known date
+(`ACTION_LAUNCHES`) after which the waits at related care services drop. Those draws come from a second
+stream per site, so the first gives what it gave before them.
 """
 
 from __future__ import annotations
