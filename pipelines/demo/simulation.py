@@ -12,8 +12,8 @@ those lists is part of what a seed gives.
 So that the field's indicators have something to show, Guidance familiale actions are long and mostly
 held by a few guidance educators per site, follow-up bilans come early, in the 120–240-day window or
 late, pathways lean more or less on one partner, and some sites launch an action type on a known date
-(`ACTION_LAUNCHES`) after which the waits at related care services drop. Those draws come from a second
-stream per site, so the first gives what it gave before them.
+(`ACTION_LAUNCHES`) after which the waits at related care services drop. Most of those draws come from
+a second stream per site (`aside`), so that adding one does not shift every later draw of the first.
 """
 
 from __future__ import annotations
@@ -221,8 +221,8 @@ def simulate_site(site: Site, *, seed: int, from_year: int, to_year: int,
     hand-filled workbook); every other value is the same whatever the variant.
     """
     rng = _rng(seed, site.code_pre)
-    # Draws added for the service norms and the action launches come from a stream of their own, so that
-    # the main stream gives what it gave before them.
+    # Draws added for the service norms, the partners and the action launches come from a stream of their
+    # own: adding one does not shift the main stream's later draws.
     aside = _rng(seed, site.code_pre + ":normes")
     launch = ACTION_LAUNCHES.get(site.code_pre)
     focus = float(aside.uniform(*PARTNER_FOCUS))
