@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from intruder import attack
+from pipelines.publication import disclosure
 from pipelines.publication.disclosure import MASK_COLUMN, audit, protect
 
 S = 11
@@ -233,6 +234,19 @@ def random_indicators(rng: random.Random, tree) -> pl.DataFrame:
 @pytest.mark.parametrize("seed", range(8))
 def test_generated_tables_withstand_the_intruder(seed):
     rng = random.Random(seed)
+    tree = random_tree(rng)
+    masked = protected_and_attacked(random_indicators(rng, tree), sites_frame(tree), seed=f"{seed}".encode())
+    assert masked.filter(pl.col(MASK_COLUMN))["valeur"].is_null().all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_groups_proved_on_neighbourhoods_withstand_the_intruder(seed, monkeypatch):
+    """A national warehouse joins thousands of masked counts into a group, proved on neighbourhoods
+    of its objectives: forced here on small groups, with the shortest reach, the intruder still
+    finds nothing narrower than the threshold."""
+    monkeypatch.setattr(disclosure, "LOCAL_FROM", 1)
+    monkeypatch.setattr(disclosure, "LOCAL_HOPS", 1)
+    rng = random.Random(100 + seed)
     tree = random_tree(rng)
     masked = protected_and_attacked(random_indicators(rng, tree), sites_frame(tree), seed=f"{seed}".encode())
     assert masked.filter(pl.col(MASK_COLUMN))["valeur"].is_null().all()
