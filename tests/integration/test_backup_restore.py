@@ -33,12 +33,10 @@ import duckdb
 import pytest
 
 from pipelines.common.datahome import DataHome
-from pipelines.demo.generate import generate
 from pipelines.ingest import backup as backup_module
 from pipelines.ingest.backup import BackupError, backup, restore
-from support import PRE_EVAL, REPO_ROOT, authorise, isolated_env
+from support import PRE_EVAL, REPO_ROOT, THREE_SITES, authorise, isolated_env
 
-SITES = ["PRE51108", "PRE51454", "PRE10387"]
 KEY = "ab" * 32
 OTHER_KEY = "ef" * 32
 
@@ -73,19 +71,16 @@ def tree(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory) -> dict:
+def platform(tmp_path_factory, processed_homes) -> dict:
     """Three sites processed, an edition frozen, figures read, a backup with the key; then the data
     home is wiped and the backup restored into a new one."""
     work = tmp_path_factory.mktemp("sauvegarde")
     first = work / "premier"
-    home = DataHome(first).ensure()
+    processed = processed_homes.get(**THREE_SITES)  # generated, then processed by `pre-eval process`
+    home = processed.copy(first)
     authorise(first)
-    generate(home.inbox, seed=11, home=home, sites=SITES, from_year=2023, to_year=2024)
-    zipped = sorted(home.inbox.glob("PRE*_*.zip"))[0]  # the generator writes ZIPs and XLSX workbooks
+    zipped = sorted(f.path for f in processed.files if f.path.suffix == ".zip")[0]  # ZIPs and XLSX workbooks
     site, site_zip = zipped.name.split("_")[0], zipped.read_bytes()
-    processed = run(first, "process")
-    assert processed.returncode == 0, processed.stderr
-    assert processed.stdout.count("ACCEPTÉ") == 3, processed.stdout
     made = run(first, "edition", "creer", "2024-T4")
     assert made.returncode == 0, made.stderr
     exported = run(first, "export", "--out", str(work / "export-avant"), "--edition", "2024-T4")

@@ -26,9 +26,10 @@ import pytest
 
 from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
-from support import PRE_EVAL, REPO_ROOT, isolated_env
+from support import PRE_EVAL, REPO_ROOT, THREE_SITES, isolated_env
 
-SITES = ["PRE51454", "PRE51108", "PRE10387"]  # one submission each: zip UTF-8, zip Windows-1252, xlsx
+SITES = ["PRE51454", "PRE51108", "PRE10387"]  # THREE_SITES's: one submission each, zip UTF-8 or cp1252, xlsx
+assert sorted(SITES) == THREE_SITES["sites"]
 IDS = {"parcours": ["id_parcours", "id_enfant", "id_famille", "id_referent"], "actions": ["id_action", "id_parcours"],
        "bilans": ["id_bilan", "id_parcours"], "attentes": ["id_demande", "id_enfant", "id_parcours"]}
 LABEL = b"pre-eval/empreinte-cle-pseudonymisation/v1"
@@ -139,13 +140,10 @@ def figures(home: DataHome) -> dict[str, list]:
     }
 
 
-def processed_home(tmp_path: Path) -> DataHome:
-    home = DataHome(tmp_path / "donnees").ensure()
-    generate(home.inbox, seed=23, sites=SITES, from_year=2023, to_year=2024, home=home)
-    run = pre_eval(home, "process")
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.count("ACCEPTÉ") == len(SITES)
-    return home
+@pytest.fixture
+def home(processed_homes, tmp_path) -> DataHome:
+    """This test's copy of the three sites generated and processed by `pre-eval process` (each accepted)."""
+    return processed_homes.get(**THREE_SITES).copy(tmp_path / "donnees")
 
 
 def all_bytes_under(root: Path) -> list[tuple[Path, bytes]]:
@@ -156,8 +154,7 @@ def all_bytes_under(root: Path) -> list[tuple[Path, bytes]]:
 
 
 @pytest.mark.slow
-def test_rotation_remakes_every_pseudonym_and_keeps_every_figure(tmp_path):
-    home = processed_home(tmp_path)
+def test_rotation_remakes_every_pseudonym_and_keeps_every_figure(home, tmp_path):
     old_key = key_of(home)
     files = snapshots(home)
     assert sorted(files) == sorted(SITES) and {p.suffix for p in files.values()} == {".zip", ".xlsx"}
@@ -240,8 +237,7 @@ rotation.rotate(DataHome.from_settings())
 
 
 @pytest.mark.slow
-def test_a_rotation_killed_before_its_commit_is_rolled_back_and_after_it_completed(tmp_path):
-    home = processed_home(tmp_path)
+def test_a_rotation_killed_before_its_commit_is_rolled_back_and_after_it_completed(home, tmp_path):
     old_key = key_of(home)
     files = snapshots(home)
     before = figures(home)
