@@ -145,7 +145,16 @@ def territory_sites(level: str, territory: str) -> pl.DataFrame:
 def indicators(period: str) -> pl.DataFrame:
     """marts.indicateurs for one period, every territory the person may see, as published: masked
     (+ `parent`, `masque`)."""
-    return access.keep_visible(query("indicateurs_periode", niveau="*", parent="*", periode=period))
+    return with_bounds(access.keep_visible(query("indicateurs_periode", niveau="*", parent="*", periode=period)))
+
+
+BOUNDS = ("borne_basse", "borne_haute")
+
+
+def with_bounds(df: pl.DataFrame) -> pl.DataFrame:
+    """The indicator rows with their interval columns (null in figures published before the intervals)."""
+    missing = [pl.lit(None, pl.Float64).alias(c) for c in BOUNDS if c not in df.columns]
+    return df.with_columns(missing) if missing else df
 
 
 def parent(level: str, territory: str) -> str:
@@ -164,13 +173,14 @@ def territory_indicators(level: str, territory: str, periods_: list[str]) -> pl.
     site, on the live figures, unmasked (see `shows_unmasked`)."""
     if not access.visible(level, territory):
         return empty_indicators()
-    frames = [query("indicateurs_periode", niveau=level, parent=parent(level, territory), periode=p)
+    frames = [with_bounds(query("indicateurs_periode", niveau=level, parent=parent(level, territory), periode=p))
               .filter(pl.col("territoire") == territory) for p in periods_]
-    out = pl.concat(frames) if frames else empty_indicators()
+    out = pl.concat(frames).select(empty_indicators().columns) if frames else empty_indicators()
     if shows_unmasked(level, territory) and not out.is_empty():
-        own = _own_site(territory, _own_version()).filter(pl.col("periode").is_in(periods_))
-        out = (out.drop("valeur", "effectif", "masque")
-               .join(own.select("indicateur", "categorie", "periode", "valeur", "effectif"),
+        own = with_bounds(_own_site(territory, _own_version()).filter(pl.col("periode").is_in(periods_)))
+        out = (out.drop("valeur", "effectif", "masque", "borne_basse", "borne_haute")
+               .join(own.select("indicateur", "categorie", "periode", "valeur", "effectif", "borne_basse",
+                                "borne_haute"),
                      on=["indicateur", "categorie", "periode"], how="left")
                .with_columns(pl.lit(False).alias("masque"))
                .select(empty_indicators().columns))
@@ -195,7 +205,8 @@ def _own_site(code_pre: str, version_: Version) -> pl.DataFrame:
 def empty_indicators() -> pl.DataFrame:
     return pl.DataFrame(schema={"indicateur": pl.String, "categorie": pl.String, "niveau": pl.String,
                                 "territoire": pl.String, "periode": pl.String, "valeur": pl.Float64,
-                                "effectif": pl.Int64, "parent": pl.String, "masque": pl.Boolean})
+                                "effectif": pl.Int64, "parent": pl.String, "masque": pl.Boolean,
+                                "borne_basse": pl.Float64, "borne_haute": pl.Float64})
 
 
 def km_curves(period: str, level: str, territory: str) -> pl.DataFrame:

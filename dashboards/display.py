@@ -157,6 +157,29 @@ def indicator_text(row: dict | None, fmt: str) -> str:
     return SECRET if row["masque"] else formats.by_kind(row["valeur"], fmt)
 
 
+def interval_text(low: float | None, high: float | None, fmt: str) -> str:
+    """A 95 % interval as `[40,1 ; 50,3]` (decimals of the indicator's display kind); "" without bounds, a
+    missing bound as « — » (a median never reached)."""
+    if low is None and high is None:
+        return ""
+    decimals = DECIMALS.get(fmt, 1)
+    return f"[{formats.number(low, decimals)} ; {formats.number(high, decimals)}]"
+
+
+def value_with_interval(row: dict | None, fmt: str) -> str:
+    """`45,2 % [40,1 ; 50,3]`: the shown value, then its 95 % interval when it has one (never on a masked row)."""
+    text = indicator_text(row, fmt)
+    if row is None or row["masque"]:
+        return text
+    bounds = interval_text(row.get("borne_basse"), row.get("borne_haute"), fmt)
+    return f"{text} {bounds}" if bounds else text
+
+
+INTERVAL_NOTE = ("Intervalle de confiance à 95 % (IC, entre crochets) : méthode de Wilson pour une part, bande "
+                 "log(−log) de Greenwood pour une estimation de Kaplan-Meier. Il dit la précision du chiffre : deux "
+                 "valeurs dont les intervalles se chevauchent largement ne se distinguent pas nettement.")
+
+
 def metric(ind: Indicator, row: dict | None, previous: dict | None = None) -> None:
     """One key figure, with its change since the previous period when neither value is masked."""
     delta = None

@@ -5,7 +5,18 @@ import polars as pl
 import streamlit as st
 
 import data
-from display import Column, chart, confidentiality_note, download_stem, header, indicator_row, note, page, table
+from display import (
+    INTERVAL_NOTE,
+    Column,
+    chart,
+    confidentiality_note,
+    download_stem,
+    header,
+    indicator_row,
+    note,
+    page,
+    table,
+)
 from filters import Filters
 from pipelines.publication.disclosure import threshold
 from pipelines.warehouse.catalogue import catalogue_categories
@@ -14,6 +25,9 @@ COLUMNS = {"demandes_attente": ("Demandes de la période", "entier"),
            "attente_mediane_jours": ("Attente médiane (jours)", "entier"),
            "part_rdv_sous_90_jours": ("Rendez-vous sous 90 jours (%)", "pourcentage"),
            "en_attente_fin_periode": ("En attente en fin de période", "entier")}
+
+# The KM estimates whose 95 % interval the table shows (log(−log) Greenwood band, published with them).
+INTERVALS = ("attente_mediane_jours", "part_rdv_sous_90_jours")
 
 CENSORING = (
     "**Pourquoi ne pas faire une simple moyenne des attentes ?** Au moment où le site exporte ses données, "
@@ -36,8 +50,21 @@ def by_structure(current: pl.DataFrame) -> pl.DataFrame:
             found = indicator_row(current, ind, code)
             row[ind] = found and found["valeur"]
             row[f"masque_{ind}"] = bool(found and found["masque"])
+            if ind in INTERVALS:
+                row[f"{ind}_basse"] = found and found["borne_basse"]
+                row[f"{ind}_haute"] = found and found["borne_haute"]
         rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def columns(code: str, label: str, fmt: str) -> list[Column]:
+    """The table's columns of one indicator: its value, then its 95 % interval's bounds for a KM estimate."""
+    out = [Column(code, label, fmt, f"masque_{code}")]
+    if code in INTERVALS:
+        name = label.split(" (")[0]
+        out += [Column(f"{code}_basse", f"{name} : borne basse (IC à 95 %)", fmt, f"masque_{code}"),
+                Column(f"{code}_haute", f"{name} : borne haute (IC à 95 %)", fmt, f"masque_{code}")]
+    return out
 
 
 def curves(f: Filters, structures: pl.DataFrame) -> pl.DataFrame:
@@ -62,11 +89,12 @@ def body(f: Filters) -> None:
 
     st.header("Par structure")
     table(structures, [Column("structure", "Structure"),
-                       *(Column(c, label, fmt, f"masque_{c}") for c, (label, fmt) in COLUMNS.items())],
+                       *(column for c, (label, fmt) in COLUMNS.items() for column in columns(c, label, fmt))],
           key="attentes_structures", file_stem=download_stem(f, "attentes"), notes=[caption])
     st.caption(caption + " « — » : non calculé (médiane non atteinte, aucune demande, ou période se terminant "
                "après la date d'extraction d'un site pour les enfants en attente en fin de période). "
-               "Attente médiane et part sous 90 jours : estimations de Kaplan-Meier.")
+               "Attente médiane et part sous 90 jours : estimations de Kaplan-Meier. " + INTERVAL_NOTE
+               + " Une borne haute « — » pour la médiane : la borne n'est pas atteinte pendant la durée observée.")
 
     st.header("Courbes d'attente (Kaplan-Meier)")
     st.info(CENSORING)

@@ -7,16 +7,18 @@ import streamlit as st
 import data
 import labels
 from display import (
+    INTERVAL_NOTE,
     Column,
     chart,
     confidentiality_note,
     download_stem,
     header,
     indicator_row,
-    indicator_text,
+    interval_text,
     note,
     page,
     table,
+    value_with_interval,
 )
 from filters import LEVEL_ORDER, Filters, site_names, territories_by_level, territory_label, upper_level
 from pipelines.common import formats
@@ -83,22 +85,30 @@ def body(f: Filters) -> None:
 
     heading = ind.libelle + (f" — {category_names[category]}" if ind.categories else "")
     caption = note(f, masked=masked)
-    st.markdown(f"{heading}, {f.period} : **{indicator_text(reference, ind.format)}** pour "
+    st.markdown(f"{heading}, {f.period} : **{value_with_interval(reference, ind.format)}** pour "
                 f"{territory_label(*scope)} ({ind.unite}).")
     if df.filter(visible).height:
         shown = df.filter(visible).with_columns(
-            text=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, ind.format), return_dtype=pl.String))
+            text=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, ind.format), return_dtype=pl.String),
+            interval=pl.struct("borne_basse", "borne_haute").map_elements(
+                lambda b: interval_text(b["borne_basse"], b["borne_haute"], ind.format) or "non calculé",
+                return_dtype=pl.String))
         st.header("Classement")
-        bars = alt.Chart(shown).mark_bar().encode(
-            x=alt.X("valeur:Q", title=f"{ind.libelle} ({ind.unite})"),
+        tooltip = [alt.Tooltip("name:N", title="Territoire"), alt.Tooltip("text:N", title="Valeur"),
+                   alt.Tooltip("effectif:Q", title="Effectif", format=",d")]
+        if ind.intervalle:
+            tooltip.append(alt.Tooltip("interval:N", title="Intervalle de confiance à 95 %"))
+        base = alt.Chart(shown).encode(
             y=alt.Y("name:N", title=None, sort=shown["name"].to_list(),
                     axis=alt.Axis(labelLimit=260, labelOverlap=False)),
-            color=alt.Color("group:N", title=None, scale=COLORS),
-            tooltip=[alt.Tooltip("name:N", title="Territoire"), alt.Tooltip("text:N", title="Valeur"),
-                     alt.Tooltip("effectif:Q", title="Effectif", format=",d")],
-        ).properties(title=f"{heading} par {labels.LEVELS_SINGULAR[level]}, {f.period}",
-                     height=max(120, 24 * shown.height))
-        chart(bars, caption)
+            tooltip=tooltip)
+        bars = base.mark_bar().encode(x=alt.X("valeur:Q", title=f"{ind.libelle} ({ind.unite})"),
+                                      color=alt.Color("group:N", title=None, scale=COLORS))
+        if ind.intervalle and shown["borne_basse"].is_not_null().any():
+            bars += base.mark_rule(color="black").encode(x="borne_basse:Q", x2="borne_haute:Q")
+        bars = bars.properties(title=f"{heading} par {labels.LEVELS_SINGULAR[level]}, {f.period}",
+                               height=max(120, 24 * shown.height))
+        chart(bars, caption + (" Trait noir : intervalle de confiance à 95 %." if ind.intervalle else ""))
 
         st.header("Distribution")
         histogram = alt.Chart(shown).mark_bar(opacity=0.8).encode(
@@ -115,10 +125,13 @@ def body(f: Filters) -> None:
     table(df, [Column("rank", "Rang", "entier"), Column("name", "Territoire"),
                Column("valeur", f"{heading} ({ind.unite})", ind.format, "masque"),
                Column("effectif", "Effectif", "entier", "masque"),
+               *([Column("borne_basse", "Borne basse (IC à 95 %)", ind.format, "masque"),
+                  Column("borne_haute", "Borne haute (IC à 95 %)", ind.format, "masque")] if ind.intervalle else []),
                Column("part_sites_complets", "Sites aux données complètes (%)", "pourcentage"),
                Column("chosen", "Territoire choisi")],
           key="territoires_tableau", file_stem=download_stem(f, f"territoires_{code}"), notes=[caption])
-    st.caption(f"Effectif : {ind.effectif}. Rang : ordre décroissant des valeurs affichées.")
+    st.caption(f"Effectif : {ind.effectif}. Rang : ordre décroissant des valeurs affichées."
+               + (f" {INTERVAL_NOTE}" if ind.intervalle else ""))
     confidentiality_note()
 
 
