@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.common.datahome import DataHome
 from pipelines.demo.generate import generate
-from support import PRE_EVAL, isolated_env
+from support import PRE_EVAL, THREE_SITES, isolated_env
 
 SITES = ["PRE51454", "PRE51108", "PRE10387"]
 SHARED = {"published", "reports"}  # folders 2750 (setgid), files 0640
@@ -78,12 +78,8 @@ def test_every_file_and_folder_of_the_data_home_has_its_mode(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_published_copy_never_holds_the_key_fingerprint(tmp_path):
-    root = tmp_path / "donnees"
-    home = DataHome(root).ensure()
-    generate(home.inbox, seed=5, sites=SITES[:1], from_year=2023, to_year=2024, home=home)
-    run = pre_eval(root, "process")
-    assert run.returncode == 0, run.stderr
+def test_the_published_copy_never_holds_the_key_fingerprint(processed_homes, tmp_path):
+    home = processed_homes.get(**THREE_SITES).copy(tmp_path / "donnees")  # processed by `pre-eval process`
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
         [(fingerprint,)] = con.execute("select empreinte from ingestion.cle_pseudonymisation").fetchall()
