@@ -1,10 +1,15 @@
 """An intruder written from the specification alone (indicators.md v2, "Statistical disclosure
 control"), independent of `pipelines.publication.disclosure`: it reads a masked indicator table the
 way a reader would, writes every relation the spec says a reader knows as one linear program per
-period, and asks scipy's HiGHS for the smallest and largest value of every masked count.
+period, and asks HiGHS (highspy) for the smallest and largest value of every masked count.
 
-Nothing is decomposed or cached: one program per period over every count, one pair of solves per
-masked count. Slow, but with no shared code with the project's audit.
+No code is shared with the project's audit and no answer is remembered: one pair of solves per masked
+count. Each solve is restricted to the relations that involve its count, directly or through other
+unknown counts (shown counts are constants: they link nothing). The program of a period being the union
+of these independent parts, a count's range is the same over its part as over the whole program, once
+the whole program is known to be feasible, which one solve per period checks. The solves of one part
+share a HiGHS model, each objective solved again from the previous basis (about ten times faster than
+scipy's `linprog` building the whole program for every solve, with the same ranges).
 """
 
 from __future__ import annotations
@@ -14,8 +19,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy.optimize import linprog
-from scipy.sparse import lil_matrix
 
 # Transcribed from indicators.md v2 by hand.
 COUNT_INDICATORS = {"enfants_suivis", "parcours_actifs", "entrees", "sorties", "actions", "actions_par_partenaire",
@@ -48,6 +51,7 @@ class Findings:
     masked_counts: int = 0
     narrow: list = field(default_factory=list)  # (period, count, low, high)
     primary_violations: list = field(default_factory=list)
+    ranges: dict = field(default_factory=dict)  # (period, masked count) → (lowest, highest)
 
 
 def attack(published: pl.DataFrame, sites: pl.DataFrame, threshold: int = 11) -> Findings:
@@ -121,15 +125,6 @@ def _attack_period(rows: pl.DataFrame, sites: pl.DataFrame, s: int, found: Findi
         eq.append({**nums, e: -1.0})
     size = len(names)
     bounds = [(known[i], known[i]) if i in known else (0, None) for i in range(size)]
-
-    def matrix(rows_):
-        m = lil_matrix((len(rows_), size))
-        for k, row in enumerate(rows_):
-            for j, c in row.items():
-                m[k, j] = c
-        return m.tocsr()
-
-    a_eq, a_ub = matrix(eq), matrix(ub)
     objectives = []
     for key in sorted(masked):
         objectives.append((key, {names[key]: 1.0}))
@@ -137,17 +132,83 @@ def _attack_period(rows: pl.DataFrame, sites: pl.DataFrame, s: int, found: Findi
             eff = next(e for r, e, n, w in share_rows if n == names[key])
             if eff not in known:
                 objectives.append((("complement", *key[1:]), {eff: 1.0, names[key]: -1.0}))
+    if not objectives:
+        return
+    feasible, _ = _Program(eq, ub, list(range(size)), bounds).solve({})
+    assert feasible == "optimal", (period, feasible)  # the published figures are consistent
+
+    # The parts of the program: unknown counts linked by a relation, through unknown counts only.
+    part = list(range(size))
+
+    def find(i: int) -> int:
+        while part[i] != i:
+            part[i] = part[part[i]]
+            i = part[i]
+        return i
+
+    for row in (*eq, *ub):
+        unknown = [j for j in row if j not in known]
+        for j in unknown[1:]:
+            part[find(j)] = find(unknown[0])
+    rows_of = defaultdict(lambda: ([], []))
+    for kind, rows_ in ((0, eq), (1, ub)):
+        for row in rows_:
+            unknown = [j for j in row if j not in known]
+            if unknown:
+                rows_of[find(unknown[0])][kind].append(row)
+    programs: dict[int, _Program] = {}
     for key, objective in objectives:
-        c = np.zeros(size)
-        for j, coeff in objective.items():
-            c[j] = coeff
-        low = linprog(c, A_ub=a_ub, b_ub=np.zeros(len(ub)), A_eq=a_eq, b_eq=np.zeros(len(eq)), bounds=bounds,
-                      method="highs")
-        high = linprog(-c, A_ub=a_ub, b_ub=np.zeros(len(ub)), A_eq=a_eq, b_eq=np.zeros(len(eq)), bounds=bounds,
-                       method="highs")
-        assert low.status in (0, 3) and high.status in (0, 3), (low.message, high.message)
-        lo = low.fun if low.status == 0 else -np.inf
-        hi = -high.fun if high.status == 0 else np.inf
+        root = find(next(iter(objective)))
+        if root not in programs:
+            eq_part, ub_part = rows_of[root]
+            columns = sorted({j for row in (*eq_part, *ub_part) for j in row} | set(objective))
+            programs[root] = _Program(eq_part, ub_part, columns, bounds)
+        program = programs[root]
+        low, lowest = program.solve(objective)
+        high, highest = program.solve({j: -coeff for j, coeff in objective.items()})
+        assert low in ("optimal", "unbounded") and high in ("optimal", "unbounded"), (period, key, low, high)
+        lo = lowest if low == "optimal" else -np.inf
+        hi = -highest if high == "optimal" else np.inf
         found.masked_counts += 1
+        found.ranges[(period, key)] = (lo, hi)
         if hi - lo < s - 1e-6:
             found.narrow.append((period, key, lo, hi))
+
+
+class _Program:
+    """The rows eq (= 0) and ub (≤ 0) over `columns` (indices of the period's counts), with their bounds, as
+    one HiGHS model: each objective re-solved from the previous basis (simplex, presolve off, so that an
+    unbounded objective is reported as such)."""
+
+    def __init__(self, eq: list[dict[int, float]], ub: list[dict[int, float]], columns: list[int], bounds: list):
+        import highspy
+
+        self.highs, self.status = highspy, highspy.HighsModelStatus
+        self.position = {j: k for k, j in enumerate(columns)}
+        inf = highspy.kHighsInf
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        lower = [bounds[j][0] for j in columns]
+        upper = [inf if bounds[j][1] is None else bounds[j][1] for j in columns]
+        h.addVars(len(columns), np.array(lower, dtype=float), np.array(upper, dtype=float))
+        for rows, low in ((eq, 0.0), (ub, -inf)):
+            for row in rows:
+                index = np.array([self.position[j] for j in row], dtype=np.int32)
+                h.addRow(low, 0.0, len(index), index, np.array(list(row.values()), dtype=float))
+        self.h = h
+
+    def solve(self, objective: dict[int, float]) -> tuple[str, float | None]:
+        """min objective·x: ("optimal", value), ("unbounded", None) or (another status, None)."""
+        n = len(self.position)
+        c = np.zeros(n)
+        for j, coeff in objective.items():
+            c[self.position[j]] = coeff
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), c)
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status == self.status.kOptimal:
+            return "optimal", self.h.getInfo().objective_function_value
+        if status == self.status.kUnbounded:
+            return "unbounded", None
+        return self.h.modelStatusToString(status), None
