@@ -22,11 +22,12 @@ from pipelines.common import formats
 from pipelines.common.datahome import DataHome
 from pipelines.publication.disclosure import SECRET
 from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator
-from support import ACCOUNTS, OIDC_ENV, REPO_ROOT, authorise, signed_in
+from support import ACCOUNTS, OIDC_ENV, REPO_ROOT, SIX_SITES, authorise, signed_in
 
 DASHBOARDS = REPO_ROOT / "dashboards"
 APP = DASHBOARDS / "app.py"
-SITES = ["PRE51108", "PRE51230", "PRE51454", "PRE51649", "PRE57463", "PRE10387"]  # four in the Marne
+SITES = ["PRE51108", "PRE51230", "PRE51454", "PRE51649", "PRE57463", "PRE10387"]  # SIX_SITES's: four in the Marne
+assert sorted(SITES) == SIX_SITES["sites"]
 PAGES = {
     "synthese": "Synthèse", "territoires": "Territoires", "parcours": "Parcours",
     "actions": "Actions et partenariats", "resultats": "Résultats", "attentes": "Listes d'attente",
@@ -42,19 +43,10 @@ sys.path.insert(0, str(DASHBOARDS))
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> DataHome:
-    """A data home whose published copy comes from six generated sites (2022–2024)."""
-    from pipelines.demo.generate import generate
-    from pipelines.process import process
-
-    root = tmp_path_factory.mktemp("tableau_de_bord")
-    home = DataHome(root / "data").ensure()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PRE_HOME", str(home.root))
-        mp.setenv("DAGSTER_HOME", str(root / "dagster"))
-        generate(home.inbox, seed=11, home=home, sites=SITES, from_year=2022, to_year=2024)
-        result = process(home)
-    assert result.ok, result.errors
+def home(tmp_path_factory, processed_homes) -> DataHome:
+    """A data home whose published copy comes from six generated sites (2022–2024), processed by
+    `pre-eval process`; this module's own copy (its tests write the access journal)."""
+    home = processed_homes.get(**SIX_SITES).copy(tmp_path_factory.mktemp("tableau_de_bord") / "data")
     authorise(home.root)
     return home
 
