@@ -17,8 +17,9 @@ from support import ProcessedHomes
 
 
 def pytest_addoption(parser):
-    parser.addoption("--crash-trials", type=int, default=6,
-                     help="number of SIGKILL trials of integration/test_crash_safety.py (default 6)")
+    parser.addoption("--crash-trials", type=int, default=4,
+                     help="number of SIGKILL trials of integration/test_crash_safety.py, their kill points "
+                          "spread evenly over a run (default 4)")
 
 
 def pytest_generate_tests(metafunc):
