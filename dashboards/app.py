@@ -33,6 +33,9 @@ def main() -> None:
             st.Page("views/actions.py", title="Actions et partenariats", icon=":material/handshake:"),
             st.Page("views/resultats.py", title="Résultats", icon=":material/task_alt:"),
             st.Page("views/attentes.py", title="Listes d'attente", icon=":material/hourglass_empty:"),
+            st.Page("views/cooperation.py", title="Coopération", icon=":material/diversity_3:",
+                    url_path="cooperation"),
+            st.Page("views/normes.py", title="Normes de service", icon=":material/rule:", url_path="normes"),
         ],
         "Données": [
             st.Page("views/qualite.py", title="Qualité des données", icon=":material/fact_check:"),

@@ -366,7 +366,8 @@ def comparison(f: Filters) -> tuple[str, str, str] | None:
 
 # `completeness` reads « complètes » or « incomplètes » (shown in tooltips and tables as « Données »).
 TREND_SCHEMA = {"periode": pl.String, "series": pl.String, "indicateur": pl.String, "valeur": pl.Float64,
-                "effectif": pl.Int64, "masque": pl.Boolean, "completeness": pl.String}
+                "effectif": pl.Int64, "masque": pl.Boolean, "completeness": pl.String,
+                "borne_basse": pl.Float64, "borne_haute": pl.Float64}
 
 
 def trend(series: Sequence[tuple[str, str, str]], periods: Sequence[str], codes: Sequence[str],
@@ -385,6 +386,8 @@ def trend(series: Sequence[tuple[str, str, str]], periods: Sequence[str], codes:
                     "effectif": None if row is None else row["effectif"],
                     "masque": bool(row and row["masque"]),
                     "completeness": "complètes" if state is None or state["complet"] else "incomplètes",
+                    "borne_basse": None if row is None else row["borne_basse"],
+                    "borne_haute": None if row is None else row["borne_haute"],
                 })
     return pl.DataFrame(rows, schema=TREND_SCHEMA)
 
@@ -394,12 +397,17 @@ def line_chart(df: pl.DataFrame, *, title: str, y_title: str, fmt: str, color: s
     """Lines over periods; masked or undefined points are left out; hollow points for incomplete periods."""
     shown = df.filter(~pl.col("masque") & pl.col("valeur").is_not_null()).with_columns(
         text=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, fmt), return_dtype=pl.String))
+    tooltip = [alt.Tooltip(f"{color}:N", title=color_title), alt.Tooltip("periode:N", title="Période"),
+               alt.Tooltip("text:N", title="Valeur"), alt.Tooltip("completeness:N", title="Données")]
+    if "borne_basse" in shown.columns and shown["borne_basse"].is_not_null().any():
+        shown = shown.with_columns(interval=pl.struct("borne_basse", "borne_haute").map_elements(
+            lambda b: interval_text(b["borne_basse"], b["borne_haute"], fmt) or "non calculé", return_dtype=pl.String))
+        tooltip.append(alt.Tooltip("interval:N", title="Intervalle de confiance à 95 %"))
     base = alt.Chart(shown.to_pandas()).encode(
         x=alt.X("periode:N", title="Période", sort=sorted(df["periode"].unique().to_list())),
         y=alt.Y("valeur:Q", title=y_title),
         color=alt.Color(f"{color}:N", title=color_title),
-        tooltip=[alt.Tooltip(f"{color}:N", title=color_title), alt.Tooltip("periode:N", title="Période"),
-                 alt.Tooltip("text:N", title="Valeur"), alt.Tooltip("completeness:N", title="Données")],
+        tooltip=tooltip,
     )
     points = base.mark_point(size=70, filled=True).encode(
         shape=alt.Shape("completeness:N", title="Données",

@@ -5,6 +5,7 @@ import polars as pl
 import streamlit as st
 
 import data
+import funnel
 import labels
 from display import (
     INTERVAL_NOTE,
@@ -41,6 +42,72 @@ def codes_at_level(level: str, scope: tuple[str, str]) -> set[str]:
     """The territories of a level lying in (or containing) a scope."""
     df = data.territory_sites(*scope)
     return set(df[SITE_COLUMN[level]].drop_nulls().to_list())
+
+
+FUNNEL_NOTE = (
+    "Chaque point est un territoire : sa part (verticalement) selon son effectif (horizontalement). Le trait "
+    "plein est la valeur de référence ({scope}) ; les courbes en tirets et en pointillés, les limites à 95 % et à "
+    "99,8 % : si la part réelle d'un territoire était celle de la référence, le hasard seul placerait sa part "
+    "entre ces limites 95 fois sur 100, ou 998 fois sur 1 000 (limites binomiales exactes, interpolées). Les petits "
+    "effectifs varient beaucoup par hasard, d'où la forme d'entonnoir ; un point hors des limites à 99,8 % "
+    "mérite d'être regardé de près, sans être pour autant la preuve d'une pratique différente."
+)
+
+
+def funnel_rows(points: pl.DataFrame, reference: float) -> pl.DataFrame:
+    """Each shown territory with the limits at its effectif and its position against them."""
+    rows = []
+    for r in points.iter_rows(named=True):
+        found = funnel.limits(reference, r["effectif"])
+        rows.append({"name": r["name"], "group": r["group"], "valeur": r["valeur"], "effectif": r["effectif"],
+                     "bas95": found[0.025], "haut95": found[0.975], "bas998": found[0.001], "haut998": found[0.999],
+                     "position": funnel.position(r["valeur"], reference, r["effectif"])})
+    return pl.DataFrame(rows, schema={"name": pl.String, "group": pl.String, "valeur": pl.Float64,
+                                      "effectif": pl.Int64, "bas95": pl.Float64, "haut95": pl.Float64,
+                                      "bas998": pl.Float64, "haut998": pl.Float64, "position": pl.String})
+
+
+def funnel_plot(f: Filters, points: pl.DataFrame, reference: dict | None, heading: str, level: str,
+                scope: tuple[str, str], caption: str) -> None:
+    """The share of each territory against its effectif, the reference value and the binomial limits."""
+    st.header("Diagramme en entonnoir")
+    if reference is None or reference["masque"] or reference["valeur"] is None or not points.height:
+        st.info("Diagramme en entonnoir non affiché : la valeur de référence ou celles des territoires ne sont pas "
+                "affichables (non calculées ou soumises au secret statistique).")
+        return
+    value = reference["valeur"]
+    lines = pl.DataFrame([{"effectif": n, "limite": f"Limites à {name}", "cote": side, "valeur": found[q]}
+                          for n in funnel.grid(int(points["effectif"].max()))
+                          for found in [funnel.limits(value, n)]
+                          for name, pair in funnel.LEVELS.items() for side, q in zip(("bas", "haut"), pair,
+                                                                                      strict=True)])
+    rows = funnel_rows(points, value).with_columns(
+        text=pl.col("valeur").map_elements(lambda v: formats.percent(v), return_dtype=pl.String))
+    x = alt.X("effectif:Q", title="Effectif (base de la part)")
+    limits = alt.Chart(lines).mark_line(color="gray").encode(
+        x=x, y=alt.Y("valeur:Q", title=f"{heading} (%)"),
+        strokeDash=alt.StrokeDash("limite:N", title=None, scale=alt.Scale(
+            domain=["Limites à 95 %", "Limites à 99,8 %"], range=[[6, 3], [2, 2]])),
+        detail="cote:N")
+    rule = alt.Chart(pl.DataFrame({"valeur": [value]})).mark_rule(color="black").encode(y="valeur:Q")
+    dots = alt.Chart(rows).mark_circle(size=90, opacity=0.9).encode(
+        x=x, y="valeur:Q", color=alt.Color("group:N", title=None, scale=COLORS),
+        tooltip=[alt.Tooltip("name:N", title="Territoire"), alt.Tooltip("text:N", title="Valeur"),
+                 alt.Tooltip("effectif:Q", title="Effectif", format=",d"),
+                 alt.Tooltip("position:N", title="Position")])
+    scope_label = territory_label(*scope)
+    chart((limits + rule + dots).properties(
+        title=f"{heading} selon l'effectif, par {labels.LEVELS_SINGULAR[level]}, {f.period}", height=380),
+        caption + f" Référence : {formats.percent(value)} ({scope_label}). " + FUNNEL_NOTE.format(scope=scope_label))
+    with st.expander("Données du graphique"):
+        table(rows, [Column("name", "Territoire"), Column("valeur", f"{heading} (%)", "pourcentage"),
+                     Column("effectif", "Effectif", "entier"),
+                     Column("bas95", "Limite basse à 95 %", "pourcentage"),
+                     Column("haut95", "Limite haute à 95 %", "pourcentage"),
+                     Column("bas998", "Limite basse à 99,8 %", "pourcentage"),
+                     Column("haut998", "Limite haute à 99,8 %", "pourcentage"),
+                     Column("position", "Position")],
+              key="territoires_entonnoir", file_stem=download_stem(f, "territoires_entonnoir"), notes=[caption])
 
 
 def body(f: Filters) -> None:
@@ -120,6 +187,9 @@ def body(f: Filters) -> None:
               "l'intervalle ; le territoire choisi est en rouge.")
     else:
         st.info("Aucune valeur affichable pour ce choix (valeurs non calculées ou soumises au secret statistique).")
+
+    if ind.intervalle == "wilson":
+        funnel_plot(f, df.filter(visible & (pl.col("effectif") > 0)), reference, heading, level, scope, caption)
 
     st.header("Tableau")
     table(df, [Column("rank", "Rang", "entier"), Column("name", "Territoire"),

@@ -1,6 +1,6 @@
 """The dashboard's answers to what the field asked for (issue 14): intervals wherever figures are compared,
-and the pages « Normes de service » and « Coopération » (AppTest, on the same published copy as
-`test_dashboard_pages`).
+the funnel plot of Territoires, and the pages « Normes de service » and « Coopération » (AppTest, on the
+same published copy as `test_dashboard_pages`).
 
 Expected values are read from the published (masked) copy by the test itself and formatted here, or
 recomputed from the warehouse; the page's French text is compared with them.
@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 
 import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
 from test_dashboard_pages import (  # noqa: F401 (fixtures)
+    APP,
+    ENGLISH,
     app,
     charts,
     default_period,
@@ -22,12 +26,29 @@ from test_dashboard_pages import (  # noqa: F401 (fixtures)
     shown,
     sql,
     table,
+    texts,
     warehouse,
 )
 
 from pipelines.common import formats
 from pipelines.publication.disclosure import SECRET
-from pipelines.warehouse.catalogue import catalogue_categories
+from pipelines.warehouse.catalogue import catalogue_categories, indicator
+from support import signed_in
+
+
+@pytest.mark.parametrize(("page", "title"), [("normes", "Normes de service"), ("cooperation", "Coopération")])
+def test_the_field_pages_render_in_french_with_charts_and_downloads(app, page, title):
+    at = app(page, niveau="departement", territoire="51")
+    assert [t.value for t in at.title] == [title]
+    words = " ".join(texts(at)).split()
+    assert not [w for w in words if w.strip(".,;:()«»") in ENGLISH], "texte anglais ou technique affiché"
+    assert charts(at)
+    for spec in charts(at):
+        assert spec.get("title"), "graphique sans titre"
+        assert spec["config"]["locale"]["number"]["decimal"] == ","
+    assert at.get("download_button")
+    # Every chart has its data as a table beside it, for screen readers.
+    assert len([e for e in at.expander if e.label == "Données du graphique"]) >= len(charts(at)) - 1
 
 
 def bound(value: float | None, decimals: int) -> str:
@@ -71,7 +92,8 @@ def test_territoires_shows_each_share_s_interval_in_table_tooltip_and_text(app, 
         assert line["Borne haute (IC à 95 %)"] == formats.by_kind(row["borne_haute"], "pourcentage")
         assert row["borne_basse"] <= row["valeur"] <= row["borne_haute"]
     assert with_bounds, "aucun intervalle à montrer"
-    (ranking,) = [s for s in charts(at) if "par département" in json.dumps(s, ensure_ascii=False)]
+    (ranking,) = [s for s in charts(at)
+                  if "prioritaire par département" in json.dumps(s.get("title"), ensure_ascii=False)]
     assert "Intervalle de confiance à 95 %" in json.dumps(ranking, ensure_ascii=False)
     # The reference (France) reads `12,3 % [10,1 ; 14,8]`.
     france = pick(published_period(sql, periode), indicateur="part_qpv", niveau="national")
@@ -107,3 +129,205 @@ def test_listes_d_attente_shows_the_median_s_interval(app, sql):
                 rdv["borne_basse"], "pourcentage")
     assert checked, "aucune médiane avec son intervalle"
 
+
+
+# --- Normes de service ------------------------------------------------------------------------------------
+
+NORM_CODES = ["part_guidance_18_mois", "familles_par_referent_guidance", "part_referents_guidance_au_dela_norme",
+              "part_suivi_6_mois"]
+MARNE = ["PRE51108", "PRE51230", "PRE51454", "PRE51649"]
+
+
+def site_label(sql, code: str) -> str:
+    return f"{sql('select nom from marts.sites where code_pre = ?', [code])['nom'][0]} ({code})"
+
+
+def test_normes_shows_the_territory_its_parent_and_the_sites_as_published(app, sql):
+    at = app("normes", niveau="departement", territoire="51", periode="2023")
+    assert [t.value for t in at.title] == ["Normes de service"]
+    published = published_period(sql, "2023")
+    # The norms' values, from the referential, are stated.
+    intro = " ".join(m.value for m in at.markdown)
+    assert "**18 mois**" in intro and "**10 familles**" in intro and "120 à 240 jours" in intro
+
+    shown_ = table(at, "Territoire")
+    assert shown_.height == 2 * len(NORM_CODES)
+    for label, level, code in [("51 — Marne", "departement", "51"), ("44 — Grand Est", "region", "44")]:
+        for ind in NORM_CODES:
+            row = pick(published, indicateur=ind, niveau=level, territoire=code, categorie="")
+            line = shown_.filter((pl.col("Territoire") == label)
+                                 & (pl.col("Indicateur") == indicator(ind).libelle)).row(0, named=True)
+            assert line["Valeur"] == shown(row, indicator(ind).format), (label, ind)
+            assert line["Borne basse (IC à 95 %)"] == (SECRET if row["masque"] else
+                                                        formats.by_kind(row["borne_basse"], indicator(ind).format))
+            assert line["Effectif"] == (SECRET if row["masque"] else formats.number(row["effectif"]))
+
+    sites = table(at, "Site")
+    assert sites["Site"].to_list() == [site_label(sql, c) for c in MARNE]
+    masked = 0
+    for code in MARNE:
+        line = sites.filter(pl.col("Site") == site_label(sql, code)).row(0, named=True)
+        for ind in NORM_CODES:
+            row = pick(published, indicateur=ind, niveau="pre", territoire=code, categorie="")
+            assert line[indicator(ind).libelle] == shown(row, indicator(ind).format), (code, ind)
+            masked += bool(row and row["masque"])
+    assert masked, "aucune case masquée : le jeu de données ne montre pas le secret statistique"
+    assert SECRET in sites.to_numpy().ravel().tolist()
+    titles = [json.dumps(s.get("title"), ensure_ascii=False) for s in charts(at)]
+    assert any("Normes de service par période" in t for t in titles), titles
+    families = [shown(pick(published, indicateur="familles_par_referent_guidance", niveau="pre", territoire=c,
+                           categorie=""), "decimal1") for c in MARNE]
+    drawn = any("Familles par référent en guidance familiale par site" in t for t in titles)
+    assert drawn == any(v not in (SECRET, "non calculé", "—") for v in families), (titles, families)
+
+
+def test_normes_reads_each_figure_in_french(app, sql):
+    at = app("normes", niveau="national", territoire="FR", periode="2023")
+    published = published_period(sql, "2023")
+    bullets = " ".join(m.value for m in at.markdown)
+    row = pick(published, indicateur="part_suivi_6_mois", niveau="national", categorie="")
+    assert not row["masque"]
+    value = (f"{formats.by_kind(row['valeur'], 'pourcentage')} [{bound(row['borne_basse'], 1)} ; "
+             f"{bound(row['borne_haute'], 1)}]")
+    assert (f"{value} des {formats.number(row['effectif'])} sorties dont la fenêtre de suivi est close ont eu un "
+            "bilan de suivi de 120 à 240 jours après la sortie.") in bullets
+    for ind in NORM_CODES:
+        row = pick(published, indicateur=ind, niveau="national", categorie="")
+        if row["masque"]:
+            assert f"**{indicator(ind).libelle}** (norme : " in bullets and SECRET in bullets
+
+
+def test_normes_keeps_a_coordinator_to_its_own_site(app, sql, warehouse):
+    at = app("normes", role="site", niveau="departement", territoire="51", periode="2024")
+    assert table(at, "Site")["Site"].to_list() == [site_label(sql, "PRE51454")]
+    # Its own site's page: its live figures unmasked (from the warehouse), and no other site's.
+    own = app("normes", role="site", niveau="pre", territoire="PRE51454", periode="2024")
+    expected = warehouse("select * from marts.indicateurs where niveau = 'pre' and territoire = 'PRE51454' "
+                         "and periode = '2024' and categorie = ''")
+    shown_ = table(own, "Territoire").filter(pl.col("Territoire") == site_label(sql, "PRE51454"))
+    for ind in NORM_CODES:
+        row = pick(expected, indicateur=ind)
+        line = shown_.filter(pl.col("Indicateur") == indicator(ind).libelle).row(0, named=True)
+        assert line["Valeur"] == formats.by_kind(row["valeur"], indicator(ind).format), ind
+    others = [c for c in MARNE if c != "PRE51454"]
+    cells = " ".join(str(v) for frame in own.dataframe for v in frame.value.to_numpy().ravel())
+    assert not [c for c in others if c in cells]
+
+
+# --- Coopération ------------------------------------------------------------------------------------------
+
+COOPERATION = ["part_orientation_ecole", "partenaires_par_parcours", "part_parcours_multipartenaires",
+               "part_sorties_relais", "part_suivi_6_mois"]
+
+
+def test_cooperation_compares_the_site_with_its_departement_as_published(app, sql):
+    at = app("cooperation", niveau="pre", territoire="PRE51230", periode="2023")
+    assert [t.value for t in at.title] == ["Coopération"]
+    published = published_period(sql, "2023")
+    site = site_label(sql, "PRE51230")
+    shown_ = table(at, "Indicateur")
+    assert shown_["Indicateur"].to_list() == [indicator(c).libelle for c in COOPERATION]
+    for code in COOPERATION:
+        line = shown_.filter(pl.col("Indicateur") == indicator(code).libelle).row(0, named=True)
+        for label, level, territory in [(site, "pre", "PRE51230"), ("51 — Marne", "departement", "51")]:
+            row = pick(published, indicateur=code, niveau=level, territoire=territory, categorie="")
+            fmt = indicator(code).format
+            assert line[label] == shown(row, fmt), (code, label)
+            assert line[f"Borne haute (IC à 95 %, {label})"] == (
+                SECRET if row["masque"] else "—" if row["borne_haute"] is None
+                else formats.by_kind(row["borne_haute"], fmt)), (code, label)
+
+    # Referral origins over the periods: the chart's table equals the published shares.
+    frames = [pl.from_pandas(f.value) for f in at.dataframe if "Origine de l'orientation" in f.value.columns]
+    (origins,) = frames
+    names = catalogue_categories()["origines"]
+    every = sql("select * from marts.indicateurs where indicateur = 'part_orientation' and niveau = 'pre' "
+                "and territoire = 'PRE51230'")
+    for line in origins.iter_rows(named=True):
+        code = next(c for c, n in names.items() if n == line["Origine de l'orientation"])
+        row = pick(every, periode=line["Période"], categorie=code)
+        assert line["Part des entrées (%)"] == shown(row, "pourcentage"), line
+
+    frames = [pl.from_pandas(f.value) for f in at.dataframe if "Partenaire" in f.value.columns]
+    (partners,) = frames
+    names = catalogue_categories()["partenaires"]
+    every = sql("select * from marts.indicateurs where indicateur = 'actions_par_partenaire' and niveau = 'pre' "
+                "and territoire = 'PRE51230'")
+    for line in partners.iter_rows(named=True):
+        code = next(c for c, n in names.items() if n == line["Partenaire"])
+        assert line["Actions engagées"] == shown(pick(every, periode=line["Période"], categorie=code), "entier")
+    titles = " ".join(json.dumps(s.get("title"), ensure_ascii=False) for s in charts(at))
+    assert "Origine de l'orientation des entrées" in titles and "type de partenaire" in titles
+
+
+def test_cooperation_trend_follows_the_chosen_indicator(app, sql):
+    at = app("cooperation", niveau="departement", territoire="51")
+    at.selectbox(key="cooperation_indicator").set_value("part_parcours_multipartenaires").run()
+    evolution = [pl.from_pandas(f.value) for f in at.dataframe if "Territoire" in f.value.columns
+                 and "Données" in f.value.columns]
+    (evolution,) = evolution
+    every = sql("select * from marts.indicateurs where indicateur = 'part_parcours_multipartenaires' "
+                "and categorie = ''")
+    assert set(evolution["Territoire"].to_list()) == {"51 — Marne", "44 — Grand Est"}
+    for line in evolution.iter_rows(named=True):
+        level, code = ("departement", "51") if line["Territoire"] == "51 — Marne" else ("region", "44")
+        row = pick(every, niveau=level, territoire=code, periode=line["Période"])
+        assert line["Parcours avec plusieurs partenaires (%)"] == shown(row, "pourcentage"), line
+
+
+def test_cooperation_keeps_a_coordinator_to_its_perimeter(app, sql):
+    # Its own site: unmasked and marked so; its département: only its own site named in the tables.
+    own = app("cooperation", role="site", niveau="pre", territoire="PRE51454")
+    assert any("non masqués" in i.value for i in own.info)
+    dept = app("cooperation", role="site", niveau="departement", territoire="51")
+    assert not any("non masqués" in i.value for i in dept.info)
+    # Another site of the Marne, named in the URL: a French refusal, no figure.
+    other = signed_in(AppTest.from_file(str(APP), default_timeout=60), "site")
+    other.query_params.update({"niveau": "pre", "territoire": "PRE51230"})
+    other.run()
+    other.switch_page("views/cooperation.py").run()
+    assert any("ne fait pas partie de votre périmètre" in e.value for e in other.error)
+    assert not other.dataframe and not charts(other)
+
+
+# --- funnel plot ------------------------------------------------------------------------------------------
+
+
+def test_territoires_funnel_plot_places_each_site_against_binomial_limits(app, sql):
+    from scipy.stats import binom
+
+    periode = default_period(sql)
+    at = app("territoires", niveau="departement", territoire="51")
+    at.selectbox(key="territoires_indicator").set_value("part_qpv").run()
+    at.selectbox(key="territoires_level").set_value("pre").run()
+    published = published_period(sql, periode).filter(pl.col("indicateur") == "part_qpv")
+    # The default scope of the sites: France, whose share is the reference.
+    reference = pick(published, niveau="national", territoire="FR")
+    assert not reference["masque"]
+    assert any(h.value == "Diagramme en entonnoir" for h in at.header)
+    (data,) = [pl.from_pandas(f.value) for f in at.dataframe if "Limite haute à 99,8 %" in f.value.columns]
+    sites = published.filter((pl.col("niveau") == "pre") & ~pl.col("masque"))
+    assert data.height == sites.height > 0
+    p = reference["valeur"] / 100
+    for row in sites.iter_rows(named=True):
+        line = data.filter(pl.col("Territoire") == site_label(sql, row["territoire"])).row(0, named=True)
+        n = row["effectif"]
+        assert line["Effectif"] == formats.number(n)
+        limits = {}
+        for name, q in [("basse à 95 %", 0.025), ("haute à 95 %", 0.975), ("basse à 99,8 %", 0.001),
+                        ("haute à 99,8 %", 0.999)]:
+            r = binom.ppf(q, n, p)
+            alpha = (binom.cdf(r, n, p) - q) / (binom.cdf(r, n, p) - binom.cdf(r - 1, n, p))
+            limits[name] = 100 * (r - alpha) / n
+            assert line[f"Limite {name}"] == formats.percent(limits[name]), (row["territoire"], name)
+        inside95 = limits["basse à 95 %"] <= row["valeur"] <= limits["haute à 95 %"]
+        inside998 = limits["basse à 99,8 %"] <= row["valeur"] <= limits["haute à 99,8 %"]
+        assert (line["Position"] == "dans les limites à 95 %") == inside95
+        assert line["Position"].endswith("des limites à 99,8 %") == (not inside998)
+    (spec,) = [s for s in charts(at) if "selon l'effectif" in json.dumps(s.get("title"), ensure_ascii=False)]
+    assert "Limites à 99,8 %" in json.dumps(spec, ensure_ascii=False)
+
+
+def test_territoires_has_no_funnel_for_a_count(app):
+    at = app("territoires", niveau="departement", territoire="51")
+    assert not any(h.value == "Diagramme en entonnoir" for h in at.header)
