@@ -55,6 +55,8 @@ def main() -> int:
     parser.add_argument("--sans-audit-avant", action="store_true", help="ne pas attaquer le masquage d'avant")
     parser.add_argument("--proteger", action="store_true",
                         help="masquer à nouveau l'entrepôt (et mesurer) au lieu de lire la copie publiée")
+    parser.add_argument("--memoire", help="avec --proteger : garder les masques de chaque période dans ce dossier "
+                                          "(une mesure interrompue reprend là où elle s'est arrêtée)")
     args = parser.parse_args()
     if args.regions and not args.proteger:
         parser.error("--regions demande --proteger (la copie publiée couvre toute la France)")
@@ -87,11 +89,13 @@ def main() -> int:
               f"({formats.number(attack.seconds, 1)} s)")
 
     if args.proteger:
-        protection = disclosure.protect(rows, sites, seed=b"banc-essai")
+        memo = Path(args.memoire) if args.memoire else None
+        protection = disclosure.protect(rows, sites, seed=b"banc-essai", memo=memo)
         after = protection.masked
         print(f"après (masqué à nouveau en {formats.number(protection.seconds, 1)} s ; "
               f"{formats.number(protection.primary)} comptes primaires, {formats.number(protection.secondary)} "
-              f"secondaires) : {formats.number(int(after['masque'].sum()))} lignes masquées ; "
+              f"secondaires ; {protection.reused_periods} période(s) reprise(s) de --memoire) : "
+              f"{formats.number(int(after['masque'].sum()))} lignes masquées ; "
               f"par niveau {shares(after)}")
     else:
         con = open_published(home)
