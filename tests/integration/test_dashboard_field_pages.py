@@ -51,6 +51,16 @@ def test_the_field_pages_render_in_french_with_charts_and_downloads(app, page, t
     assert len([e for e in at.expander if e.label == "Données du graphique"]) >= len(charts(at)) - 1
 
 
+@pytest.mark.parametrize("page", ["normes", "cooperation"])
+@pytest.mark.parametrize(("niveau", "territoire", "periode"), [
+    ("national", "FR", "2022"), ("region", "44", "2023-2024"), ("pre", "PRE57463", "2024"),
+    ("pre", "PRE10387", "2022")])
+def test_the_field_pages_render_at_every_level_and_period_type(app, page, niveau, territoire, periode):
+    at = app(page, niveau=niveau, territoire=territoire, periode=periode)  # the fixture asserts: no error box
+    assert at.query_params["territoire"] == territoire and at.query_params["periode"] == periode
+    assert at.dataframe
+
+
 def bound(value: float | None, decimals: int) -> str:
     return "—" if value is None else formats.number(value, decimals)
 
