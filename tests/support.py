@@ -1,4 +1,5 @@
-"""What many tests share: where things are, and the environment a `pre-eval` child process gets."""
+"""What many tests share: where things are, the environment a `pre-eval` child process gets, signing in,
+local servers (a free port, who listens, Streamlit's health), and data homes processed once per test process."""
 
 from __future__ import annotations
 

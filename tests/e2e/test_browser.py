@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.common.datahome import DataHome
-from support import ACCOUNTS, PRE_EVAL, REPO_ROOT, authorise
+from support import ACCOUNTS, PRE_EVAL, REPO_ROOT, SIX_SITES, authorise, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -112,12 +111,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "page"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _stop_group(proc: subprocess.Popen) -> None:
     if proc.poll() is not None:
         return
@@ -141,19 +134,10 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def published_home(chromium, tmp_path_factory) -> DataHome:
-    """A data home whose published copy comes from the generator's demo submissions (~30 s)."""
-    from pipelines.demo.generate import generate
-    from pipelines.process import process
-
-    root = tmp_path_factory.mktemp("navigateur")
-    home = DataHome(root / "data").ensure()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PRE_HOME", str(home.root))
-        mp.setenv("DAGSTER_HOME", str(root / "dagster"))
-        generate(home.inbox, seed=42, home=home)
-        result = process(home)
-    assert result.ok, (result.errors, result.left_in_inbox)
+def published_home(chromium, tmp_path_factory, processed_homes) -> DataHome:
+    """A data home whose published copy comes from six generated sites (the dashboard tests' data,
+    processed by `pre-eval process`), this module's own copy: its last test processes more files."""
+    home = processed_homes.get(**SIX_SITES).copy(tmp_path_factory.mktemp("navigateur") / "data")
     assert any(home.published.iterdir()), "aucune copie publiée après le traitement"
     authorise(home.root)
     return home
@@ -165,7 +149,7 @@ VISITOR = ACCOUNTS["exploitant"][0]  # sees every page, the portal and the journ
 @pytest.fixture(scope="module")
 def provider():
     """A real local OpenID Connect provider (oidc-provider-mock) with the visitor's account."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(Path(sys.executable).with_name("oidc-provider-mock")), "--host", "127.0.0.1",
                              "--port", str(port), "--user-claims",
                              f'{{"sub": "{VISITOR}", "email": "{VISITOR}"}}'],
@@ -196,7 +180,7 @@ def _sign_in(page, base: str) -> None:
 def server(published_home, provider, tmp_path_factory):
     """The real Streamlit server on the published copy (`pre-eval dashboard`, signing in through the
     local provider), in its own process group."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ,
@@ -380,7 +364,9 @@ def test_pages_keep_working_while_ten_submissions_are_processed(chromium, server
                                                                    tmp_path_factory):
     """The real server answers a real browser going round every page while `pre-eval process`
     replaces the published copy twice (10 submissions, newer snapshots and new sites). Two rounds
-    were enough to meet a replacement mid-page; four cost five more minutes of CI."""
+    were enough to meet a replacement mid-page; four cost five more minutes of CI. Three years of data
+    per submission (2023–2025, was 2021–2025): the browser is mid-page whenever a copy is replaced,
+    however long the processing; less of it only shortens the test."""
     import threading
 
     from playwright.sync_api import Error as PlaywrightError
@@ -391,7 +377,7 @@ def test_pages_keep_working_while_ten_submissions_are_processed(chromium, server
     base, log_path = server
     home = published_home
     files = [f.path for f in generate(tmp_path_factory.mktemp("nouveaux"), seed=8, sites_count=10,
-                                      from_year=2021, to_year=2025, home=home)]
+                                      from_year=2023, to_year=2025, home=home)]
     assert len(files) == 10
     outcome: dict = {}
     worker = threading.Thread(target=_process_in_rounds, args=(home, files, outcome))
