@@ -10,6 +10,8 @@ build), `browser` (needs Debian's Chromium). The quick loop is `pytest -m "not s
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pipelines.contracts.model import Contracts, load_contracts
@@ -34,10 +36,14 @@ def contracts() -> Contracts:
 
 @pytest.fixture(scope="session")
 def processed_homes(tmp_path_factory) -> ProcessedHomes:
-    """Data homes generated and processed once per test process (one per xdist worker), shared by the
-    modules that need "a processed home": `processed_homes.get(**THREE_SITES).copy(tmp_path / "donnees")`
-    gives a test its own copy (shutil.copytree: seconds, where generating and processing take a minute)."""
-    return ProcessedHomes(tmp_path_factory.mktemp("traites"))
+    """Data homes generated and processed once per run (pytest-xdist's workers share them through the run's
+    temporary folder), shared by the modules that need "a processed home":
+    `processed_homes.get(**THREE_SITES).copy(tmp_path / "donnees")` gives a test its own copy
+    (shutil.copytree: seconds, where generating and processing take a minute)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    return ProcessedHomes(base / "traites")
 
 
 @pytest.fixture(autouse=True)

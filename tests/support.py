@@ -3,6 +3,9 @@ local servers (a free port, who listens, Streamlit's health), and data homes pro
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import pickle
 import shutil
 import socket
 import subprocess
@@ -116,7 +119,7 @@ SIX_SITES = {"seed": 11, "sites": ["PRE10387", "PRE51108", "PRE51230", "PRE51454
 
 @dataclass(frozen=True)
 class Processed:
-    """A data home generated and processed once per test process (`processed_homes` in conftest.py)."""
+    """A data home generated and processed once per test run (`processed_homes` in conftest.py)."""
 
     root: Path  # the reference data home: never handed to a test, only copied
     files: tuple  # the GeneratedFile of each submission (paths to untouched copies of what was dropped)
@@ -131,7 +134,9 @@ class Processed:
 
 class ProcessedHomes:
     """Data homes generated and processed with `pre-eval process` (the installed command, in a child
-    process), one for each set of generation parameters, built on first use and kept for the session."""
+    process), one for each set of generation parameters, built on first use. `folder` may be shared by the
+    test processes of one run (pytest-xdist's workers): the first to need a home builds it under a file lock,
+    the others wait for it and reuse it."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -140,14 +145,23 @@ class ProcessedHomes:
     def get(self, *, seed: int, sites: list[str], from_year: int, to_year: int) -> Processed:
         key = (seed, tuple(sorted(sites)), from_year, to_year)
         if key not in self.built:
-            self.built[key] = self._build(key, len(self.built))
+            name = f"traite-{seed}-{from_year}-{to_year}-" + hashlib.sha256(repr(key).encode()).hexdigest()[:10]
+            work, done = self.folder / name, self.folder / name / "fait.pickle"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with open(self.folder / f"{name}.verrou", "w") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+                if not done.exists():
+                    shutil.rmtree(work, ignore_errors=True)  # what a failed build left
+                    done.parent.mkdir(parents=True)
+                    done.write_bytes(pickle.dumps(self._build(key, work)))
+                self.built[key] = pickle.loads(done.read_bytes())
         return self.built[key]
 
-    def _build(self, key: tuple, n: int) -> Processed:
+    @staticmethod
+    def _build(key: tuple, work: Path) -> Processed:
         from pipelines.demo.generate import generate
 
         seed, sites, from_year, to_year = key
-        work = self.folder / f"traite{n}"
         home = DataHome(work / "donnees").ensure()
         files = generate(work / "depots", seed=seed, sites=list(sites), from_year=from_year, to_year=to_year,
                          home=home)
