@@ -50,6 +50,8 @@ EXPECTED_TITLES = [
     "Actions et partenariats",
     "Résultats",
     "Listes d'attente",
+    "Coopération",
+    "Normes de service",
     "Qualité des données",
     "Méthodologie",
     "Déposer un fichier",
