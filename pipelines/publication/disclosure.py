@@ -491,20 +491,16 @@ def _draw(seed: bytes, name: str, options: list[Var]) -> Var:
 
 def _neighbourhood(system: PeriodSystem, var: Var, hops: int) -> set[Var]:
     """The counts within `hops` relations of `var`."""
-    found, frontier = {var}, {var}
-    for _ in range(hops):
-        frontier = {other for v in frontier for c in system.incident[v] for other in system.constraints[c].coeffs
-                    } - found
-        found |= frontier
-    return found
+    return _within(system, None, {var}, hops)
 
 
-def _within(system: PeriodSystem, members: set[Var], start: set[Var], hops: int) -> set[Var]:
-    """The masked counts (`members`) reached from `start` in `hops` relations, through masked counts."""
+def _within(system: PeriodSystem, members: set[Var] | None, start: set[Var], hops: int) -> set[Var]:
+    """The counts of `members` (all counts when None) reached from `start` in `hops` relations
+    through such counts."""
     found, frontier = set(start), set(start)
     for _ in range(hops):
         frontier = {other for v in frontier for c in system.incident[v] for other in system.constraints[c].coeffs
-                    if other in members} - found
+                    if members is None or other in members} - found
         if not frontier:
             break
         found |= frontier
