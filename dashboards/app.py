@@ -35,6 +35,8 @@ def main() -> None:
             st.Page("views/attentes.py", title="Listes d'attente", icon=":material/hourglass_empty:"),
             st.Page("views/cooperation.py", title="Coopération", icon=":material/diversity_3:",
                     url_path="cooperation"),
+            st.Page("views/evaluation.py", title="Évaluer une action", icon=":material/science:",
+                    url_path="evaluer-une-action"),
             st.Page("views/normes.py", title="Normes de service", icon=":material/rule:", url_path="normes"),
         ],
         "Données": [

@@ -215,6 +215,24 @@ def km_curves(period: str, level: str, territory: str) -> pl.DataFrame:
     return query("km_courbes", periode=period, niveau=level, territoire=territory)
 
 
+WAITS_SCHEMA = {"code_pre": pl.String, "type_action": pl.String, "structure": pl.String, "fenetre": pl.String,
+                "premiere_action": pl.Date, "debut": pl.Date, "fin": pl.Date, "complete": pl.Boolean,
+                "demandes": pl.Int64, "valeur": pl.Float64, "borne_basse": pl.Float64, "borne_haute": pl.Float64,
+                "masque": pl.Boolean}
+
+
+def waits_around_action(code_pre: str) -> pl.DataFrame:
+    """The published (masked) waits around each evaluated action's first appearance at one site
+    (`marts.attentes_autour_action`); empty outside the perimeter, and in figures published before the table
+    existed (an older edition)."""
+    if not access.visible("pre", code_pre):
+        return pl.DataFrame(schema=WAITS_SCHEMA)
+    try:
+        return query("attentes_autour_action", code_pre=code_pre)
+    except duckdb.CatalogException:
+        return pl.DataFrame(schema=WAITS_SCHEMA)
+
+
 def report(relative_path: str | None) -> str | None:
     """The Markdown report of a submission, read only from the data home's reports folder."""
     if not relative_path:
