@@ -46,7 +46,13 @@ import polars as pl
 
 from pipelines import settings
 from pipelines.common import formats, workers
-from pipelines.warehouse.catalogue import Indicator, catalogue
+from pipelines.warehouse.catalogue import (
+    PRODUCT_SEPARATOR,
+    Indicator,
+    catalogue,
+    catalogue_categories,
+    product_factors,
+)
 
 SECRET = "secret statistique"
 MASK_COLUMN = "masque"
@@ -144,6 +150,7 @@ def _children(sites: pl.DataFrame, present: set[Territory]) -> dict[Territory, l
 def _system(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indicator]) -> PeriodSystem:
     system = PeriodSystem()
     present = {(r["niveau"], r["territoire"]) for r in rows}
+    eff_at: dict[tuple[str, str, str, str], Var] = {}  # (indicateur, categorie, niveau, territoire) → effectif
     for i, row in enumerate(rows):
         rule = rules[row["indicateur"]]
         where = (row["niveau"], row["territoire"])
@@ -152,6 +159,7 @@ def _system(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indicator]) 
             eff: Var = ("B", rule.base, key, *where)
         else:
             eff = ("O", row["indicateur"], row["categorie"], *where)
+        eff_at[(row["indicateur"], row["categorie"], *where)] = eff
         # A masked row (null effectif) reveals nothing: its counts keep what a shown row says, or 0.
         effectif = row["effectif"]
         if effectif is not None or eff not in system.values:
@@ -185,7 +193,41 @@ def _system(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indicator]) 
             sums[(row["indicateur"], system.eff_var[i])].append(system.num_var[i])
     for (_, eff), nums in sums.items():
         system.add({**{n: 1.0 for n in nums}, eff: -1.0}, equality=True)
+    _product_relations(system, rows, rules, eff_at)
     return system
+
+
+def _product_relations(system: PeriodSystem, rows: list[dict], rules: dict[str, Indicator],
+                       eff_at: dict[tuple[str, str, str, str], Var]) -> None:
+    """The relations of indicators on a product set (a × b, categories "a:b"), as the catalogue states them:
+    `marges` (for each a, the counts over b add up to the `premiere` indicator's count at a; for each b, the
+    counts over a to the `seconde` one's at b) and `partie_de` X (for each "a:b", the effectifs of the
+    indicators naming X add up to X's effectif at b). A relation is stated only when all its terms are
+    rows of the period (a partial set of rows does not add up)."""
+    sets = catalogue_categories()
+    groups: dict[tuple, list[Var]] = defaultdict(list)
+    for row in rows:
+        rule = rules[row["indicateur"]]
+        if not (rule.marges or rule.partie_de) or not rule.categories:
+            continue
+        factors = product_factors(rule.categories)
+        if factors is None:
+            continue
+        first, second = row["categorie"].split(PRODUCT_SEPARATOR, 1)
+        where = (row["niveau"], row["territoire"])
+        eff = eff_at[(row["indicateur"], row["categorie"], *where)]
+        for side, key, size in (("premiere", first, len(sets[factors[1]])),
+                                ("seconde", second, len(sets[factors[0]]))):
+            if rule.marges and side in rule.marges:
+                groups[(rule.marges[side], key, *where, size, row["indicateur"])].append(eff)
+        if rule.partie_de:
+            parts = sum(1 for r in rules.values() if r.partie_de == rule.partie_de)
+            groups[(rule.partie_de, second, *where, parts, row["categorie"])].append(eff)
+    for (target, key, niveau, territoire, size, *_), members in groups.items():
+        total = eff_at.get((target, key, niveau, territoire))
+        if total is None or len(set(members)) != size:
+            continue
+        system.add({**{m: 1.0 for m in members}, total: -1.0}, equality=True)
 
 
 # --------------------------------------------------------------------------- widths
@@ -709,7 +751,8 @@ def _period_key(frame: pl.DataFrame, sites: pl.DataFrame, threshold: int, seed: 
 def _rules_version() -> bytes:
     from pipelines.warehouse import catalogue as catalogue_module
     return b"".join(hashlib.sha256(Path(f).read_bytes()).digest()
-                    for f in (__file__, catalogue_module.CATALOGUE, catalogue_module.NORMS))
+                    for f in (__file__, catalogue_module.CATALOGUE, catalogue_module.NORMS,
+                              catalogue_module.EVALUATED_ACTIONS))
 
 
 _RULES_VERSION = _rules_version()

@@ -29,7 +29,7 @@ from pipelines.common.datahome import DataHome, share_dir
 from pipelines.contracts.model import CONTRACTS_DIR
 from pipelines.publication import disclosure
 from pipelines.publication.published import PUBLISHED_NAME, published_path
-from pipelines.warehouse.catalogue import CATALOGUE, NORMS
+from pipelines.warehouse.catalogue import CATALOGUE, EVALUATED_ACTIONS, NORMS
 from pipelines.warehouse.models import SQL_DIR
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -53,9 +53,10 @@ def check_name(name: str) -> str:
 
 
 def methodology_version() -> str:
-    """A fingerprint of everything that defines the figures: catalogue, norms, SQL, contracts."""
+    """A fingerprint of everything that defines the figures: catalogue, norms, evaluated actions, SQL, contracts."""
     digest = hashlib.sha256()
-    files = [CATALOGUE, NORMS, *sorted(SQL_DIR.glob("*/*.sql")), *sorted(CONTRACTS_DIR.glob("*.odcs.yaml"))]
+    files = [CATALOGUE, NORMS, EVALUATED_ACTIONS, *sorted(SQL_DIR.glob("*/*.sql")),
+             *sorted(CONTRACTS_DIR.glob("*.odcs.yaml"))]
     for path in files:
         digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]

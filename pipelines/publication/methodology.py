@@ -104,6 +104,9 @@ def methodology_markdown() -> str:
             out += [f"#### {ind.libelle} (`{ind.code}`)", "", ind.definition, ""]
             out.append(f"- Unité : {ind.unite} ; affichage : {FORMAT_LABEL[ind.format]} ; {SENS_LABEL[ind.sens]}.")
             out.append(f"- Effectif : {ind.effectif}.")
+            if ind.ajout:
+                out.append("- Indicateur ajouté par le projet (la spécification des indicateurs permet d'en ajouter "
+                           "au catalogue) ; voir [evaluer-une-action.md](evaluer-une-action.md).")
             if ind.categories:
                 values = ", ".join(categories[ind.categories].values())
                 out.append(f"- Une valeur par catégorie ({values}), y compris les catégories à zéro.")

@@ -1,11 +1,15 @@
 """The indicator catalogue (`catalogue_indicateurs.yaml`): codes, French labels, definitions,
 display kinds, category sets and the SQL file computing each indicator.
 
-The norms some indicators are measured against live beside it (`normes.yaml`). It is the single
+The norms some indicators are measured against live beside it (`normes.yaml`), and so does the
+referential of evaluated action types (`actions_evaluees.yaml`: each type with its related care
+services). It is the single
 source of the indicators' SQL (`pipelines.warehouse.models` assembles
 `marts.indicateurs` from the files it names), of the dashboard's labels, of the methodology page
 and of the tests. Category sets are either a code list of the data contracts (codes and labels
-come from there) or written in the catalogue.
+come from there), written in the catalogue, the product of two sets (`{produit: [a, b]}`: codes
+`"<a>:<b>"`, labels `"<label a> — <label b>"`, a-major order), or the evaluated action types
+(`{actions_evaluees: <contract list>}`: the referential's types, labelled by that list).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from pipelines.contracts.model import load_contracts
 
 CATALOGUE = Path(__file__).with_name("catalogue_indicateurs.yaml")
 NORMS = Path(__file__).with_name("normes.yaml")
+EVALUATED_ACTIONS = Path(__file__).with_name("actions_evaluees.yaml")
+PRODUCT_SEPARATOR = ":"  # code of a product set's category: "<first>:<second>"
+PRODUCT_LABEL_SEPARATOR = " — "
 LEVELS = ("pre", "departement", "region", "national")
 
 
@@ -43,6 +50,14 @@ class Indicator:
     # 95 % interval (borne_basse, borne_haute): "wilson" (a share, count over effectif: computed from valeur
     # and effectif), "kaplan_meier" (given by the indicator's SQL file), None (NULL bounds)
     intervalle: str | None = None
+    # On a product set (a × b): the indicators whose counts are this one's margins, {"premiere": X} (for each
+    # first component a, the sum over the second equals X's count at category a) and {"seconde": Y} (for each
+    # second component b, the sum over the first equals Y's count at b).
+    marges: dict[str, str] | None = None
+    # On a product set (a × b): the indicator of which this one's effectif is a part: for each category "a:b",
+    # the effectifs of the indicators naming the same X add up to X's effectif at category b.
+    partie_de: str | None = None
+    ajout: bool = False  # added by the project (indicators.md lets it add indicators to the catalogue)
 
     def category_values(self) -> list[str]:
         return list(catalogue_categories()[self.categories]) if self.categories else [""]
@@ -61,8 +76,42 @@ def catalogue() -> list[Indicator]:
 def catalogue_categories() -> dict[str, dict[str, str]]:
     """Each category set: code → French label, in display order."""
     contracts = load_contracts()
-    return {name: contracts.code_list(labels) if isinstance(labels, str) else {str(k): v for k, v in labels.items()}
-            for name, labels in _raw()["categories"].items()}
+    sets: dict[str, dict[str, str]] = {}
+    pending = dict(_raw()["categories"])
+    while pending:
+        for name, labels in list(pending.items()):
+            if isinstance(labels, str):
+                sets[name] = contracts.code_list(labels)
+            elif isinstance(labels, dict) and set(labels) == {"produit"}:
+                first, second = labels["produit"]
+                if first not in sets or second not in sets:
+                    continue  # after its factors
+                sets[name] = {f"{a}{PRODUCT_SEPARATOR}{b}": f"{la}{PRODUCT_LABEL_SEPARATOR}{lb}"
+                              for a, la in sets[first].items() for b, lb in sets[second].items()}
+            elif isinstance(labels, dict) and set(labels) == {"actions_evaluees"}:
+                listed = contracts.code_list(labels["actions_evaluees"])
+                unknown = [t for t in evaluated_actions() if t not in listed]
+                if unknown:
+                    raise ValueError(f"{EVALUATED_ACTIONS.name} : types d'action inconnus : {', '.join(unknown)}")
+                structures = contracts.code_list("attentes.structure")
+                unknown = sorted({s for ss in evaluated_actions().values() for s in ss} - set(structures))
+                if unknown:
+                    raise ValueError(f"{EVALUATED_ACTIONS.name} : structures inconnues : {', '.join(unknown)}")
+                sets[name] = {t: listed[t] for t in evaluated_actions()}
+            else:
+                sets[name] = {str(k): v for k, v in labels.items()}
+            del pending[name]
+    order = list(_raw()["categories"])
+    return {name: sets[name] for name in order}
+
+
+def product_factors(name: str) -> tuple[str, str] | None:
+    """The two sets of a product category set, None for another set."""
+    labels = _raw()["categories"].get(name)
+    if isinstance(labels, dict) and set(labels) == {"produit"}:
+        first, second = labels["produit"]
+        return first, second
+    return None
 
 
 def indicator(code: str) -> Indicator:
@@ -72,6 +121,14 @@ def indicator(code: str) -> Indicator:
 def indicator_files() -> list[str]:
     """The SQL files named by the catalogue (relative to `sql/`), each producing one or more indicators."""
     return list(dict.fromkeys(i.sql for i in catalogue()))
+
+
+@cache
+def evaluated_actions() -> dict[str, list[str]]:
+    """The referential of evaluated action types: type_action → its related care services (structures of
+    attentes.structure), in the referential's order."""
+    raw = yaml.safe_load(EVALUATED_ACTIONS.read_text(encoding="utf-8")) or {}
+    return {str(t): [str(s) for s in entry["structures"]] for t, entry in raw.items()}
 
 
 @cache

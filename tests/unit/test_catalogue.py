@@ -10,6 +10,13 @@ from pipelines.warehouse.catalogue import catalogue, catalogue_categories
 from pipelines.warehouse.models import SQL_DIR, build
 from pipelines.warehouse.store import ensure_schema
 
+PARTNERS = ["EDUCATION_NATIONALE", "CMPP", "CAMSP", "PMI", "PROFESSIONNEL_LIBERAL", "ASSOCIATION", "CENTRE_SOCIAL",
+            "CAF", "CONSEIL_DEPARTEMENTAL", "COMMUNE", "AUTRE"]
+ACTION_TYPES = ["ACCOMPAGNEMENT_SCOLARITE", "COUP_DE_POUCE_LANGAGE", "LIEN_ECOLE_FAMILLE", "ACTIVITE_SPORTIVE",
+                "ACTIVITE_CULTURELLE", "SEJOUR_VACANCES", "LOISIRS", "GROUPE_PAROLE_PARENTS", "ENTRETIEN_FAMILIAL",
+                "GUIDANCE_FAMILIALE", "MEDIATION", "BILAN_SANTE", "BILAN_PSYCHOMOTRICITE", "PSYCHOMOTRICITE",
+                "ORTHOPHONIE", "SUIVI_PSYCHOLOGIQUE", "ORIENTATION_SOIN", "AUTRE"]
+
 # Transcribed by hand from the specification (indicators.md), with their breakdowns.
 SPEC = {
     "enfants_suivis": None, "parcours_actifs": None, "entrees": None, "sorties": None,
@@ -43,7 +50,20 @@ SPEC = {
     **{code: ["PRE", "CMPP", "CAMSP", "CMP", "ORTHOPHONISTE", "PSYCHOMOTRICIEN", "PSYCHOLOGUE",
               "PEDOPSYCHIATRIE", "AUTRE"]
        for code in ("demandes_attente", "en_attente_fin_periode", "attente_mediane_jours", "part_rdv_sous_90_jours")},
+    # the project's additions for issue 14 (ajout: true): partner × volet, sessions and cost per action type,
+    # progression with and without an evaluated action type (actions_evaluees.yaml)
+    "actions_partenaire_volet": [f"{p}:{v}" for p in PARTNERS for v in ("SCOLARITE", "EDUCATIF", "PARENTALITE",
+                                                                        "SANTE")],
+    **{code: ACTION_TYPES for code in ("seances_prevues_type_action", "seances_realisees_type_action",
+                                        "cout_par_enfant_type_action")},
+    **{code: [f"{t}:{d}" for t in ("PSYCHOMOTRICITE", "BILAN_PSYCHOMOTRICITE", "ORTHOPHONIE", "COUP_DE_POUCE_LANGAGE",
+                                   "SUIVI_PSYCHOLOGIQUE", "GUIDANCE_FAMILIALE")
+              for d in ("scolarite", "comportement", "sante", "parentalite")]
+       for code in ("progression_note_avec_action", "progression_note_sans_action")},
 }
+ADDED = {"part_motif_sortie", "taux_assiduite_partenaire", "cout_actions_partenaire", "actions_partenaire_volet",
+         "seances_prevues_type_action", "seances_realisees_type_action", "cout_par_enfant_type_action",
+         "progression_note_avec_action", "progression_note_sans_action"}
 
 
 # indicators.md v2, "Uncertainty": the shares with a Wilson interval, the Kaplan–Meier ones; every other
@@ -82,6 +102,42 @@ def test_catalogue_is_the_spec():
         expected = SPEC[ind.code]
         got = list(categories[ind.categories]) if ind.categories else None
         assert (sorted(got) if got else None) == (sorted(expected) if expected else None), ind.code
+
+
+def test_the_project_s_additions_are_marked():
+    # every indicator the specification does not list says so, in its entry and on the methodology page
+    assert {i.code for i in catalogue() if i.ajout} >= ADDED - {"part_motif_sortie", "taux_assiduite_partenaire",
+                                                                 "cout_actions_partenaire"}
+    for ind in catalogue():
+        if ind.ajout:
+            assert ind.code in ADDED and ind.definition.startswith("Ajout du projet."), ind.code
+
+
+def test_product_sets_are_a_major_with_joined_labels():
+    categories = catalogue_categories()
+    couples = categories["partenaires_volets"]
+    assert list(couples)[:5] == ["EDUCATION_NATIONALE:SCOLARITE", "EDUCATION_NATIONALE:EDUCATIF",
+                                 "EDUCATION_NATIONALE:PARENTALITE", "EDUCATION_NATIONALE:SANTE", "CMPP:SCOLARITE"]
+    assert couples["CMPP:SANTE"] == f"{categories['partenaires']['CMPP']} — {categories['volets']['SANTE']}"
+    assert list(categories["types_action_evalues"]) == ["PSYCHOMOTRICITE", "BILAN_PSYCHOMOTRICITE", "ORTHOPHONIE",
+                                                        "COUP_DE_POUCE_LANGAGE", "SUIVI_PSYCHOLOGIQUE",
+                                                        "GUIDANCE_FAMILIALE"]
+    assert categories["types_action_evalues"]["PSYCHOMOTRICITE"] == categories["types_action"]["PSYCHOMOTRICITE"]
+    assert list(categories["types_evalues_domaines"])[:2] == ["PSYCHOMOTRICITE:scolarite",
+                                                              "PSYCHOMOTRICITE:comportement"]
+
+
+def test_evaluated_actions_referential_holds_the_defaults():
+    from pipelines.warehouse.catalogue import evaluated_actions
+
+    assert evaluated_actions() == {
+        "PSYCHOMOTRICITE": ["PSYCHOMOTRICIEN", "CMPP", "CAMSP"],
+        "BILAN_PSYCHOMOTRICITE": ["PSYCHOMOTRICIEN", "CMPP", "CAMSP"],
+        "ORTHOPHONIE": ["ORTHOPHONISTE", "CMPP", "CAMSP"],
+        "COUP_DE_POUCE_LANGAGE": ["ORTHOPHONISTE"],
+        "SUIVI_PSYCHOLOGIQUE": ["PSYCHOLOGUE", "CMP", "CMPP", "PEDOPSYCHIATRIE"],
+        "GUIDANCE_FAMILIALE": ["CMPP", "CMP"],
+    }
 
 
 def test_catalogue_entries_are_complete():

@@ -1,0 +1,181 @@
+"""Statistical disclosure control of the project's indicators on product sets of categories (issue 14): a
+reader who sees that the pathways with and without an action add up to all pathways, or that a partner ×
+volet count adds up to the partner's and to the volet's counts, cannot recover a masked small group.
+
+The reader here is written in this file from the catalogue's definitions (docs/evaluer-une-action.md), not
+from `pipelines.publication.disclosure`: every count is a variable, shown ones fixed, counts ≥ 0, and the
+relations are the territories' sums and the two product relations, solved with HiGHS (the intruder's
+`_Program`, which shares no code with the project).
+The same reader first shows that the relations do give a small group away when only the primary rule masks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import polars as pl
+import pytest
+
+from intruder import _Program as Program  # a linear program on HiGHS, nothing of the project's
+from pipelines.publication.disclosure import MASK_COLUMN, audit, protect
+
+S = 11
+SCHEMA = {"indicateur": pl.String, "categorie": pl.String, "niveau": pl.String, "territoire": pl.String,
+          "periode": pl.String, "valeur": pl.Float64, "effectif": pl.Int64}
+# Région 44: département 51 with two sites, département 08 with one.
+TREE = {"PRE51230": "51", "PRE51454": "51", "PRE08105": "08"}
+SITES = pl.DataFrame({"code_pre": list(TREE), "departement": list(TREE.values()), "region": ["44"] * 3})
+PARTNERS = ["EDUCATION_NATIONALE", "CMPP", "CAMSP", "PMI", "PROFESSIONNEL_LIBERAL", "ASSOCIATION", "CENTRE_SOCIAL",
+            "CAF", "CONSEIL_DEPARTEMENTAL", "COMMUNE", "AUTRE"]
+VOLETS = ["SCOLARITE", "EDUCATIF", "PARENTALITE", "SANTE"]
+
+
+def _places(site_values: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(niveau, territoire, count) at every level, upper levels summing their sites."""
+    out = [("pre", s, n) for s, n in site_values.items()]
+    for dept in sorted(set(TREE.values())):
+        out.append(("departement", dept, sum(n for s, n in site_values.items() if TREE[s] == dept)))
+    total = sum(site_values.values())
+    return [*out, ("region", "44", total), ("national", "FR", total)]
+
+
+def _rows(indicator: str, categorie: str, site_values: dict[str, int]) -> list[tuple]:
+    return [(indicator, categorie, level, terr, "2024", float(n), n) for level, terr, n in _places(site_values)]
+
+
+def _parent(level: str, terr: str) -> tuple[str, str] | None:
+    if level == "pre":
+        return "departement", TREE[terr]
+    return {"departement": ("region", "44"), "region": ("national", "FR")}.get(level)
+
+
+def reader(published: pl.DataFrame) -> dict[tuple, tuple[float, float]]:
+    """The range a reader reaches for every masked count, from the shown rows and the known relations."""
+    rows = published.to_dicts()
+    index = {(r["indicateur"], r["categorie"], r["niveau"], r["territoire"]): i for i, r in enumerate(rows)}
+    eq = []
+    # Territories: a parent's count is its children's sum.
+    children = defaultdict(list)
+    for (ind, cat, level, terr), i in index.items():
+        parent = _parent(level, terr)
+        if parent and (ind, cat, *parent) in index:
+            children[index[(ind, cat, *parent)]].append(i)
+    eq += [{p: 1.0, **{k: -1.0 for k in kids}} for p, kids in children.items()]
+    for (ind, cat, level, terr), i in index.items():
+        # With and without the action: the two effectifs make that of progression_note for the domain.
+        if ind == "progression_note_avec_action":
+            j = index[("progression_note_sans_action", cat, level, terr)]
+            k = index[("progression_note", cat.split(":")[1], level, terr)]
+            eq.append({i: 1.0, j: 1.0, k: -1.0})
+    for level, terr in {(r["niveau"], r["territoire"]) for r in rows}:
+        if ("actions_par_partenaire", PARTNERS[0], level, terr) not in index:
+            continue
+        # A partner's volets make its count; a volet's partners make the volet's count.
+        for p in PARTNERS:
+            eq.append({**{index[("actions_partenaire_volet", f"{p}:{v}", level, terr)]: 1.0 for v in VOLETS},
+                       index[("actions_par_partenaire", p, level, terr)]: -1.0})
+        for v in VOLETS:
+            eq.append({**{index[("actions_partenaire_volet", f"{p}:{v}", level, terr)]: 1.0 for p in PARTNERS},
+                       index[("actions", v, level, terr)]: -1.0})
+    n = len(rows)
+    bounds = [(float(r["effectif"]), float(r["effectif"])) if not r[MASK_COLUMN] else (0.0, None) for r in rows]
+    program = Program(eq, [], list(range(n)), bounds)  # one HiGHS model, each objective from the last basis
+    assert program.solve({})[0] == "optimal"  # the published figures are consistent
+    ranges = {}
+    for key, i in index.items():
+        if not rows[i][MASK_COLUMN]:
+            continue
+        low, lowest = program.solve({i: 1.0})
+        high, highest = program.solve({i: -1.0})
+        ranges[key] = (lowest if low == "optimal" else -math.inf, -highest if high == "optimal" else math.inf)
+    return ranges
+
+
+def _primary_only(df: pl.DataFrame) -> pl.DataFrame:
+    """What masking by the primary rule alone would publish."""
+    small = (pl.col("effectif") >= 1) & (pl.col("effectif") < S)
+    return df.with_columns(small.alias(MASK_COLUMN))
+
+
+def _check(df: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    masked = protect(df, SITES, threshold=S, seed=b"essai").masked
+    ranges = reader(masked)
+    narrow = {k: r for k, r in ranges.items() if r[1] - r[0] < S - 1e-6}
+    assert narrow == {}
+    assert audit(masked, SITES, threshold=S).passed
+    return masked, ranges
+
+
+def _masked(masked: pl.DataFrame, indicator: str, categorie: str, level: str, terr: str) -> bool:
+    return masked.filter((pl.col("indicateur") == indicator) & (pl.col("categorie") == categorie)
+                         & (pl.col("niveau") == level) & (pl.col("territoire") == terr))[MASK_COLUMN][0]
+
+
+def _progression_table() -> pl.DataFrame:
+    # scolarite, PSYCHOMOTRICITE: all 30 / 25 / 20 pathways; with the action 27 / 12 / 20, so without it
+    # 3 (small), 13 and 0. Every other evaluated type and domain: nobody.
+    everyone = {"PRE51230": 30, "PRE51454": 25, "PRE08105": 20}
+    avec = {"PRE51230": 27, "PRE51454": 12, "PRE08105": 20}
+    sans = {s: everyone[s] - avec[s] for s in everyone}
+    zero = dict.fromkeys(everyone, 0)
+    rows = _rows("progression_note", "scolarite", everyone)
+    for domain in ("comportement", "sante", "parentalite"):
+        rows += _rows("progression_note", domain, zero)
+    for t in ("PSYCHOMOTRICITE", "BILAN_PSYCHOMOTRICITE", "ORTHOPHONIE", "COUP_DE_POUCE_LANGAGE",
+              "SUIVI_PSYCHOLOGIQUE", "GUIDANCE_FAMILIALE"):
+        for domain in ("scolarite", "comportement", "sante", "parentalite"):
+            psy = t == "PSYCHOMOTRICITE" and domain == "scolarite"
+            rows += _rows("progression_note_avec_action", f"{t}:{domain}", avec if psy else zero)
+            rows += _rows("progression_note_sans_action", f"{t}:{domain}",
+                          sans if psy else everyone if domain == "scolarite" else zero)
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+
+def test_a_small_group_without_the_action_is_not_recovered_from_all_minus_with():
+    df = _progression_table()
+    # Masked by the primary rule alone, the 3 pathways without the action at PRE51230 are 30 − 27.
+    leaked = reader(_primary_only(df))
+    assert leaked[("progression_note_sans_action", "PSYCHOMOTRICITE:scolarite", "pre", "PRE51230")] == \
+        pytest.approx((3.0, 3.0))
+    masked, ranges = _check(df)
+    assert _masked(masked, "progression_note_sans_action", "PSYCHOMOTRICITE:scolarite", "pre", "PRE51230")
+    low, high = ranges[("progression_note_sans_action", "PSYCHOMOTRICITE:scolarite", "pre", "PRE51230")]
+    assert high - low >= S
+    # Something beside it went: all the pathways or those with the action, at the site or above it.
+    assert any(_masked(masked, ind, cat, level, terr)
+               for ind, cat in (("progression_note", "scolarite"),
+                                ("progression_note_avec_action", "PSYCHOMOTRICITE:scolarite"))
+               for level, terr in (("pre", "PRE51230"), ("departement", "51")))
+
+
+def _partner_table() -> pl.DataFrame:
+    # EDUCATION_NATIONALE: SCOLARITE 40/30/25, EDUCATIF 3/0/0 (small), PARENTALITE 20/15/12; CMPP: SANTE 30/25/20;
+    # every other couple 0. The margins follow.
+    counts = {("EDUCATION_NATIONALE", "SCOLARITE"): (40, 30, 25), ("EDUCATION_NATIONALE", "EDUCATIF"): (3, 0, 0),
+              ("EDUCATION_NATIONALE", "PARENTALITE"): (20, 15, 12), ("CMPP", "SANTE"): (30, 25, 20)}
+    sites = list(TREE)
+    rows = []
+    for p in PARTNERS:
+        for v in VOLETS:
+            rows += _rows("actions_partenaire_volet", f"{p}:{v}", dict(zip(sites, counts.get((p, v), (0, 0, 0)),
+                                                                               strict=True)))
+        rows += _rows("actions_par_partenaire", p, {s: sum(counts.get((p, v), (0, 0, 0))[k] for v in VOLETS)
+                                                    for k, s in enumerate(sites)})
+    for v in VOLETS:
+        rows += _rows("actions", v, {s: sum(counts.get((p, v), (0, 0, 0))[k] for p in PARTNERS)
+                                     for k, s in enumerate(sites)})
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+
+def test_a_small_partner_volet_count_is_not_recovered_from_the_margins():
+    df = _partner_table()
+    # Primary rule alone: EN × EDUCATIF at PRE51230 (3) is its partner's 63 − 40 − 20 − 0, and the volet's
+    # count (3, masked too) gives nothing more.
+    leaked = reader(_primary_only(df))
+    assert leaked[("actions_partenaire_volet", "EDUCATION_NATIONALE:EDUCATIF", "pre", "PRE51230")] == \
+        pytest.approx((3.0, 3.0))
+    masked, ranges = _check(df)
+    assert _masked(masked, "actions_partenaire_volet", "EDUCATION_NATIONALE:EDUCATIF", "pre", "PRE51230")
+    low, high = ranges[("actions_partenaire_volet", "EDUCATION_NATIONALE:EDUCATIF", "pre", "PRE51230")]
+    assert high - low >= S
