@@ -51,6 +51,7 @@ EXPECTED_TITLES = [
     "Résultats",
     "Listes d'attente",
     "Coopération",
+    "Évaluer une action",
     "Normes de service",
     "Qualité des données",
     "Méthodologie",

@@ -21,6 +21,7 @@ from test_dashboard_pages import (  # noqa: F401 (fixtures)
     charts,
     default_period,
     home,
+    metrics,
     pick,
     published_period,
     shown,
@@ -258,7 +259,8 @@ def test_cooperation_compares_the_site_with_its_departement_as_published(app, sq
         row = pick(every, periode=line["Période"], categorie=code)
         assert line["Part des entrées (%)"] == shown(row, "pourcentage"), line
 
-    frames = [pl.from_pandas(f.value) for f in at.dataframe if "Partenaire" in f.value.columns]
+    frames = [pl.from_pandas(f.value) for f in at.dataframe
+              if "Partenaire" in f.value.columns and "Période" in f.value.columns]
     (partners,) = frames
     names = catalogue_categories()["partenaires"]
     every = sql("select * from marts.indicateurs where indicateur = 'actions_par_partenaire' and niveau = 'pre' "
@@ -267,7 +269,36 @@ def test_cooperation_compares_the_site_with_its_departement_as_published(app, sq
         code = next(c for c, n in names.items() if n == line["Partenaire"])
         assert line["Actions engagées"] == shown(pick(every, periode=line["Période"], categorie=code), "entier")
     titles = " ".join(json.dumps(s.get("title"), ensure_ascii=False) for s in charts(at))
-    assert "Origine de l'orientation des entrées" in titles and "type de partenaire" in titles
+    assert "Origine de l'orientation des entrées" in titles and "type de partenaire et par volet" in titles
+
+
+def test_cooperation_partner_volet_matrix_equals_the_published_counts(app, sql):
+    at = app("cooperation", niveau="departement", territoire="51", periode="2023")
+    matrix = table(at, "Partenaire")
+    assert list(matrix.columns) == ["Partenaire", "Volet", "Actions engagées"]
+    partners, volets = catalogue_categories()["partenaires"], catalogue_categories()["volets"]
+    assert matrix.height == len(partners) * len(volets)
+    published = published_period(sql, "2023")
+    drawn = {(r["partenaire"], r["volet"]): r["actions"] for s in charts(at)
+             if "par volet" in json.dumps(s.get("title"), ensure_ascii=False)
+             for rows in s["datasets"].values() for r in rows}
+    masked = 0
+    for line in matrix.iter_rows(named=True):
+        p = next(c for c, n in partners.items() if n == line["Partenaire"])
+        v = next(c for c, n in volets.items() if n == line["Volet"])
+        row = pick(published, indicateur="actions_partenaire_volet", niveau="departement", territoire="51",
+                   categorie=f"{p}:{v}")
+        assert row is not None, (p, v)
+        assert line["Actions engagées"] == shown(row, "entier"), (p, v)
+        masked += row["masque"]
+        # The heat map draws exactly the shown, non-zero counts: a masked one is an empty cell.
+        if row["masque"] or not row["valeur"]:
+            assert (line["Partenaire"], line["Volet"]) not in drawn
+        else:
+            assert drawn[(line["Partenaire"], line["Volet"])] == row["valeur"]
+    assert drawn or any("aucune action affichable" in i.value for i in at.info)
+    assert any("Case vide : aucune action, ou nombre soumis au secret statistique" in c.value for c in at.caption)
+    assert masked == 0 or SECRET in matrix["Actions engagées"].to_list()
 
 
 def test_cooperation_trend_follows_the_chosen_indicator(app, sql):
@@ -296,6 +327,187 @@ def test_cooperation_keeps_a_coordinator_to_its_perimeter(app, sql):
     other.query_params.update({"niveau": "pre", "territoire": "PRE51230"})
     other.run()
     other.switch_page("views/cooperation.py").run()
+    assert any("ne fait pas partie de votre périmètre" in e.value for e in other.error)
+    assert not other.dataframe and not charts(other)
+
+
+# --- Évaluer une action ----------------------------------------------------------------------------------
+
+ACTION_CODES = ["enfants_type_action", "seances_prevues_type_action", "seances_realisees_type_action",
+                "taux_assiduite_type_action", "cout_par_enfant_type_action"]
+DOMAINS = catalogue_categories()["domaines_note"]
+CAUSAL = "Comparaison, pas un effet causal"
+
+
+def evaluated_site(sql) -> str:
+    """A site where psychomotricity appeared (it has before/after waits), with masked and shown waits if any."""
+    found = sql("select code_pre, bool_or(masque) as m, bool_or(not masque) as s from marts.attentes_autour_action "
+                "where type_action = 'PSYCHOMOTRICITE' group by code_pre order by (m and s) desc, code_pre")
+    assert found.height, "aucun site où la psychomotricité est apparue : le générateur devrait en produire"
+    return found["code_pre"][0]
+
+
+def check_key_figures(at, published, series: list[tuple[str, str, str]], type_action: str) -> int:
+    """The key figures' table and metrics equal the published rows; returns the number of masked cells."""
+    shown_ = table(at, "Indicateur")
+    assert shown_["Indicateur"].to_list() == [indicator(c).libelle for c in ACTION_CODES]
+    masked = 0
+    for code in ACTION_CODES:
+        line = shown_.filter(pl.col("Indicateur") == indicator(code).libelle).row(0, named=True)
+        for label, level, territory in series:
+            row = pick(published, indicateur=code, niveau=level, territoire=territory, categorie=type_action)
+            assert row is not None, (code, level, territory)
+            assert line[label] == shown(row, indicator(code).format), (code, label)
+            assert line[f"Effectif ({label})"] == (SECRET if row["masque"] else formats.number(row["effectif"]))
+            masked += row["masque"]
+        first = pick(published, indicateur=code, niveau=series[0][1], territoire=series[0][2], categorie=type_action)
+        assert metrics(at)[indicator(code).libelle] == shown(first, indicator(code).format), code
+    return masked
+
+
+def check_progression(at, published, level: str, territory: str, type_action: str) -> int:
+    shown_ = table(at, "Domaine")
+    assert shown_["Domaine"].to_list() == list(DOMAINS.values())
+    masked = 0
+    expected_bars = set()
+    for code, name in DOMAINS.items():
+        line = shown_.filter(pl.col("Domaine") == name).row(0, named=True)
+        with_ = pick(published, indicateur="progression_note_avec_action", niveau=level, territoire=territory,
+                     categorie=f"{type_action}:{code}")
+        without = pick(published, indicateur="progression_note_sans_action", niveau=level, territoire=territory,
+                       categorie=f"{type_action}:{code}")
+        every = pick(published, indicateur="progression_note", niveau=level, territoire=territory, categorie=code)
+        assert with_ is not None and without is not None, (code, level, territory)
+        assert line["Avec l'action (points)"] == shown(with_, "decimal1")
+        assert line["Parcours avec l'action"] == (SECRET if with_["masque"] else formats.number(with_["effectif"]))
+        assert line["Sans l'action (points)"] == shown(without, "decimal1")
+        assert line["Parcours sans l'action"] == (SECRET if without["masque"] else
+                                                  formats.number(without["effectif"]))
+        assert line["Tous les parcours (points)"] == shown(every, "decimal1")
+        both = not with_["masque"] and not without["masque"] and None not in (with_["valeur"], without["valeur"])
+        assert line["Écart avec − sans (points)"] == (
+            formats.number(with_["valeur"] - without["valeur"], 1) if both else "—"), code
+        masked += with_["masque"] + without["masque"]
+        for row, group in ((with_, "Parcours avec l'action"), (without, "Parcours sans l'action")):
+            if not row["masque"] and row["valeur"] is not None:
+                expected_bars.add((name, group, round(row["valeur"], 9)))
+    drawn = {(r["domaine"], r["groupe"], round(r["valeur"], 9)) for s in charts(at)
+             if "Progression des notes" in json.dumps(s.get("title"), ensure_ascii=False)
+             for rows in s["datasets"].values() for r in rows}
+    assert drawn == expected_bars
+    return masked
+
+
+def test_evaluation_renders_for_the_default_type_in_french(app):
+    at = app("evaluation", niveau="departement", territoire="51")
+    assert [t.value for t in at.title] == ["Évaluer une action"]
+    assert at.selectbox(key="evaluation_type").value == "PSYCHOMOTRICITE"
+    assert at.query_params["action"] == "PSYCHOMOTRICITE"
+    words = " ".join(texts(at)).split()
+    assert not [w for w in words if w.strip(".,;:()«»") in ENGLISH], "texte anglais ou technique affiché"
+    assert any(CAUSAL in m.value for m in at.markdown)
+    # The progression chart, when anything can be drawn, says it too.
+    drawn = [s for s in charts(at) if "Progression des notes" in json.dumps(s.get("title"), ensure_ascii=False)]
+    assert all(CAUSAL.lower() in json.dumps(s["title"], ensure_ascii=False) for s in drawn)
+    assert drawn or any("aucune progression affichable" in i.value for i in at.info)
+    # Waits are read per site: the page says so at a département.
+    assert any("choisissez le niveau « Site PRE »" in i.value for i in at.info)
+    for spec in charts(at):
+        assert spec.get("title") and spec["config"]["locale"]["number"]["decimal"] == ","
+    assert at.get("download_button")
+    assert len([e for e in at.expander if e.label == "Données du graphique"]) >= len(charts(at))
+
+
+def test_evaluation_of_a_type_outside_the_referential_says_how_to_add_it(app):
+    at = app("evaluation", niveau="departement", territoire="51", action="LOISIRS")
+    assert at.selectbox(key="evaluation_type").value == "LOISIRS"
+    assert any("ne figure pas au référentiel des actions évaluées" in i.value for i in at.info)
+    assert any("actions_evaluees.yaml" in c.value for c in at.caption)
+    assert not any(CAUSAL in m.value for m in at.markdown)
+    assert not [f for f in at.dataframe if f.value.columns[0] in ("Domaine", "Service de soin")]
+    # The key figures still show, and the choice follows the selector.
+    assert table(at, "Indicateur").height == len(ACTION_CODES)
+    at.selectbox(key="evaluation_type").set_value("PSYCHOMOTRICITE").run()
+    assert not at.exception and not at.error
+    assert any(CAUSAL in m.value for m in at.markdown)
+    assert at.query_params["action"] == "PSYCHOMOTRICITE"
+
+
+def test_an_unknown_type_in_the_url_falls_back_to_psychomotricity(app):
+    at = app("evaluation", action="<script>")
+    assert at.selectbox(key="evaluation_type").value == "PSYCHOMOTRICITE"
+
+
+def test_evaluation_at_a_departement_shows_the_published_figures(app, sql):
+    at = app("evaluation", niveau="departement", territoire="51", periode="2023")
+    published = published_period(sql, "2023")
+    masked = check_key_figures(at, published, [("51 — Marne", "departement", "51"),
+                                               ("44 — Grand Est", "region", "44")], "PSYCHOMOTRICITE")
+    masked += check_progression(at, published, "departement", "51", "PSYCHOMOTRICITE")
+    # Evolution: the trend's table is the published series of the chosen indicator, category = the type.
+    (evolution,) = [pl.from_pandas(f.value) for f in at.dataframe
+                    if "Territoire" in f.value.columns and "Données" in f.value.columns]
+    every = sql("select * from marts.indicateurs where indicateur = 'cout_par_enfant_type_action' "
+                "and categorie = 'PSYCHOMOTRICITE'")
+    label = f"{indicator('cout_par_enfant_type_action').libelle} ({indicator('cout_par_enfant_type_action').unite})"
+    for line in evolution.iter_rows(named=True):
+        level, code = ("departement", "51") if line["Territoire"] == "51 — Marne" else ("region", "44")
+        assert line[label] == shown(pick(every, niveau=level, territoire=code, periode=line["Période"]), "euros")
+
+
+def test_evaluation_at_a_site_shows_the_published_waits_before_and_after(app, sql):
+    site = evaluated_site(sql)
+    periode = default_period(sql)
+    at = app("evaluation", niveau="pre", territoire=site, periode=periode)
+    published = published_period(sql, periode)
+    check_key_figures(at, published, [(site_label(sql, site), "pre", site)], "PSYCHOMOTRICITE")
+    check_progression(at, published, "pre", site, "PSYCHOMOTRICITE")
+    expected = sql("select * from marts.attentes_autour_action where code_pre = ? and type_action = 'PSYCHOMOTRICITE'",
+                   [site])
+    shown_ = table(at, "Service de soin")
+    assert shown_.height == expected.height > 0
+    names = catalogue_categories()["structures"]
+    windows = {"avant": "12 mois avant", "apres": "12 mois après"}
+    for row in expected.iter_rows(named=True):
+        line = pick(shown_, **{"Service de soin": names[row["structure"]], "Fenêtre": windows[row["fenetre"]]})
+        assert line is not None, row
+        assert line["Du"] == formats.day(row["debut"]) and line["Au"] == formats.day(row["fin"])
+        assert line["Données"] == ("complète" if row["complete"] else "fenêtre incomplète")
+        for column, field in [("Demandes de la fenêtre", "demandes"), ("Attente médiane (jours)", "valeur"),
+                              ("Borne basse (IC à 95 %)", "borne_basse"), ("Borne haute (IC à 95 %)", "borne_haute")]:
+            if row["masque"]:
+                assert line[column] == SECRET, (row, column)
+            else:
+                assert line[column] == formats.number(row[field]), (row, column)
+    first = expected["premiere_action"][0]
+    assert any(f"**{formats.day(first)}**" in m.value for m in at.markdown)
+    # The chart draws the shown medians only.
+    drawn = {(r["structure"], r["fenetre"], r["valeur"]) for s in charts(at)
+             if "avant et après son arrivée" in json.dumps(s.get("title"), ensure_ascii=False)
+             for rows in s["datasets"].values() for r in rows}
+    assert drawn == {(names[r["structure"]], windows[r["fenetre"]], r["valeur"])
+                     for r in expected.iter_rows(named=True) if not r["masque"] and r["valeur"] is not None}
+
+
+def test_evaluation_never_shows_a_number_in_a_masked_cell(app, sql):
+    """Across sites and periods, every masked published row reads « secret statistique » wherever it shows, and
+    no masked value from the warehouse appears in a chart."""
+    masked = 0
+    for site, periode in [(evaluated_site(sql), "2024"), ("PRE10387", "2022"), ("PRE51649", "2023")]:
+        at = app("evaluation", niveau="pre", territoire=site, periode=periode)
+        published = published_period(sql, periode)
+        masked += check_key_figures(at, published, [(site_label(sql, site), "pre", site)], "PSYCHOMOTRICITE")
+        masked += check_progression(at, published, "pre", site, "PSYCHOMOTRICITE")
+    assert masked, "aucune case masquée : le jeu de données ne montre pas le secret statistique"
+
+
+def test_evaluation_keeps_a_coordinator_to_its_perimeter(app):
+    own = app("evaluation", role="site", niveau="pre", territoire="PRE51454")
+    assert any("non masqués" in i.value for i in own.info)
+    other = signed_in(AppTest.from_file(str(APP), default_timeout=60), "site")
+    other.query_params.update({"niveau": "pre", "territoire": "PRE51230"})
+    other.run()
+    other.switch_page("views/evaluation.py").run()
     assert any("ne fait pas partie de votre périmètre" in e.value for e in other.error)
     assert not other.dataframe and not charts(other)
 
