@@ -40,6 +40,12 @@ def evaluated_types() -> dict[str, str]:
     return catalogue_categories().get("types_action_evalues", {})
 
 
+def short_label(libelle: str) -> str:
+    """A key figure's label on a page about one action type: « Taux d'assiduité par type d'action » reads
+    « Taux d'assiduité »."""
+    return libelle.removesuffix(" par type d'action")
+
+
 def default_type(types: Sequence[str], wanted: str | None = None) -> str:
     """The type asked for (URL) when it exists, else PSYCHOMOTRICITE, else the first type."""
     return wanted if wanted in types else DEFAULT_TYPE if DEFAULT_TYPE in types else types[0]

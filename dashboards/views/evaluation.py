@@ -62,12 +62,18 @@ def key_figures(f: Filters, type_action: str, series: list[tuple[str, str, str]]
     codes = frames.known_codes(frames.ACTION_CODES)
     current = [data.territory_indicators(level, territory, [f.period]) for level, territory, _ in series]
     df = frames.action_figures(current, type_action, codes)
-    for column, row in zip(st.columns(len(codes)), df.iter_rows(named=True), strict=True):
-        with column:
-            text = SECRET if row["m0"] else "non calculé" if row["v0"] is None and row["n0"] is None \
-                else formats.by_kind(row["v0"], row["format"])
-            base = "" if row["m0"] or row["n0"] is None else f" Effectif : {formats.number(row['n0'])} ({row['base']})."
-            st.metric(row["libelle"], text, help=indicator(row["indicateur"]).definition + base, border=True)
+    rows = list(df.iter_rows(named=True))
+    cells = [c for _ in range(0, len(rows), 3) for c in st.columns(3)]  # rows of three: labels stay whole
+    for cell, row in zip(cells, rows, strict=False):
+        if row["m0"]:
+            text, base = SECRET, ""
+        elif row["v0"] is None and row["n0"] is None:
+            text, base = "non calculé", ""
+        else:
+            text = formats.by_kind(row["v0"], row["format"])
+            base = f" Effectif : {formats.number(row['n0'])} ({row['base']})."
+        cell.metric(frames.short_label(row["libelle"]), text, help=indicator(row["indicateur"]).definition + base,
+                    border=True)
     columns = [Column("libelle", "Indicateur")]
     for k, (_, _, label) in enumerate(series):
         columns += [Column(f"v{k}", label, "*", f"m{k}"), Column(f"n{k}", f"Effectif ({label})", "entier", f"m{k}")]
@@ -121,6 +127,7 @@ def progression(f: Filters, type_action: str, label: str) -> None:
         chart(bars, caption + " Les valeurs soumises au secret statistique ne sont pas dessinées.")
     else:
         st.info("Graphique non affiché : aucune progression affichable (aucun parcours noté, ou secret statistique).")
+        st.caption(caption)
     with st.expander("Données du graphique", expanded=True):
         table(df, [Column("domaine", "Domaine"),
                    Column("avec", "Avec l'action (points)", "decimal1", "m_avec"),
@@ -132,7 +139,7 @@ def progression(f: Filters, type_action: str, label: str) -> None:
                    Column("n_tous", "Tous les parcours notés", "entier", "m_tous")],
               key="evaluation_progression", file_stem=download_stem(f, f"evaluation_{type_action}_progression"),
               notes=[caption, CAUSALITY.replace("**", "")])
-    st.caption(caption + " Écart affiché seulement quand les deux progressions le sont.")
+    st.caption("Écart affiché seulement quand les deux progressions le sont (jamais déduit d'une case masquée).")
 
 
 def waits(f: Filters, type_action: str, label: str) -> None:

@@ -336,6 +336,9 @@ def test_cooperation_keeps_a_coordinator_to_its_perimeter(app, sql):
 ACTION_CODES = ["enfants_type_action", "seances_prevues_type_action", "seances_realisees_type_action",
                 "taux_assiduite_type_action", "cout_par_enfant_type_action"]
 DOMAINS = catalogue_categories()["domaines_note"]
+KEY_FIGURES = {"enfants_type_action": "Enfants bénéficiaires", "seances_prevues_type_action": "Séances prévues",
+               "seances_realisees_type_action": "Séances réalisées", "taux_assiduite_type_action": "Taux d'assiduité",
+               "cout_par_enfant_type_action": "Coût par enfant bénéficiaire"}
 CAUSAL = "Comparaison, pas un effet causal"
 
 
@@ -361,7 +364,7 @@ def check_key_figures(at, published, series: list[tuple[str, str, str]], type_ac
             assert line[f"Effectif ({label})"] == (SECRET if row["masque"] else formats.number(row["effectif"]))
             masked += row["masque"]
         first = pick(published, indicateur=code, niveau=series[0][1], territoire=series[0][2], categorie=type_action)
-        assert metrics(at)[indicator(code).libelle] == shown(first, indicator(code).format), code
+        assert metrics(at)[KEY_FIGURES[code]] == shown(first, indicator(code).format), code
     return masked
 
 
@@ -418,8 +421,18 @@ def test_evaluation_renders_for_the_default_type_in_french(app):
     assert len([e for e in at.expander if e.label == "Données du graphique"]) >= len(charts(at))
 
 
+def evaluation_from_a_link(app, action: str, **params: str) -> AppTest:
+    """The page opened from a shared link naming an action type: the first page run (Synthèse, in AppTest)
+    keeps only the filters in the URL, so the link's `action` is set before switching to the page."""
+    at = app(**params)
+    at.query_params["action"] = action
+    at.switch_page("views/evaluation.py").run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    return at
+
+
 def test_evaluation_of_a_type_outside_the_referential_says_how_to_add_it(app):
-    at = app("evaluation", niveau="departement", territoire="51", action="LOISIRS")
+    at = evaluation_from_a_link(app, "LOISIRS", niveau="departement", territoire="51")
     assert at.selectbox(key="evaluation_type").value == "LOISIRS"
     assert any("ne figure pas au référentiel des actions évaluées" in i.value for i in at.info)
     assert any("actions_evaluees.yaml" in c.value for c in at.caption)
@@ -434,8 +447,9 @@ def test_evaluation_of_a_type_outside_the_referential_says_how_to_add_it(app):
 
 
 def test_an_unknown_type_in_the_url_falls_back_to_psychomotricity(app):
-    at = app("evaluation", action="<script>")
+    at = evaluation_from_a_link(app, "<script>")
     assert at.selectbox(key="evaluation_type").value == "PSYCHOMOTRICITE"
+    assert at.query_params["action"] == "PSYCHOMOTRICITE"
 
 
 def test_evaluation_at_a_departement_shows_the_published_figures(app, sql):

@@ -151,3 +151,9 @@ def test_partner_volet_matrix_has_every_pair_of_the_period_and_hides_masked_coun
         ("CMPP", "Scolarité", 0.0, False),
         ("CMPP", "Santé", 18.0, False),
     ]
+
+
+def test_key_figure_labels_drop_the_type_on_a_page_about_one_type():
+    assert frames.short_label("Taux d'assiduité par type d'action") == "Taux d'assiduité"
+    assert frames.short_label("Coût par enfant bénéficiaire par type d'action") == "Coût par enfant bénéficiaire"
+    assert frames.short_label("Parcours actifs") == "Parcours actifs"
