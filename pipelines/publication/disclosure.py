@@ -890,6 +890,33 @@ def _audit_period(job: tuple[pl.DataFrame, pl.DataFrame, int]) -> Audit:
     return result
 
 
+def mask_windows(windows: pl.DataFrame, *, threshold: int | None = None, periods: pl.DataFrame | None = None,
+                 indicators: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`marts.attentes_autour_action` as published: a `masque` column, true when a window holds 1 … s − 1
+    requests (a window without any request shows its zero, as every zero count), and then neither the
+    number of requests, the median nor its interval.
+
+    These windows are relative to one site's own date (the first action of a type): they are not part of
+    the linear audit of `marts.indicateurs` (docs/evaluer-une-action.md says what that leaves open). One
+    case is closed here: a window that is exactly a period (`periods`: periode, debut, fin), the first
+    action falling on 1 January or 1 September, counts the same requests as the site's `demandes_attente`
+    of that structure and period, so it is masked whenever that row is masked in `indicators` (the masked
+    indicators)."""
+    threshold = settings.load().SEUIL_SECRET if threshold is None else threshold
+    masked = (pl.col("demandes") >= 1) & (pl.col("demandes") < threshold)
+    if periods is not None and indicators is not None and windows.height:
+        hidden_counts = indicators.filter((pl.col("indicateur") == "demandes_attente") & (pl.col("niveau") == "pre")
+                                          & pl.col(MASK_COLUMN)).select(
+            pl.col("territoire").alias("code_pre"), pl.col("categorie").alias("structure"), "periode")
+        same = (windows.with_row_index("_ligne")
+                .join(periods.select("periode", "debut", "fin"), on=["debut", "fin"])
+                .join(hidden_counts, on=["code_pre", "structure", "periode"])["_ligne"])
+        masked = masked | pl.int_range(pl.len()).is_in(same.to_list())
+    hidden = [c for c in ("demandes", "valeur", "borne_basse", "borne_haute") if c in windows.columns]
+    return windows.with_columns(masked.alias(MASK_COLUMN)).with_columns(
+        pl.when(pl.col(MASK_COLUMN)).then(None).otherwise(pl.col(c)).alias(c) for c in hidden)
+
+
 def masked_share_by_level(masked: pl.DataFrame) -> dict[str, float]:
     """Share of rows masked at each level (for reports)."""
     out = {}

@@ -69,6 +69,22 @@ def methodology_markdown() -> str:
         "L'attente médiane est le plus petit délai auquel cette part tombe à 50 % ou moins ; tant que ce n'est pas "
         "le cas, elle n'est pas calculée.",
         "",
+        "## Attentes avant et après l'arrivée d'une action sur un site",
+        "",
+        "Pour chaque type d'action évalué (référentiel `pipelines/warehouse/actions_evaluees.yaml`) présent sur un "
+        "site, la plateforme compare les attentes des structures de soin liées (par exemple psychomotricien, CMPP "
+        "et CAMSP pour la psychomotricité) dans les 12 mois qui précèdent la première action de ce type sur le site "
+        "et dans les 12 mois qui la suivent (le jour de la première action compris). L'attente médiane et son "
+        "intervalle de confiance à 95 % sont estimés par la méthode de Kaplan-Meier exactement comme l'attente "
+        "médiane des indicateurs, sur les demandes faites dans chaque fenêtre. Une fenêtre est dite complète "
+        "lorsqu'elle finit au plus tard à la date d'extraction du site et commence au plus tôt au début de ses "
+        "données. Une fenêtre qui compte de 1 à seuil moins un demandes est masquée (« secret statistique ») : "
+        "ni le nombre de demandes, ni la médiane, ni son intervalle ne sont affichés ; une fenêtre qui coïncide "
+        "avec une année civile ou scolaire est aussi masquée quand les demandes de cette période le sont. Ces "
+        "fenêtres dépendent de la date propre à chaque site : elles ne font pas partie de la vérification par "
+        "programmation linéaire des indicateurs (voir [evaluer-une-action.md](evaluer-une-action.md)). La "
+        "comparaison avant / après est descriptive : d'autres changements ont pu survenir en même temps.",
+        "",
         "## Incertitude",
         "",
         "Un chiffre calculé sur peu de personnes varie beaucoup d'une année à l'autre par le seul hasard. "

@@ -7,6 +7,8 @@ with `os.replace` (readers see the old copy or the new one, never a mix).
 The copy holds aggregates only: the indicators already masked by `pipelines.publication.disclosure`
 (with a `masque` column), so that every page, chart and download shows the same masked cells; the
 Kaplan–Meier curves only where at least s requests are at risk and the requests are shown; the
+waits around an action's arrival at a site (`marts.attentes_autour_action`) with the windows of fewer than
+s requests masked; the
 submissions ledger, the sites, the periods and the completeness of the data. No row-level table of
 pathways, actions, bilans or requests leaves the warehouse.
 """
@@ -37,7 +39,7 @@ SEED_FILE = "graine_secret_statistique"
 MEMO_FOLDER = "masques"  # under secret/: each period's masks under the hash of what they depend on
 # Marts rebuilt here, masked; the others are copied as they are, but for the row-level snapshots
 # (pathways, actions, bilans, requests), which stay in the warehouse: the copy holds aggregates only.
-MASKED_MARTS = ("indicateurs", "km_courbes")
+MASKED_MARTS = ("indicateurs", "km_courbes", "attentes_autour_action")
 ROW_LEVEL_MARTS = DATA_TABLES
 
 
@@ -141,6 +143,11 @@ def _write_copy(con: duckdb.DuckDBPyConnection, tmp: Path, protection: disclosur
             where k.n_a_risque >= ?
             order by all
         """, [threshold])
+        # The waits around an action's arrival at a site: a window of fewer than s requests is masked.
+        fenetres = disclosure.mask_windows(  # noqa: F841 - read by DuckDB by name
+            con.sql("select * from marts.attentes_autour_action").pl(), threshold=threshold,
+            periods=con.sql("select * from marts.periodes").pl(), indicators=protection.masked)
+        con.execute("create table publie.marts.attentes_autour_action as select * from fenetres")
         _write_summary(con, protection, threshold)
     finally:
         con.execute("detach publie")

@@ -3,7 +3,8 @@
 A model is a table or view `<schema>.<name>`:
 - built by `sql/<schema>/<name>.sql`, for the layers `staging` → `intermediaire` → `marts`;
 - or built from package data: `referentiel.categories` (the catalogue's category sets, with
-  their codes, labels and order), `referentiel.normes` (the referential of norms) and
+  their codes, labels and order), `referentiel.normes` (the referential of norms),
+  `referentiel.actions_evaluees` (the evaluated action types and their related care services) and
   `marts.indicateurs` (the union of the indicator files the catalogue names, in `sql/indicateurs/`).
 
 What a model reads is taken from the schema-qualified names its SQL references (comments
@@ -25,13 +26,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator_files, norms
+from pipelines.warehouse.catalogue import catalogue, catalogue_categories, evaluated_actions, indicator_files, norms
 
 SQL_DIR = Path(str(files("pipelines.warehouse.sql")))
 SQL_LAYERS = ("staging", "intermediaire", "marts")
 SOURCE_SCHEMA = "ingestion"
 CATEGORIES = "referentiel.categories"
 NORMS = "referentiel.normes"
+EVALUATED_ACTIONS = "referentiel.actions_evaluees"
 INDICATORS = "marts.indicateurs"
 Z = 1.959963984540054  # the normal 97.5 % quantile: every 95 % interval of marts.indicateurs
 
@@ -75,6 +77,8 @@ def registry() -> dict[str, Model]:
     found: dict[str, Model] = {
         CATEGORIES: Model(CATEGORIES, "Ensembles de catégories des indicateurs (codes, libellés, ordre).", frozenset()),
         NORMS: Model(NORMS, "Référentiel des normes de service (valeurs modifiables par les analystes).", frozenset()),
+        EVALUATED_ACTIONS: Model(EVALUATED_ACTIONS, "Types d'action évalués et structures de soin liées (référentiel "
+                                 "modifiable par les analystes).", frozenset()),
     }
     for layer in SQL_LAYERS:
         for path in sorted((SQL_DIR / layer).glob("*.sql")):
@@ -118,6 +122,8 @@ def run(con: duckdb.DuckDBPyConnection, model: Model) -> None:
         _write_categories(con)
     elif model.key == NORMS:
         _write_norms(con)
+    elif model.key == EVALUATED_ACTIONS:
+        _write_evaluated_actions(con)
     elif model.key == INDICATORS:
         _build_indicator_table(con, model)
     else:
@@ -144,6 +150,15 @@ def _write_norms(con: duckdb.DuckDBPyConnection) -> None:
     schema = {"norme": pl.String, "valeur": pl.Float64, "unite": pl.String, "libelle": pl.String}
     frame = pl.DataFrame(rows, schema=schema, orient="row")  # noqa: F841 - read by DuckDB by name
     con.execute("create or replace table referentiel.normes as select * from frame")
+
+
+def _write_evaluated_actions(con: duckdb.DuckDBPyConnection) -> None:
+    rows = [(type_action, structure, ordre_type, ordre_structure)
+            for ordre_type, (type_action, structures) in enumerate(evaluated_actions().items(), start=1)
+            for ordre_structure, structure in enumerate(structures, start=1)]
+    schema = {"type_action": pl.String, "structure": pl.String, "ordre_type": pl.Int32, "ordre_structure": pl.Int32}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")  # noqa: F841 - read by DuckDB by name
+    con.execute("create or replace table referentiel.actions_evaluees as select * from frame")
 
 
 def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model) -> None:

@@ -1,21 +1,19 @@
 -- intermediaire.km_courbes: Kaplan–Meier survival S(t) of the wait, per territory, period and
 -- structure, at every distinct time t. At equal times events are counted before censorings:
 -- the number at risk at t counts every request whose time is >= t. With the 95 % band of S(t).
+-- The estimate itself is the table macro of the same name, intermediaire.km_courbes(observations), the
+-- one Kaplan–Meier of the warehouse: one curve per (niveau, territoire, periode, structure) of its
+-- observations (columns duree_jours, evenement). marts.attentes_autour_action applies it to the windows
+-- around an action's arrival at a site.
 create schema if not exists intermediaire;
-create or replace table intermediaire.km_courbes as
-with observations as (
-    select t.niveau, t.territoire, a.periode, a.structure, a.duree_jours, a.evenement
-    from intermediaire.attentes_periodes as a
-    inner join intermediaire.territoires_sites as t using (code_pre)
-),
-
-temps as (
+create or replace macro intermediaire.km_courbes(observations) as table
+with temps as (
     select
         niveau, territoire, periode, structure,
         duree_jours as t,
         count(*) filter (where evenement) as evenements,
         count(*) as sorties_du_risque
-    from observations
+    from query_table(observations)
     group by all
 ),
 
@@ -66,3 +64,12 @@ final as (
 )
 
 select * from final;
+
+create or replace table intermediaire.km_courbes as
+with observations as (
+    select t.niveau, t.territoire, a.periode, a.structure, a.duree_jours, a.evenement
+    from intermediaire.attentes_periodes as a
+    inner join intermediaire.territoires_sites as t using (code_pre)
+)
+
+select * from intermediaire.km_courbes(observations);

@@ -19,13 +19,19 @@ from pipelines.warehouse import models
 from pipelines.warehouse.catalogue import indicator_files
 from pipelines.warehouse.store import ensure_schema
 
-_CREATE = re.compile(r"^\s*create\s+(or\s+replace\s+)?(table|view)\s+[a-z_.]+\s+as\s+", re.IGNORECASE | re.DOTALL)
+# A table or view, or a table macro (its body is the query): what follows is parsed.
+_CREATE = re.compile(r"^\s*create\s+(or\s+replace\s+)?"
+                     r"((table|view)\s+[a-z_.]+|macro\s+[a-z_.]+\([a-z_, ]*\)\s+as\s+table)\s+(as\s+)?",
+                     re.IGNORECASE | re.DOTALL)
 
 
 def _tables(node, found: set[str]) -> set[str]:
     if isinstance(node, dict):
         if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
             found.add(f"{node['schema_name']}.{node['table_name']}")
+        # A model's table macro (intermediaire.km_courbes(observations)) is a reference to that model.
+        if node.get("type") == "TABLE_FUNCTION" and node.get("function", {}).get("schema"):
+            found.add(f"{node['function']['schema']}.{node['function']['function_name']}")
         for value in node.values():
             _tables(value, found)
     elif isinstance(node, list):
