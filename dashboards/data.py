@@ -221,16 +221,16 @@ WAITS_SCHEMA = {"code_pre": pl.String, "type_action": pl.String, "structure": pl
                 "masque": pl.Boolean}
 
 
-def waits_around_action(code_pre: str) -> pl.DataFrame:
+def waits_around_action(code_pre: str) -> pl.DataFrame | None:
     """The published (masked) waits around each evaluated action's first appearance at one site
-    (`marts.attentes_autour_action`); empty outside the perimeter, and in figures published before the table
+    (`marts.attentes_autour_action`); empty outside the perimeter; None in figures published before the table
     existed (an older edition)."""
     if not access.visible("pre", code_pre):
         return pl.DataFrame(schema=WAITS_SCHEMA)
     try:
         return query("attentes_autour_action", code_pre=code_pre)
     except duckdb.CatalogException:
-        return pl.DataFrame(schema=WAITS_SCHEMA)
+        return None
 
 
 def report(relative_path: str | None) -> str | None:

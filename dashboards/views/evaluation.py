@@ -145,7 +145,12 @@ def progression(f: Filters, type_action: str, label: str) -> None:
 def waits(f: Filters, type_action: str, label: str) -> None:
     st.header("Attentes des services de soin avant et après l'arrivée de l'action")
     structures = catalogue_categories()["structures"]
-    df = frames.waits(data.waits_around_action(f.territory), f.territory, type_action, structures)
+    published = data.waits_around_action(f.territory)
+    if published is None:
+        st.info("Ces chiffres n'existent pas dans l'édition choisie, figée avant leur ajout : choisissez une édition "
+                "plus récente ou les données en continu dans le menu « Chiffres ».")
+        return
+    df = frames.waits(published, f.territory, type_action, structures)
     if not df.height:
         st.info(f"« {label} » n'apparaît pas encore dans les actions de ce site : aucune date d'arrivée, donc pas "
                 "d'attentes à comparer.")
