@@ -228,6 +228,27 @@ def _product_relations(system: PeriodSystem, rows: list[dict], rules: dict[str, 
         if total is None or len(set(members)) != size:
             continue
         system.add({**{m: 1.0 for m in members}, total: -1.0}, equality=True)
+    _effectif_sums(system, rows, rules, eff_at)
+
+
+def _effectif_sums(system: PeriodSystem, rows: list[dict], rules: dict[str, Indicator],
+                   eff_at: dict[tuple[str, str, str, str], Var]) -> None:
+    """`somme_effectifs` X: the effectifs of an indicator's categories add up to X's effectif (the actions
+    whose attendance is known, per action type or per partner, make those of taux_assiduite); stated only
+    when every category is a row of the period."""
+    sets = catalogue_categories()
+    groups: dict[tuple, list[Var]] = defaultdict(list)
+    for row in rows:
+        rule = rules[row["indicateur"]]
+        if rule.somme_effectifs and rule.categories:
+            where = (row["niveau"], row["territoire"])
+            groups[(row["indicateur"], rule.somme_effectifs, *where)].append(
+                eff_at[(row["indicateur"], row["categorie"], *where)])
+    for (indicator, target, niveau, territoire), members in groups.items():
+        total = eff_at.get((target, "", niveau, territoire))
+        if total is None or len(set(members)) != len(sets[rules[indicator].categories]):
+            continue
+        system.add({**{m: 1.0 for m in members}, total: -1.0}, equality=True)
 
 
 # --------------------------------------------------------------------------- widths

@@ -57,6 +57,9 @@ class Indicator:
     # On a product set (a × b): the indicator of which this one's effectif is a part: for each category "a:b",
     # the effectifs of the indicators naming the same X add up to X's effectif at category b.
     partie_de: str | None = None
+    # The categories' effectifs add up to that indicator's effectif (same territory and period): the actions
+    # whose attendance is known, per action type or partner, make those of taux_assiduite.
+    somme_effectifs: str | None = None
     ajout: bool = False  # added by the project (indicators.md lets it add indicators to the catalogue)
 
     def category_values(self) -> list[str]:

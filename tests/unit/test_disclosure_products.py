@@ -29,6 +29,10 @@ SITES = pl.DataFrame({"code_pre": list(TREE), "departement": list(TREE.values())
 PARTNERS = ["EDUCATION_NATIONALE", "CMPP", "CAMSP", "PMI", "PROFESSIONNEL_LIBERAL", "ASSOCIATION", "CENTRE_SOCIAL",
             "CAF", "CONSEIL_DEPARTEMENTAL", "COMMUNE", "AUTRE"]
 VOLETS = ["SCOLARITE", "EDUCATIF", "PARENTALITE", "SANTE"]
+TYPES = ["ACCOMPAGNEMENT_SCOLARITE", "COUP_DE_POUCE_LANGAGE", "LIEN_ECOLE_FAMILLE", "ACTIVITE_SPORTIVE",
+         "ACTIVITE_CULTURELLE", "SEJOUR_VACANCES", "LOISIRS", "GROUPE_PAROLE_PARENTS", "ENTRETIEN_FAMILIAL",
+         "GUIDANCE_FAMILIALE", "MEDIATION", "BILAN_SANTE", "BILAN_PSYCHOMOTRICITE", "PSYCHOMOTRICITE",
+         "ORTHOPHONIE", "SUIVI_PSYCHOLOGIQUE", "ORIENTATION_SOIN", "AUTRE"]
 
 
 def _places(site_values: dict[str, int]) -> list[tuple[str, str, int]]:
@@ -68,7 +72,14 @@ def reader(published: pl.DataFrame) -> dict[tuple, tuple[float, float]]:
             j = index[("progression_note_sans_action", cat, level, terr)]
             k = index[("progression_note", cat.split(":")[1], level, terr)]
             eq.append({i: 1.0, j: 1.0, k: -1.0})
+        # Sessions per action type count the actions of the attendance rate per type: one effectif.
+        if ind == "seances_prevues_type_action":
+            eq.append({i: 1.0, index[("taux_assiduite_type_action", cat, level, terr)]: -1.0})
     for level, terr in {(r["niveau"], r["territoire"]) for r in rows}:
+        # The actions whose attendance is known, per type, make those of taux_assiduite.
+        if ("taux_assiduite", "", level, terr) in index:
+            eq.append({**{index[("taux_assiduite_type_action", t, level, terr)]: 1.0 for t in TYPES},
+                       index[("taux_assiduite", "", level, terr)]: -1.0})
         if ("actions_par_partenaire", PARTNERS[0], level, terr) not in index:
             continue
         # A partner's volets make its count; a volet's partners make the volet's count.
@@ -178,4 +189,28 @@ def test_a_small_partner_volet_count_is_not_recovered_from_the_margins():
     masked, ranges = _check(df)
     assert _masked(masked, "actions_partenaire_volet", "EDUCATION_NATIONALE:EDUCATIF", "pre", "PRE51230")
     low, high = ranges[("actions_partenaire_volet", "EDUCATION_NATIONALE:EDUCATIF", "pre", "PRE51230")]
+    assert high - low >= S
+
+
+
+def test_a_small_attendance_base_of_one_type_is_not_recovered_from_the_overall_one():
+    # Actions whose attendance is known: PSYCHOMOTRICITE 40/30/25, ORTHOPHONIE 4/0/0 (small), every other type 0;
+    # taux_assiduite's effectif is their total (44/30/25), a relation a reader sees: ORTHOPHONIE = 44 − 40.
+    per_type = {"PSYCHOMOTRICITE": (40, 30, 25), "ORTHOPHONIE": (4, 0, 0)}
+    sites = list(TREE)
+    rows = []
+    for t in TYPES:
+        counts = dict(zip(sites, per_type.get(t, (0, 0, 0)), strict=True))
+        for code in ("taux_assiduite_type_action", "seances_prevues_type_action"):
+            rows += [(code, t, level, terr, period, 50.0 if n else None, n)
+                     for _, _, level, terr, period, _, n in _rows(code, t, counts)]
+    rows += _rows("taux_assiduite", "", {s: sum(v[k] for v in per_type.values()) for k, s in enumerate(sites)})
+    df = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+    # Primary rule alone: the 4 are 44 − 40 − 0 − … at PRE51230.
+    leaked = reader(_primary_only(df))
+    assert leaked[("taux_assiduite_type_action", "ORTHOPHONIE", "pre", "PRE51230")] == pytest.approx((4.0, 4.0))
+    masked, ranges = _check(df)
+    assert _masked(masked, "taux_assiduite_type_action", "ORTHOPHONIE", "pre", "PRE51230")
+    assert _masked(masked, "seances_prevues_type_action", "ORTHOPHONIE", "pre", "PRE51230")  # same base
+    low, high = ranges[("taux_assiduite_type_action", "ORTHOPHONIE", "pre", "PRE51230")]
     assert high - low >= S
