@@ -200,12 +200,13 @@ def waits(f: Filters, type_action: str, label: str) -> None:
                                                           range=["circle", "triangle-down"])))
         spec = (rules + points).properties(
             title=f"Attente médiane des services liés à « {label} », avant et après son arrivée",
-            height=70 * drawn["structure"].n_unique())
+            height=max(160, 70 * drawn["structure"].n_unique()))
         chart(spec, caption + " Trait : intervalle de confiance à 95 % ; les attentes soumises au secret statistique "
                               "ne sont pas dessinées.")
     else:
         st.info("Graphique non affiché : aucune attente médiane affichable (secret statistique ou médiane non "
                 "atteinte).")
+        st.caption(caption)
     with st.expander("Données du graphique", expanded=True):
         table(df, [Column("structure", "Service de soin"), Column("fenetre", "Fenêtre"),
                    Column("debut", "Du", "date"), Column("fin", "Au", "date"),
@@ -216,7 +217,6 @@ def waits(f: Filters, type_action: str, label: str) -> None:
                    Column("etat", "Données")],
               key="evaluation_attentes", file_stem=download_stem(f, f"evaluation_{type_action}_attentes"),
               notes=[caption])
-    st.caption(caption)
     if data.shows_unmasked(f.level, f.territory):
         st.caption("Ces attentes sont les chiffres publiés, masqués comme partout ailleurs, même pour votre site.")
 
@@ -242,8 +242,9 @@ def body(f: Filters) -> None:
                 "(parcours avec et sans l'action) et les attentes des services de soin avant et après son arrivée "
                 "ne sont pas calculées pour ce type.")
         st.caption("Pour l'ajouter, un analyste inscrit ce type d'action et les services de soin qui s'y rapportent "
-                   f"dans le référentiel des actions évaluées (fichier {frames.EVALUATED_FILE}) ; les chiffres "
-                   "apparaissent au traitement suivant des dépôts. Types évalués aujourd'hui : "
+                   f"dans le référentiel des actions évaluées (fichier {frames.EVALUATED_FILE}, décrit dans "
+                   "docs/evaluer-une-action.md) ; les chiffres apparaissent à la reconstruction suivante de "
+                   "l'entrepôt. Types évalués aujourd'hui : "
                    + (", ".join(frames.evaluated_types().values()) or "aucun") + ".")
     else:
         progression(f, type_action, label)

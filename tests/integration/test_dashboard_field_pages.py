@@ -269,7 +269,7 @@ def test_cooperation_compares_the_site_with_its_departement_as_published(app, sq
         code = next(c for c, n in names.items() if n == line["Partenaire"])
         assert line["Actions engagées"] == shown(pick(every, periode=line["Période"], categorie=code), "entier")
     titles = " ".join(json.dumps(s.get("title"), ensure_ascii=False) for s in charts(at))
-    assert "Origine de l'orientation des entrées" in titles and "type de partenaire et par volet" in titles
+    assert "Origine de l'orientation des entrées" in titles  # the partner × volet heat map: test below
 
 
 def test_cooperation_partner_volet_matrix_equals_the_published_counts(app, sql):
