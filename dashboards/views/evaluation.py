@@ -160,12 +160,19 @@ def waits(f: Filters, type_action: str, label: str) -> None:
     st.markdown(f"Première action « {label} » sur ce site : **{arrived}**. Pour chaque service de soin lié, "
                 "l'attente médiane avant le premier rendez-vous des demandes faites dans les 12 mois qui précèdent "
                 "cette date et dans les 12 mois qui la suivent (méthode de Kaplan-Meier, intervalle de confiance à "
-                "95 % entre crochets). Là aussi, c'est une comparaison avant/après, pas un effet causal : d'autres "
-                "changements ont pu jouer sur la même période.")
+                "95 % entre crochets). Ces deux fenêtres tiennent à la date d'arrivée de l'action, pas à la période "
+                "choisie dans les filtres. Là aussi, c'est une comparaison avant/après, pas un effet causal : "
+                "d'autres changements ont pu jouer sur la même période.")
     lines = []
     for row in df.iter_rows(named=True):
-        value = SECRET if row["masque"] else (
-            "non atteinte" if row["valeur"] is None else f"{formats.number(row['valeur'])} jours")
+        if row["masque"]:
+            value = SECRET
+        elif not row["demandes"]:
+            value = "aucune demande"
+        elif row["valeur"] is None:
+            value = f"non atteinte ({formats.plural(row['demandes'], 'demande')})"
+        else:
+            value = f"{formats.number(row['valeur'])} jours"
         bounds = "" if row["masque"] else interval_text(row["borne_basse"], row["borne_haute"], "entier")
         state = f" ({frames.INCOMPLETE})" if row["etat"] == frames.INCOMPLETE else ""
         lines.append(f"- **{row['structure']}**, {row['fenetre']} ({formats.day(row['debut'])} – "
@@ -176,7 +183,8 @@ def waits(f: Filters, type_action: str, label: str) -> None:
                "premier rendez-vous, demandes encore en attente ou abandonnées comprises (voir la page « Listes "
                "d'attente ») ; "
                "« non atteinte » : moins de la moitié ont eu un rendez-vous. « Fenêtre incomplète » : la fenêtre "
-               "dépasse la date d'extraction des données ; ses chiffres sont provisoires.")
+               "commence avant le début des données du site ou finit après leur date d'extraction ; elle ne compte "
+               "pas toutes les demandes de ces 12 mois, ses chiffres sont à lire avec prudence.")
     drawn = df.filter(~pl.col("masque") & pl.col("valeur").is_not_null()).with_columns(
         text=pl.col("valeur").map_elements(lambda v: f"{formats.number(v)} jours", return_dtype=pl.String),
         interval=pl.struct("borne_basse", "borne_haute").map_elements(

@@ -62,6 +62,19 @@ def test_the_field_pages_render_at_every_level_and_period_type(app, page, niveau
     assert at.dataframe
 
 
+def chart_rows(at: AppTest, title_part: str) -> list[dict]:
+    """The rows a chart draws (Streamlit sends each chart's data beside its spec, as Arrow), for the charts
+    whose title contains `title_part`."""
+    import pyarrow as pa
+
+    rows = []
+    for element in at.get("vega_lite_chart"):
+        if title_part in json.dumps(json.loads(element.proto.spec).get("title"), ensure_ascii=False):
+            for named in element.proto.datasets:
+                rows += pl.from_arrow(pa.ipc.open_stream(named.data.data).read_all()).to_dicts()
+    return rows
+
+
 def bound(value: float | None, decimals: int) -> str:
     return "—" if value is None else formats.number(value, decimals)
 
@@ -279,9 +292,7 @@ def test_cooperation_partner_volet_matrix_equals_the_published_counts(app, sql):
     partners, volets = catalogue_categories()["partenaires"], catalogue_categories()["volets"]
     assert matrix.height == len(partners) * len(volets)
     published = published_period(sql, "2023")
-    drawn = {(r["partenaire"], r["volet"]): r["actions"] for s in charts(at)
-             if "par volet" in json.dumps(s.get("title"), ensure_ascii=False)
-             for rows in s["datasets"].values() for r in rows}
+    drawn = {(r["partenaire"], r["volet"]): r["actions"] for r in chart_rows(at, "par volet")}
     masked = 0
     for line in matrix.iter_rows(named=True):
         p = next(c for c, n in partners.items() if n == line["Partenaire"])
@@ -296,9 +307,30 @@ def test_cooperation_partner_volet_matrix_equals_the_published_counts(app, sql):
             assert (line["Partenaire"], line["Volet"]) not in drawn
         else:
             assert drawn[(line["Partenaire"], line["Volet"])] == row["valeur"]
-    assert drawn or any("aucune action affichable" in i.value for i in at.info)
-    assert any("Case vide : aucune action, ou nombre soumis au secret statistique" in c.value for c in at.caption)
+    if drawn:
+        assert any("Case vide : aucune action, ou nombre soumis au secret statistique" in c.value for c in at.caption)
+    else:
+        assert any("aucune action affichable" in i.value for i in at.info)
     assert masked == 0 or SECRET in matrix["Actions engagées"].to_list()
+
+
+def test_cooperation_heat_map_draws_a_coordinator_s_own_unmasked_counts(app, warehouse):
+    """On its own site's page, a coordinator sees the live counts unmasked (from the warehouse): the heat map
+    draws every non-zero pair, and only those."""
+    at = app("cooperation", role="site", niveau="pre", territoire="PRE51454", periode="2023")
+    expected = warehouse("select categorie, valeur from marts.indicateurs where indicateur = 'actions_partenaire_volet'"
+                         " and niveau = 'pre' and territoire = 'PRE51454' and periode = '2023'")
+    partners, volets = catalogue_categories()["partenaires"], catalogue_categories()["volets"]
+    assert expected.height == len(partners) * len(volets)
+    matrix = table(at, "Partenaire")
+    drawn = {(r["partenaire"], r["volet"]): r["actions"] for r in chart_rows(at, "par volet")}
+    names = {f"{p}:{v}": (pn, vn) for p, pn in partners.items() for v, vn in volets.items()}
+    assert drawn == {names[c]: v for c, v in expected.rows() if v > 0}
+    assert drawn, "aucune action sur le site"
+    for code, value in expected.rows():
+        line = pick(matrix, Partenaire=names[code][0], Volet=names[code][1])
+        assert line["Actions engagées"] == formats.number(value), code
+    assert any("Case vide : aucune action, ou nombre soumis au secret statistique" in c.value for c in at.caption)
 
 
 def test_cooperation_trend_follows_the_chosen_indicator(app, sql):
@@ -394,9 +426,7 @@ def check_progression(at, published, level: str, territory: str, type_action: st
         for row, group in ((with_, "Parcours avec l'action"), (without, "Parcours sans l'action")):
             if not row["masque"] and row["valeur"] is not None:
                 expected_bars.add((name, group, round(row["valeur"], 9)))
-    drawn = {(r["domaine"], r["groupe"], round(r["valeur"], 9)) for s in charts(at)
-             if "Progression des notes" in json.dumps(s.get("title"), ensure_ascii=False)
-             for rows in s["datasets"].values() for r in rows}
+    drawn = {(r["domaine"], r["groupe"], round(r["valeur"], 9)) for r in chart_rows(at, "Progression des notes")}
     assert drawn == expected_bars
     return masked
 
@@ -495,10 +525,23 @@ def test_evaluation_at_a_site_shows_the_published_waits_before_and_after(app, sq
                 assert line[column] == formats.number(row[field]), (row, column)
     first = expected["premiere_action"][0]
     assert any(f"**{formats.day(first)}**" in m.value for m in at.markdown)
+    # The reading, one line per structure and window: value, interval, « fenêtre incomplète ».
+    lines = [line for m in at.markdown for line in m.value.splitlines() if line.startswith("- **")]
+    assert len(lines) == expected.height
+    for row in expected.iter_rows(named=True):
+        start = f"- **{names[row['structure']]}**, {windows[row['fenetre']]} ({formats.day(row['debut'])} – "
+        (line,) = [x for x in lines if x.startswith(start)]
+        if row["masque"]:
+            assert SECRET in line and not any(ch.isdigit() for ch in line.split(":", 1)[1]), line
+        elif row["demandes"] == 0:
+            assert "aucune demande" in line
+        elif row["valeur"] is not None:
+            assert f"{formats.number(row['valeur'])} jours" in line
+            if row["borne_basse"] is not None or row["borne_haute"] is not None:
+                assert f"[{formats.number(row['borne_basse'])} ; {formats.number(row['borne_haute'])}]" in line
+        assert line.endswith("(fenêtre incomplète)") == (not row["complete"]), line
     # The chart draws the shown medians only.
-    drawn = {(r["structure"], r["fenetre"], r["valeur"]) for s in charts(at)
-             if "avant et après son arrivée" in json.dumps(s.get("title"), ensure_ascii=False)
-             for rows in s["datasets"].values() for r in rows}
+    drawn = {(r["structure"], r["fenetre"], r["valeur"]) for r in chart_rows(at, "avant et après son arrivée")}
     assert drawn == {(names[r["structure"]], windows[r["fenetre"]], r["valeur"])
                      for r in expected.iter_rows(named=True) if not r["masque"] and r["valeur"] is not None}
 
