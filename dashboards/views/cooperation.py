@@ -151,7 +151,7 @@ def body(f: Filters) -> None:
     if shown.height:
         volets = list(catalogue_categories()["volets"].values())
         base = alt.Chart(shown).encode(
-            x=alt.X("volet:N", title="Volet", sort=volets, axis=alt.Axis(labelAngle=0)),
+            x=alt.X("volet:N", title="Volet", sort=volets, axis=alt.Axis(labelAngle=0, labelLimit=220)),
             y=alt.Y("partenaire:N", title=None, sort=list(catalogue_categories()["partenaires"].values()),
                     axis=alt.Axis(labelLimit=260)),
             tooltip=[alt.Tooltip("partenaire:N", title="Partenaire"), alt.Tooltip("volet:N", title="Volet"),
