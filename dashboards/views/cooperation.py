@@ -8,7 +8,6 @@ import polars as pl
 import streamlit as st
 
 import data
-import frames
 from display import (
     INTERVAL_NOTE,
     Column,
@@ -140,49 +139,26 @@ def body(f: Filters) -> None:
                    Column("effectif", "Entrées de la période", "entier", "masque")],
               key="cooperation_origines", file_stem=download_stem(f, "cooperation_origines"), notes=[caption])
 
-    st.header("Quels partenaires interviennent, et dans quel volet")
-    st.markdown(f"Les actions commencées en {f.period}, par type de partenaire et par volet du parcours : où l'école, "
-                "les services de soin, les services sociaux et les autres partenaires interviennent.")
-    current = data.territory_indicators(f.level, f.territory, [f.period])
-    matrix = frames.partner_volet_matrix(current, f.period, catalogue_categories()["partenaires"],
-                                         catalogue_categories()["volets"])
-    caption = note(f, masked=int(matrix["masque"].sum()))
-    shown = matrix.filter(~pl.col("masque") & (pl.col("actions") > 0))
-    if shown.height:
-        volets = list(catalogue_categories()["volets"].values())
-        base = alt.Chart(shown).encode(
-            x=alt.X("volet:N", title="Volet", sort=volets, axis=alt.Axis(labelAngle=0, labelLimit=220)),
-            y=alt.Y("partenaire:N", title=None, sort=list(catalogue_categories()["partenaires"].values()),
-                    axis=alt.Axis(labelLimit=260)),
-            tooltip=[alt.Tooltip("partenaire:N", title="Partenaire"), alt.Tooltip("volet:N", title="Volet"),
-                     alt.Tooltip("actions:Q", title="Actions engagées", format=",d")])
-        heat = base.mark_rect().encode(
-            color=alt.Color("actions:Q", title="Actions engagées", scale=alt.Scale(scheme="blues")))
-        counts = base.mark_text(fontSize=11).encode(
-            text=alt.Text("actions:Q", format=",d"),
-            color=alt.condition(alt.datum.actions > shown["actions"].max() / 2, alt.value("white"),
-                                alt.value("black")))
-        chart((heat + counts).properties(
-            title=f"Actions engagées par type de partenaire et par volet, {f.period} — {f.label}",
-            height=max(160, 28 * shown["partenaire"].n_unique())),
-            caption + " Case vide : aucune action, ou nombre soumis au secret statistique (le tableau les "
-                      "distingue).")
-    else:
-        st.info("Graphique non affiché : aucune action affichable pour cette période (aucune action, ou nombres "
-                "soumis au secret statistique).")
-    with st.expander("Données du graphique"):
-        table(matrix, [Column("partenaire", "Partenaire"), Column("volet", "Volet"),
-                       Column("actions", "Actions engagées", "entier", "masque")],
-              key="cooperation_partenaires_volets", file_stem=download_stem(f, "cooperation_partenaires_volets"),
-              notes=[caption])
-
-    st.subheader("Actions par type de partenaire et par période")
+    st.header("Quels partenaires interviennent")
     df = partners(f)
     caption = note(f, f.periods, masked=int(df["masque"].sum()))
-    table(df, [Column("periode", "Période"), Column("partenaire", "Partenaire"),
-               Column("actions", "Actions engagées", "entier", "masque")],
-          key="cooperation_partenaires", file_stem=download_stem(f, "cooperation_partenaires"), notes=[caption])
-    st.caption(caption)
+    shown = df.filter(~pl.col("masque") & pl.col("actions").is_not_null())
+    if shown.height:
+        heat = alt.Chart(shown).mark_rect().encode(
+            x=alt.X("periode:N", title="Période", sort=list(f.periods)),
+            y=alt.Y("partenaire:N", title=None, axis=alt.Axis(labelLimit=260)),
+            color=alt.Color("actions:Q", title="Actions engagées", scale=alt.Scale(scheme="blues")),
+            tooltip=[alt.Tooltip("partenaire:N", title="Partenaire"), alt.Tooltip("periode:N", title="Période"),
+                     alt.Tooltip("actions:Q", title="Actions engagées", format=",d")],
+        ).properties(title=f"Actions engagées par type de partenaire et par période — {f.label}",
+                     height=max(160, 26 * shown["partenaire"].n_unique()))
+        chart(heat, caption + " Case vide : aucune action, ou nombre soumis au secret statistique.")
+    else:
+        st.info("Graphique non affiché : aucune action affichable.")
+    with st.expander("Données du graphique"):
+        table(df, [Column("periode", "Période"), Column("partenaire", "Partenaire"),
+                  Column("actions", "Actions engagées", "entier", "masque")],
+              key="cooperation_partenaires", file_stem=download_stem(f, "cooperation_partenaires"), notes=[caption])
     confidentiality_note()
 
 

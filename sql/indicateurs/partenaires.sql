@@ -2,8 +2,6 @@
 -- taux_assiduite_partenaire (100 × Σ seances_realisees / Σ seances_prevues over those with both filled
 -- and seances_prevues > 0; effectif: that many actions) and cout_actions_partenaire (Σ cout_euros, nulls
 -- ignored, 0 over no value; effectif: the actions). One row per listed partner, zeros included.
--- The project's actions_partenaire_volet: per (partenaire, volet) couple (categories "PARTENAIRE:VOLET" of the
--- product set partenaires_volets), the number of actions with date_debut in P; zeros included.
 with partenaires as (
     select categorie from referentiel.categories where liste = 'partenaires'
 ),
@@ -43,37 +41,6 @@ base as (
     left join sommes as s using (niveau, territoire, periode, categorie)
 ),
 
-couples as (
-    select
-        categorie,
-        split_part(categorie, ':', 1) as partenaire,
-        split_part(categorie, ':', 2) as volet
-    from referentiel.categories where liste = 'partenaires_volets'
-),
-
-couples_par_site as (
-    select a.code_pre, per.periode, a.partenaire, a.volet, count(*) as n
-    from staging.actions as a
-    inner join intermediaire.periodes as per on a.date_debut between per.d0 and per.d1
-    group by all
-),
-
-couples_sommes as (
-    select t.niveau, t.territoire, s.periode, s.partenaire, s.volet, sum(s.n) as n
-    from couples_par_site as s
-    inner join intermediaire.territoires_sites as t using (code_pre)
-    group by all
-),
-
-couples_base as (
-    select g.niveau, g.territoire, g.periode, c.categorie, coalesce(s.n, 0) as n
-    from intermediaire.grille as g
-    cross join couples as c
-    left join couples_sommes as s
-        on s.niveau = g.niveau and s.territoire = g.territoire and s.periode = g.periode
-        and s.partenaire = c.partenaire and s.volet = c.volet
-),
-
 final as (
     select 'actions_par_partenaire' as indicateur, categorie, niveau, territoire, periode,
         cast(n as double) as valeur, n as effectif
@@ -86,9 +53,6 @@ final as (
     select 'cout_actions_partenaire', categorie, niveau, territoire, periode,
         cast(cout as double), n
     from base
-    union all
-    select 'actions_partenaire_volet', categorie, niveau, territoire, periode, cast(n as double), n
-    from couples_base
 )
 
 select * from final

@@ -1,11 +1,11 @@
 """Statistical disclosure control of the project's indicators on product sets of categories (issue 14): a
-reader who sees that the pathways with and without an action add up to all pathways, or that a partner ×
-volet count adds up to the partner's and to the volet's counts, cannot recover a masked small group.
+reader who sees that the pathways with and without an action add up to all pathways, or that the actions
+whose attendance is known per type add up to the overall ones, cannot recover a masked small group.
 
 The reader here is written in this file from the catalogue's definitions (docs/evaluer-une-action.md), not
 from `pipelines.publication.disclosure`: every count is a variable, shown ones fixed, counts ≥ 0, and the
-relations are the territories' sums and the two product relations, solved with HiGHS (the intruder's
-`_Program`, which shares no code with the project).
+relations are the territories' sums, the product relation and the sums of effectifs, solved with HiGHS (the
+intruder's `_Program`, which shares no code with the project).
 The same reader first shows that the relations do give a small group away when only the primary rule masks.
 """
 
@@ -26,9 +26,6 @@ SCHEMA = {"indicateur": pl.String, "categorie": pl.String, "niveau": pl.String, 
 # Région 44: département 51 with two sites, département 08 with one.
 TREE = {"PRE51230": "51", "PRE51454": "51", "PRE08105": "08"}
 SITES = pl.DataFrame({"code_pre": list(TREE), "departement": list(TREE.values()), "region": ["44"] * 3})
-PARTNERS = ["EDUCATION_NATIONALE", "CMPP", "CAMSP", "PMI", "PROFESSIONNEL_LIBERAL", "ASSOCIATION", "CENTRE_SOCIAL",
-            "CAF", "CONSEIL_DEPARTEMENTAL", "COMMUNE", "AUTRE"]
-VOLETS = ["SCOLARITE", "EDUCATIF", "PARENTALITE", "SANTE"]
 TYPES = ["ACCOMPAGNEMENT_SCOLARITE", "COUP_DE_POUCE_LANGAGE", "LIEN_ECOLE_FAMILLE", "ACTIVITE_SPORTIVE",
          "ACTIVITE_CULTURELLE", "SEJOUR_VACANCES", "LOISIRS", "GROUPE_PAROLE_PARENTS", "ENTRETIEN_FAMILIAL",
          "GUIDANCE_FAMILIALE", "MEDIATION", "BILAN_SANTE", "BILAN_PSYCHOMOTRICITE", "PSYCHOMOTRICITE",
@@ -80,15 +77,6 @@ def reader(published: pl.DataFrame) -> dict[tuple, tuple[float, float]]:
         if ("taux_assiduite", "", level, terr) in index:
             eq.append({**{index[("taux_assiduite_type_action", t, level, terr)]: 1.0 for t in TYPES},
                        index[("taux_assiduite", "", level, terr)]: -1.0})
-        if ("actions_par_partenaire", PARTNERS[0], level, terr) not in index:
-            continue
-        # A partner's volets make its count; a volet's partners make the volet's count.
-        for p in PARTNERS:
-            eq.append({**{index[("actions_partenaire_volet", f"{p}:{v}", level, terr)]: 1.0 for v in VOLETS},
-                       index[("actions_par_partenaire", p, level, terr)]: -1.0})
-        for v in VOLETS:
-            eq.append({**{index[("actions_partenaire_volet", f"{p}:{v}", level, terr)]: 1.0 for p in PARTNERS},
-                       index[("actions", v, level, terr)]: -1.0})
     n = len(rows)
     bounds = [(float(r["effectif"]), float(r["effectif"])) if not r[MASK_COLUMN] else (0.0, None) for r in rows]
     program = Program(eq, [], list(range(n)), bounds)  # one HiGHS model, each objective from the last basis
@@ -158,39 +146,6 @@ def test_a_small_group_without_the_action_is_not_recovered_from_all_minus_with()
                for ind, cat in (("progression_note", "scolarite"),
                                 ("progression_note_avec_action", "PSYCHOMOTRICITE:scolarite"))
                for level, terr in (("pre", "PRE51230"), ("departement", "51")))
-
-
-def _partner_table() -> pl.DataFrame:
-    # EDUCATION_NATIONALE: SCOLARITE 40/30/25, EDUCATIF 3/0/0 (small), PARENTALITE 20/15/12; CMPP: SANTE 30/25/20;
-    # every other couple 0. The margins follow.
-    counts = {("EDUCATION_NATIONALE", "SCOLARITE"): (40, 30, 25), ("EDUCATION_NATIONALE", "EDUCATIF"): (3, 0, 0),
-              ("EDUCATION_NATIONALE", "PARENTALITE"): (20, 15, 12), ("CMPP", "SANTE"): (30, 25, 20)}
-    sites = list(TREE)
-    rows = []
-    for p in PARTNERS:
-        for v in VOLETS:
-            rows += _rows("actions_partenaire_volet", f"{p}:{v}", dict(zip(sites, counts.get((p, v), (0, 0, 0)),
-                                                                               strict=True)))
-        rows += _rows("actions_par_partenaire", p, {s: sum(counts.get((p, v), (0, 0, 0))[k] for v in VOLETS)
-                                                    for k, s in enumerate(sites)})
-    for v in VOLETS:
-        rows += _rows("actions", v, {s: sum(counts.get((p, v), (0, 0, 0))[k] for p in PARTNERS)
-                                     for k, s in enumerate(sites)})
-    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
-
-
-def test_a_small_partner_volet_count_is_not_recovered_from_the_margins():
-    df = _partner_table()
-    # Primary rule alone: EN × EDUCATIF at PRE51230 (3) is its partner's 63 − 40 − 20 − 0, and the volet's
-    # count (3, masked too) gives nothing more.
-    leaked = reader(_primary_only(df))
-    assert leaked[("actions_partenaire_volet", "EDUCATION_NATIONALE:EDUCATIF", "pre", "PRE51230")] == \
-        pytest.approx((3.0, 3.0))
-    masked, ranges = _check(df)
-    assert _masked(masked, "actions_partenaire_volet", "EDUCATION_NATIONALE:EDUCATIF", "pre", "PRE51230")
-    low, high = ranges[("actions_partenaire_volet", "EDUCATION_NATIONALE:EDUCATIF", "pre", "PRE51230")]
-    assert high - low >= S
-
 
 
 def test_a_small_attendance_base_of_one_type_is_not_recovered_from_the_overall_one():

@@ -1,6 +1,6 @@
-"""The project's indicators for the page « Évaluer une action » and the partner × volet heat map (issue 14,
-`ajout: true` in the catalogue), on hand-built warehouses: every expected value below is worked out by hand in
-the comments from the catalogue's definitions (docs/evaluer-une-action.md), never by the SQL under test.
+"""The project's indicators for the page « Évaluer une action » (issue 14, `ajout: true` in the catalogue), on
+hand-built warehouses: every expected value below is worked out by hand in the comments from the catalogue's
+definitions (docs/evaluer-une-action.md), never by the SQL under test.
 
 Sites: A = PRE51230 (Épernay) and B = PRE51454 (Reims), both in the Marne (51, région 44).
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from indicator_fixture import build_warehouse, read_indicators
-from pipelines.warehouse.catalogue import catalogue_categories
 from pipelines.warehouse.models import build
 
 A, B = "PRE51230", "PRE51454"
@@ -41,43 +40,6 @@ def _rows(parcours, actions=(), bilans=()):
     rows = read_indicators(con)
     con.close()
     return rows
-
-
-# --------------------------------------------------------------------------- partner × volet
-
-
-def test_actions_per_partner_and_volet_and_their_margins():
-    parcours = [_p(A, "P1", "2023-01-01"), _p(A, "P2", "2023-01-01"), _p(B, "Q1", "2022-01-01")]
-    actions = [
-        _a(A, "A1", "P1", "2023-02-01", partenaire="EDUCATION_NATIONALE", volet="SCOLARITE"),
-        _a(A, "A2", "P2", "2023-03-01", partenaire="EDUCATION_NATIONALE", volet="SCOLARITE"),
-        _a(A, "A3", "P1", "2023-04-01", partenaire="EDUCATION_NATIONALE", volet="PARENTALITE"),
-        _a(A, "A4", "P1", "2023-05-01", partenaire="CMPP", volet="SANTE"),
-        _a(A, "A5", "P1", "2024-01-01", partenaire="CMPP", volet="SANTE"),          # 2024
-        _a(B, "B1", "Q1", "2023-12-31", partenaire="EDUCATION_NATIONALE", volet="SCOLARITE"),
-        _a(B, "B2", "Q1", "2022-12-31", partenaire="CMPP", volet="SANTE"),          # 2022
-    ]
-    rows = _rows(parcours, actions)
-    get = lambda cat, level, terr, period: rows[("actions_partenaire_volet", cat, level, terr, period)]  # noqa: E731
-    # 2023, A: EN × SCOLARITE = A1, A2 (2); EN × PARENTALITE = A3 (1); CMPP × SANTE = A4 (1); all others 0.
-    assert get("EDUCATION_NATIONALE:SCOLARITE", "pre", A, "2023") == (2.0, 2)
-    assert get("EDUCATION_NATIONALE:PARENTALITE", "pre", A, "2023") == (1.0, 1)
-    assert get("CMPP:SANTE", "pre", A, "2023") == (1.0, 1)
-    assert get("CMPP:SCOLARITE", "pre", A, "2023") == (0.0, 0)
-    # B 2023: B1 only; département 51 = A + B: EN × SCOLARITE 3.
-    assert get("EDUCATION_NATIONALE:SCOLARITE", "pre", B, "2023") == (1.0, 1)
-    assert get("EDUCATION_NATIONALE:SCOLARITE", "departement", "51", "2023") == (3.0, 3)
-    assert get("CMPP:SANTE", "national", "FR", "2024") == (1.0, 1)
-    assert get("CMPP:SANTE", "national", "FR", "2022") == (1.0, 1)
-    # Every couple of the product set, zeros included: 11 partners × 4 volets.
-    cats = {k[1] for k in rows if k[0] == "actions_partenaire_volet" and k[2:] == ("pre", A, "2023")}
-    assert len(cats) == 44 == len(catalogue_categories()["partenaires_volets"])
-    # The margins the disclosure control models: per partner the volets add up to actions_par_partenaire,
-    # per volet the partners add up to actions (A 2023: EN 3, CMPP 1; SCOLARITE 2, PARENTALITE 1, SANTE 1).
-    assert rows[("actions_par_partenaire", "EDUCATION_NATIONALE", "pre", A, "2023")][1] == 3
-    assert sum(get(f"EDUCATION_NATIONALE:{v}", "pre", A, "2023")[1]
-               for v in ("SCOLARITE", "EDUCATIF", "PARENTALITE", "SANTE")) == 3
-    assert rows[("actions", "SCOLARITE", "pre", A, "2023")][1] == 2
 
 
 # --------------------------------------------------------------------------- sessions and cost per action type
@@ -375,8 +337,6 @@ def test_the_demo_data_give_these_figures_for_epernay_s_psychomotricity(tmp_path
     def value(code, cat):
         return rows[(code, cat, "pre", A, "2024")]
 
-    assert sum(n for (code, _, level, terr, period), (_, n) in rows.items()
-               if code == "actions_partenaire_volet" and (level, terr, period) == ("pre", A, "2024")) > 0
     for code in ("seances_prevues_type_action", "seances_realisees_type_action", "cout_par_enfant_type_action"):
         assert value(code, "PSYCHOMOTRICITE")[0] is not None and value(code, "PSYCHOMOTRICITE")[1] > 0, code
     assert value("progression_note_avec_action", "PSYCHOMOTRICITE:scolarite")[1] > 0
