@@ -34,7 +34,20 @@ BASES = {
     "S": {"sorties", "duree_moyenne_mois", "duree_mediane_mois", "part_sorties_objectifs_atteints",
           "part_sorties_relais", "part_motif_sortie"},
     "demandes": {"demandes_attente", "attente_mediane_jours", "part_rdv_sous_90_jours"},  # per structure
+    # R, the referents with an ongoing family guidance: the spec gives both indicators the effectif |R|.
+    "R": {"familles_par_referent_guidance", "part_referents_guidance_au_dela_norme"},
+    # The project's additions (catalogue definitions), one base per category: a partner's actions, an action
+    # type's children, an action type's actions whose attendance is known.
+    "partenaire": {"actions_par_partenaire", "cout_actions_partenaire"},
+    "enfants_type": {"enfants_type_action", "cout_par_enfant_type_action"},
+    "assiduite_type": {"taux_assiduite_type_action", "seances_prevues_type_action", "seances_realisees_type_action"},
 }
+PER_CATEGORY = {"demandes", "partenaire", "enfants_type", "assiduite_type"}
+# Effectifs a reader adds up (catalogue): per action type and per partner, the actions whose attendance is
+# known make taux_assiduite's; for each "TYPE:domaine", the pathways with and without the action make
+# progression_note's of the domain.
+EFFECTIF_SUMS = {"taux_assiduite_type_action": "taux_assiduite", "taux_assiduite_partenaire": "taux_assiduite"}
+WITH_WITHOUT = ("progression_note_avec_action", "progression_note_sans_action", "progression_note")
 CATEGORY_SUMS = {"part_age", "part_orientation", "part_motif_sortie"}
 # A reader sees that these shares count the same people as one category of another.
 SAME_NUMERATOR = {"part_orientation_ecole": ("part_orientation", "ECOLE"),
@@ -73,15 +86,17 @@ def _attack_period(rows: pl.DataFrame, sites: pl.DataFrame, s: int, found: Findi
     ub: list[dict[int, float]] = []
     series: dict[tuple, dict[tuple[str, str], int]] = defaultdict(dict)
     share_rows = []
+    effectif_of: dict[tuple, int] = {}
     for r in rows.iter_rows(named=True):
         where = (r["niveau"], r["territoire"])
         base = _base_of(r["indicateur"])
         if base:
-            eff_key = ("base", base, r["categorie"] if base == "demandes" else "")
+            eff_key = ("base", base, r["categorie"] if base in PER_CATEGORY else "")
         else:
             eff_key = ("own", r["indicateur"], r["categorie"])
         e = var((*eff_key, *where))
         series[eff_key][where] = e
+        effectif_of[(r["indicateur"], r["categorie"], *where)] = e
         shown = not r["masque"]
         if shown:
             known[e] = float(r["effectif"])
@@ -123,6 +138,21 @@ def _attack_period(rows: pl.DataFrame, sites: pl.DataFrame, s: int, found: Findi
             sums[(r["indicateur"], e)][n] = 1.0
     for (_, e), nums in sums.items():
         eq.append({**nums, e: -1.0})
+    # Effectifs adding up (the project's additions), when every term is published.
+    categories = defaultdict(set)
+    for indicator, category, *_where in effectif_of:
+        categories[indicator].add(category)
+    totals = defaultdict(set)
+    for (indicator, category, *where), e in effectif_of.items():
+        if indicator in EFFECTIF_SUMS:
+            totals[(EFFECTIF_SUMS[indicator], "", *where, indicator)].add(e)
+        elif indicator in WITH_WITHOUT[:2]:
+            totals[(WITH_WITHOUT[2], category.split(":")[1], *where, category)].add(e)
+    for (target, category, level, territory, source), members in totals.items():
+        whole = effectif_of.get((target, category, level, territory))
+        complete = len(members) == (2 if target == WITH_WITHOUT[2] else len(categories[source]))
+        if whole is not None and complete:
+            eq.append({**{m: 1.0 for m in members}, whole: -1.0})
     size = len(names)
     bounds = [(known[i], known[i]) if i in known else (0, None) for i in range(size)]
     objectives = []

@@ -50,10 +50,6 @@ class Indicator:
     # 95 % interval (borne_basse, borne_haute): "wilson" (a share, count over effectif: computed from valeur
     # and effectif), "kaplan_meier" (given by the indicator's SQL file), None (NULL bounds)
     intervalle: str | None = None
-    # On a product set (a × b): the indicators whose counts are this one's margins, {"premiere": X} (for each
-    # first component a, the sum over the second equals X's count at category a) and {"seconde": Y} (for each
-    # second component b, the sum over the first equals Y's count at b).
-    marges: dict[str, str] | None = None
     # On a product set (a × b): the indicator of which this one's effectif is a part: for each category "a:b",
     # the effectifs of the indicators naming the same X add up to X's effectif at category b.
     partie_de: str | None = None
