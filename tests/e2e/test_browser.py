@@ -348,7 +348,8 @@ def test_page_is_reachable_with_its_french_title(visits, title):
 
 # --- the dashboard read in a browser while files are processed ---------------------------------------------
 
-ROUNDS_OF_FILES = 2  # 10 submissions, 5 per `pre-eval process`
+ROUNDS_OF_FILES = 2  # 4 submissions, 2 per `pre-eval process`: in each, a newer snapshot and a new site
+NEW_FILES_SITES = ["PRE08105", "PRE10387", "PRE54395", "PRE57463"]  # 10387 and 57463 are among SIX_SITES
 
 
 def _process_in_rounds(home: DataHome, files: list[Path], outcome: dict) -> None:
@@ -363,13 +364,13 @@ def _process_in_rounds(home: DataHome, files: list[Path], outcome: dict) -> None
         outcome.setdefault("stderr", []).append(run.stderr[-2000:])
 
 
-def test_pages_keep_working_while_ten_submissions_are_processed(chromium, server, published_home,
-                                                                   tmp_path_factory):
+def test_pages_keep_working_while_submissions_are_processed(chromium, server, published_home, tmp_path_factory):
     """The real server answers a real browser going round every page while `pre-eval process`
-    replaces the published copy twice (10 submissions, newer snapshots and new sites). Two rounds
-    were enough to meet a replacement mid-page; four cost five more minutes of CI. Three years of data
-    per submission (2023–2025, was 2021–2025): the browser is mid-page whenever a copy is replaced,
-    however long the processing; less of it only shortens the test."""
+    replaces the published copy twice (4 submissions: in each run a newer snapshot of a site already
+    published and a new site). Two rounds were enough to meet a replacement mid-page; four cost five
+    more minutes of CI. The browser is mid-page whenever a copy is replaced, however long the
+    processing: more files or years per submission (this test once had 10 files of 2021–2025) only
+    lengthen it."""
     import threading
 
     from playwright.sync_api import Error as PlaywrightError
@@ -379,9 +380,9 @@ def test_pages_keep_working_while_ten_submissions_are_processed(chromium, server
 
     base, log_path = server
     home = published_home
-    files = [f.path for f in generate(tmp_path_factory.mktemp("nouveaux"), seed=8, sites_count=10,
+    files = [f.path for f in generate(tmp_path_factory.mktemp("nouveaux"), seed=8, sites=NEW_FILES_SITES,
                                       from_year=2023, to_year=2025, home=home)]
-    assert len(files) == 10
+    assert [f.name[:8] for f in files] == NEW_FILES_SITES  # rounds of 2: a new site, then a newer snapshot
     outcome: dict = {}
     worker = threading.Thread(target=_process_in_rounds, args=(home, files, outcome))
     seen: list[Visit] = []
@@ -419,5 +420,5 @@ def test_pages_keep_working_while_ten_submissions_are_processed(chromium, server
                                f"({', '.join('?' for _ in files)})", [f.name for f in files]).fetchone()[0]
     finally:
         con.close()
-    assert accepted == 10
-    print(f"\n{len(seen)} pages affichées pendant le traitement de 10 dépôts, 0 erreur")
+    assert accepted == len(files)
+    print(f"\n{len(seen)} pages affichées pendant le traitement de {len(files)} dépôts, 0 erreur")

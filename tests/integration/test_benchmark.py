@@ -47,7 +47,7 @@ def test_every_section_is_printed(run):
 def test_figures_are_coherent(run):
     _, f, _, _ = run
     full = f["chargement_complet"]
-    assert f["sites"] == 12
+    assert f["sites"] == 6
     assert 0 < full["calcul_s"] < full["mur_s"]
     assert full["orchestration_s"] == pytest.approx(full["mur_s"] - sum(full["phases"].values()))
     assert all(seconds > 0 for seconds in full["phases"].values())

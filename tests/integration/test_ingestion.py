@@ -119,7 +119,9 @@ def _drop(home: DataHome, *files: Path, names: list[str] | None = None) -> None:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("generes")
-    files = generate(root / "depots", seed=11, with_errors=True, home=DataHome(root / "home"))
+    # The 15 demo sites over 2023-2024 (the generator's default starts in 2021): every rule and path here is
+    # about files, not years; two school years still give calendar and school periods at every level.
+    files = generate(root / "depots", seed=11, with_errors=True, from_year=2023, home=DataHome(root / "home"))
     return files
 
 
@@ -152,6 +154,9 @@ def env(loaded, monkeypatch, tmp_path):
 def test_sensor_requests_one_run_per_new_content(tmp_path, generated, monkeypatch):
     home = DataHome(tmp_path / "data").ensure()
     monkeypatch.setenv("PRE_HOME", str(home.root))
+    # Files dropped by `_drop` arrived a minute ago; the one written below must still count as being written
+    # when the sensor looks, however loaded the machine (the default 2 s once elapsed before it looked).
+    monkeypatch.setenv("PRE_DELAI_STABILITE_S", "30")
     a, b = [f for f in generated if f.expected_rule is None][:2]
     _drop(home, a.path, b.path)
     _drop(home, a.path, names=["copie renommée.zip"])  # same content, another name
