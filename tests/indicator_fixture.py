@@ -214,3 +214,23 @@ def read_completeness(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, st
         record = dict(zip(names, row, strict=True))
         result[(record["niveau"], record["territoire"], record["periode"])] = record
     return result
+
+
+def load_simulated(con: duckdb.DuckDBPyConnection, generated: Iterable[Any]) -> None:
+    """Simulated sites (`pipelines.demo.simulation.simulate_site`) loaded as they are, no ingestion: ids as
+    generated, one accepted submission in force per site. The caller builds the models."""
+    import polars as pl
+
+    ensure_schema(con)
+    for data in generated:
+        s = data.site
+        con.execute("insert into ingestion.sites values (?, ?, ?, ?, ?, ?)",
+                    [s.code_pre, s.nom, s.code_commune, s.departement, s.region, s.porteur])
+        manifest = dict(data.manifest)
+        con.execute("""insert into ingestion.depots (sha256, fichier, code_pre, date_extraction, date_debut_donnees,
+            recu_le, traite_le, statut, en_vigueur, nb_bloquants, nb_avertissements, rapport, chemin)
+            values (?, 'f.zip', ?, ?, ?, now(), now(), 'accepte', true, 0, 0, 'r', 'c')""",
+                    [s.code_pre, s.code_pre, manifest["date_extraction"], manifest.get("date_debut_donnees")])
+        for table, frame in data.tables.items():
+            rows = frame.with_columns(code_pre=pl.lit(s.code_pre))  # noqa: F841 - read by DuckDB by name
+            con.execute(f"insert into ingestion.{table} by name select * from rows")

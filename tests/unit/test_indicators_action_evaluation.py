@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from indicator_fixture import build_warehouse, read_indicators
+from indicator_fixture import build_warehouse, load_simulated, read_indicators
 from pipelines.warehouse.models import build
 
 A, B = "PRE51230", "PRE51454"
@@ -312,23 +312,10 @@ def test_the_demo_data_give_these_figures_for_epernay_s_psychomotricity(tmp_path
     from pipelines.common.datahome import DataHome
     from pipelines.demo.simulation import simulate_site
     from pipelines.demo.sites import choose_sites
-    from pipelines.warehouse.store import ensure_schema
 
     con = duckdb.connect()
-    ensure_schema(con)
-    for site in choose_sites(DataHome(tmp_path), 42, [A], None):
-        data = simulate_site(site, seed=42, from_year=2021, to_year=2024)
-        s = data.site
-        con.execute("insert into ingestion.sites values (?, ?, ?, ?, ?, ?)",
-                    [s.code_pre, s.nom, s.code_commune, s.departement, s.region, s.porteur])
-        manifest = dict(data.manifest)
-        con.execute("""insert into ingestion.depots (sha256, fichier, code_pre, date_extraction, date_debut_donnees,
-            recu_le, traite_le, statut, en_vigueur, nb_bloquants, nb_avertissements, rapport, chemin)
-            values (?, 'f.zip', ?, ?, ?, now(), now(), 'accepte', true, 0, 0, 'r', 'c')""",
-                    [s.code_pre, s.code_pre, manifest["date_extraction"], manifest.get("date_debut_donnees")])
-        for table, frame in data.tables.items():
-            loaded = frame.with_columns(code_pre=pl.lit(s.code_pre))  # noqa: F841 - read by DuckDB by name
-            con.execute(f"insert into ingestion.{table} by name select * from loaded")
+    load_simulated(con, [simulate_site(site, seed=42, from_year=2021, to_year=2024)
+                         for site in choose_sites(DataHome(tmp_path), 42, [A], None)])
     build(con)
     rows = read_indicators(con)
     windows = con.sql("select * from marts.attentes_autour_action where type_action = 'PSYCHOMOTRICITE'").pl()

@@ -17,11 +17,11 @@ import pytest
 from lifelines import KaplanMeierFitter
 from statsmodels.stats.proportion import proportion_confint
 
+from indicator_fixture import load_simulated
 from pipelines.common.datahome import DataHome
 from pipelines.demo.simulation import simulate_site
 from pipelines.demo.sites import choose_sites
 from pipelines.warehouse.models import build
-from pipelines.warehouse.store import ensure_schema
 
 SEED = 42
 # Code lists transcribed from exchange-format.md, and the note domains of indicators.md v2.
@@ -59,19 +59,7 @@ def generated(tmp_path_factory):
 def warehouse(generated):
     """The simulated tables loaded as they are (no ingestion: ids as generated), every model built."""
     con = duckdb.connect()
-    ensure_schema(con)
-    for data in generated:
-        s = data.site
-        con.execute("insert into ingestion.sites values (?, ?, ?, ?, ?, ?)",
-                    [s.code_pre, s.nom, s.code_commune, s.departement, s.region, s.porteur])
-        manifest = dict(data.manifest)
-        con.execute("""insert into ingestion.depots (sha256, fichier, code_pre, date_extraction, date_debut_donnees,
-            recu_le, traite_le, statut, en_vigueur, nb_bloquants, nb_avertissements, rapport, chemin)
-            values (?, 'f.zip', ?, ?, ?, now(), now(), 'accepte', true, 0, 0, 'r', 'c')""",
-                    [s.code_pre, s.code_pre, manifest["date_extraction"], manifest.get("date_debut_donnees")])
-        for table, frame in data.tables.items():
-            rows = frame.with_columns(code_pre=pl.lit(s.code_pre))  # noqa: F841 - read by DuckDB by name
-            con.execute(f"insert into ingestion.{table} by name select * from rows")
+    load_simulated(con, generated)
     build(con)
     yield con
     con.close()
