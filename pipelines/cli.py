@@ -17,7 +17,7 @@ from pipelines.common.datahome import DASHBOARD_UMASK, UMASK, DataHome, restrict
 def _cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.contracts.reader import read_submission
     from pipelines.contracts.referential import load_sites
-    from pipelines.contracts.report import summary_line, to_json, to_markdown
+    from pipelines.contracts.report import CHECK_ONLY, summary_line, to_json, to_markdown
     from pipelines.contracts.validator import Context, validate_many
 
     sites = load_sites()
@@ -39,17 +39,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if args.rapports:
             out = Path(args.rapports)
             out.mkdir(parents=True, exist_ok=True)
-            (out / f"{path.name}.rapport.md").write_text(to_markdown(report, name), encoding="utf-8")
+            (out / f"{path.name}.rapport.md").write_text(
+                f"{to_markdown(report, name, check_only=True)}\n{CHECK_ONLY}\n", encoding="utf-8")
             (out / f"{path.name}.rapport.json").write_text(to_json(report), encoding="utf-8")
         if args.json:
             print(to_json(report))
         elif args.resume:
             print(summary_line(report, name))
         else:
-            print(to_markdown(report, name))
+            print(to_markdown(report, name, check_only=True))
             print(summary_line(report, name))
         if not report.accepted and status == 0:
             status = 1
+    if paths:  # a check only: say so, and how to send (after the JSON on stderr, the JSON stays parseable)
+        print(CHECK_ONLY, file=sys.stderr if args.json else sys.stdout)
     return status
 
 

@@ -18,7 +18,13 @@ from pipelines.contracts.model import BLOQUANT
 from pipelines.contracts.validator import Report
 
 KIND_LABEL = {"zip": "archive ZIP", "xlsx": "classeur XLSX", "inconnu": "format non reconnu"}
-TABLE_LABEL = {"parcours": "parcours", "actions": "actions", "bilans": "bilans", "attentes": "demandes"}
+# Each table's rows as a report counts them: (singular, plural) for `formats.plural`.
+TABLE_LABEL = {"parcours": ("parcours", "parcours"), "actions": ("action", "actions"), "bilans": ("bilan", "bilans"),
+               "attentes": ("demande", "demandes")}
+# The one line `pre-eval validate` ends with: a check sends nothing.
+CHECK_ONLY = ("Contrôle seulement : rien n'a été envoyé. Pour envoyer le fichier, déposez-le depuis la page "
+              "« Déposer un fichier » du tableau de bord, ou dans le dossier de dépôt que l'opérateur de la "
+              "plateforme vous a indiqué.")
 MAX_FILE_NAME = 120  # characters of a file name shown in a report or a summary line
 
 # Markdown's punctuation, plus `$` (formulas in Streamlit), `&` (entities), `@` (e-mail autolinks).
@@ -56,13 +62,26 @@ def summary_line(report: Report, site_name: str | None = None) -> str:
     if site_name:
         site = f"{site} ({site_name})"
     verdict = "ACCEPTÉ" if report.accepted else "REFUSÉ"
-    counts = ", ".join(f"{formats.number(report.rows.get(t, 0))} {label}" for t, label in TABLE_LABEL.items())
-    return (f"{file_label(report.source)} : {verdict} — {site}, {counts} ; "
+    return (f"{file_label(report.source)} : {verdict} — {site}, {row_counts(report.rows)} ; "
             f"{formats.plural(report.blocking_count, 'anomalie bloquante', 'anomalies bloquantes')}, "
             f"{formats.plural(report.warning_count, 'avertissement')}")
 
 
-def to_markdown(report: Report, site_name: str | None = None) -> str:
+def row_counts(rows: dict[str, int]) -> str:
+    """`1 parcours, 0 action, 2 bilans, 0 demande`: the rows read, each table's word agreed."""
+    return ", ".join(formats.plural(rows.get(t, 0), one, many) for t, (one, many) in TABLE_LABEL.items())
+
+
+def _warnings_heading(report: Report, check_only: bool) -> str:
+    """The warnings' heading follows the verdict: a refused file was not accepted."""
+    if not report.accepted:
+        return "Avertissements (à corriger aussi)"
+    return "Avertissements (à vérifier)" if check_only else "Avertissements (dépôt accepté, à vérifier)"
+
+
+def to_markdown(report: Report, site_name: str | None = None, check_only: bool = False) -> str:
+    """The report in French Markdown. `check_only` (`pre-eval validate`): nothing was sent, so a
+    refusal does not speak of the data in force."""
     md = escape_markdown
     source = md(file_label(report.source))
     lines = [f"# Rapport de contrôle du dépôt « {source} »", ""]
@@ -71,18 +90,20 @@ def to_markdown(report: Report, site_name: str | None = None) -> str:
     lines.append(f"- Site : {site}{' — ' + md(site_name) if site_name else ''}")
     extraction = formats.day(report.date_extraction) if report.date_extraction else "non lue"
     lines.append(f"- Date d'extraction : {extraction}")
-    lines.append("- Lignes lues : " + ", ".join(
-        f"{formats.number(report.rows.get(t, 0))} {label}" for t, label in TABLE_LABEL.items()))
+    lines.append("- Lignes lues : " + row_counts(report.rows))
     if report.accepted:
         lines.append(f"- **Verdict : accepté** ({formats.plural(report.warning_count, 'avertissement')})")
     else:
         blocking = formats.plural(report.blocking_count, "anomalie bloquante", "anomalies bloquantes")
-        lines.append(f"- **Verdict : refusé** — {blocking} à corriger avant un nouvel envoi ; "
-                     "les données déjà en vigueur pour le site restent inchangées.")
+        if check_only:
+            lines.append(f"- **Verdict : refusé** — {blocking} à corriger avant l'envoi.")
+        else:
+            lines.append(f"- **Verdict : refusé** — {blocking} à corriger avant un nouvel envoi ; "
+                         "les données déjà en vigueur pour le site restent inchangées.")
     lines.append("")
     groups = report.findings.groups()
     for severity, title in ((BLOQUANT, "Anomalies bloquantes (à corriger)"),
-                            ("avertissement", "Avertissements (dépôt accepté, à vérifier)")):
+                            ("avertissement", _warnings_heading(report, check_only))):
         selected = [g for g in groups if g.severity == severity]
         if not selected:
             continue

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from pipelines.common import formats
 from pipelines.contracts import gx as gx_engine
 from pipelines.contracts.findings import MAX_EXAMPLES, MAX_LINES, Findings, Shown, shown_value
 from pipelines.contracts.model import AVERTISSEMENT, BLOQUANT, Contracts, Rule, Table, load_contracts
@@ -260,7 +261,9 @@ def _message_values(rule: Rule, table: Table, rows: pl.DataFrame) -> list[dict[s
     here, never from GX's own summaries."""
     ident = rule.column in table.column_names and table.column(rule.column).nature == "identifiant"
     if rule.kind == "age_range":
-        return [{"valeur": shown_value(v)} for v in rows["_age_entree"].to_list()]
+        # `age`: the computed age with its unit agreed (« 1 an », « 30 ans »), a platform's own number.
+        return [{"valeur": shown_value(v), "age": formats.plural(v, "an") if isinstance(v, int) else shown_value(v)}
+                for v in rows["_age_entree"].to_list()]
     values = rows[rule.column].to_list() if rule.column in rows.columns else [None] * rows.height
     others: list[Any] = [None] * rows.height
     other_codes = None

@@ -455,8 +455,9 @@ def summary_lines(home: DataHome, shas: list[str]) -> list[str]:
     lines = []
     for fichier, statut, code, nom, p, a, b, d, nb_b, nb_a, rapport in rows:
         site = f"{code} ({nom})" if code and nom else (code or "site non identifié")
-        counts = ", ".join(f"{formats.number(n) if n is not None else '—'} {label}"
-                           for n, label in ((p, "parcours"), (a, "actions"), (b, "bilans"), (d, "demandes")))
+        counts = ", ".join(formats.plural(n, one, many) if n is not None else f"— {many}"
+                           for n, one, many in ((p, "parcours", "parcours"), (a, "action", "actions"),
+                                                (b, "bilan", "bilans"), (d, "demande", "demandes")))
         lines.append(f"{fichier} : {STATUS_LABEL[statut]} — {site}, {counts} ; "
                      f"{formats.plural(nb_b, 'anomalie bloquante', 'anomalies bloquantes')}, "
                      f"{formats.plural(nb_a, 'avertissement')} — rapport : {rapport}")

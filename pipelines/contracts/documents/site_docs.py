@@ -46,6 +46,7 @@ PLACEHOLDERS = {
     "valeur": "la valeur trouvée dans la cellule (ou le nombre en cause)",
     "autre": "la valeur de comparaison (autre colonne, date d'extraction, autre ligne…)",
     "detail": "une précision donnée par le contrôle",
+    "age": "l'âge calculé, en années (« 1 an », « 12 ans »)",
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
