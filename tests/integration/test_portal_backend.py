@@ -43,10 +43,13 @@ def test_a_valid_file_of_ones_own_site_is_checked_like_the_command_and_sent_once
     file = valid["PRE51454"]
     checked = check(home, REIMS, file.path.name, file.path.read_bytes())
     assert checked.sendable and checked.code_pre == "PRE51454"
-    # The same verdict line as `pre-eval validate --resume`.
+    # The same verdict line as `pre-eval validate --resume` (whose last line says a check sends nothing: the
+    # portal has its own « Envoyer » button).
     cli = subprocess.run([PRE_EVAL, "validate", "--resume", str(file.path)], capture_output=True, text=True,
                          env=isolated_env(home.root, tmp_path), timeout=300)
-    assert cli.returncode == 0 and checked.verdict == cli.stdout.strip()
+    verdict, check_only = cli.stdout.strip().splitlines()
+    assert cli.returncode == 0 and checked.verdict == verdict
+    assert check_only.startswith("Contrôle seulement : rien n'a été envoyé.")
     assert "Verdict : accepté" in checked.report_markdown
 
     sent = send(home, REIMS, checked)
