@@ -19,6 +19,8 @@ from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
 
+from pipelines.common import yamlfile
+
 CONTRACTS_DIR = Path(str(files("pipelines.contracts.odcs")))
 
 BLOQUANT = "bloquant"
@@ -180,7 +182,8 @@ def _column(table: str, prop: SchemaProperty, path: Path) -> Column:
 
 
 def load_table(path: Path) -> Table:
-    contract = OpenDataContractStandard.from_file(str(path))
+    # Parsed with libyaml, then validated by the ODCS model (its own from_file uses the slow parser).
+    contract = OpenDataContractStandard(**yamlfile.load(path))
     if not contract.schema_ or len(contract.schema_) != 1:
         raise ContractError(f"{path.name}: un contrat décrit exactement une table")
     obj = contract.schema_[0]

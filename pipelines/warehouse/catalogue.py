@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from pipelines.common import yamlfile
 from pipelines.contracts.model import load_contracts
 
 CATALOGUE = Path(__file__).with_name("catalogue_indicateurs.yaml")
@@ -64,7 +63,7 @@ class Indicator:
 
 @cache
 def _raw() -> dict:
-    return yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+    return yamlfile.load(CATALOGUE)
 
 
 def catalogue() -> list[Indicator]:
@@ -126,11 +125,11 @@ def indicator_files() -> list[str]:
 def evaluated_actions() -> dict[str, list[str]]:
     """The referential of evaluated action types: type_action → its related care services (structures of
     attentes.structure), in the referential's order."""
-    raw = yaml.safe_load(EVALUATED_ACTIONS.read_text(encoding="utf-8")) or {}
+    raw = yamlfile.load(EVALUATED_ACTIONS) or {}
     return {str(t): [str(s) for s in entry["structures"]] for t, entry in raw.items()}
 
 
 @cache
 def norms() -> dict[str, dict]:
     """The referential of norms: name → {libelle, valeur, unite}."""
-    return yaml.safe_load(NORMS.read_text(encoding="utf-8"))
+    return yamlfile.load(NORMS)

@@ -67,11 +67,12 @@ def test_each_model_reads_what_its_sql_references(model):
 
 @pytest.mark.parametrize("model", list(models.registry().values()), ids=lambda m: m.key)
 def test_each_asset_depends_on_what_its_model_reads(model):
-    asset = defs.get_assets_def(dg.AssetKey(model.key.split(".")))
+    key = dg.AssetKey([model.schema, model.name])
+    asset = defs.get_assets_def(key)
     expected = {dg.AssetKey(r.split(".")) for r in model.reads if not r.startswith("ingestion.")}
     expected |= {a.key for r in model.reads if r.startswith("ingestion.") for a in SOURCE_ASSETS[r]}
-    assert set(asset.asset_deps[asset.key]) == expected
-    assert asset.key.path == [model.schema, model.name]
+    assert set(asset.asset_deps[key]) == expected
+    assert defs.resolve_asset_graph().get(key).group_name == model.schema
 
 
 def test_indicator_table_is_built_from_the_catalogue_files():
