@@ -1,7 +1,7 @@
 """The national benchmark, in one command:
 
     .venv/bin/python benchmarks/national.py            # 530 sites, 2016–2025 (about 15 minutes here)
-    .venv/bin/python benchmarks/national.py --quick    # 6 sites, 2023–2024 (CI)
+    .venv/bin/python benchmarks/national.py --quick    # 4 sites, 2024 (CI)
 
 It prints, and writes to benchmarks/resultats/<taille>.md and .json:
 - the national data generated (`pre-eval generate`);
@@ -48,8 +48,8 @@ BIN = Path(sys.executable).parent
 SIZES = {
     "national": {"sites": 530, "from_year": 2016, "to_year": 2025, "froid": 5, "chaud": 10},
     # The quick size only proves the benchmark runs end to end (CI): the smallest set that still has a
-    # median site, a tenth-of-the-sites warehouse of 2 sites and every page timed.
-    "rapide": {"sites": 6, "from_year": 2023, "to_year": 2024, "froid": 1, "chaud": 2},
+    # median site, a smaller warehouse of 2 sites (the tenth of the national one) and every page timed.
+    "rapide": {"sites": 4, "from_year": 2024, "to_year": 2024, "froid": 1, "chaud": 2},
 }
 PHASE_LABELS = {
     "lecture": "lecture des fichiers", "controle": "contrôle des contrats", "chargement": "chargement de l'entrepôt",
@@ -156,7 +156,7 @@ def _machine() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Banc d'essai national de la plateforme PRE")
-    parser.add_argument("--quick", action="store_true", help="petite taille (6 sites, 2023–2024), pour la CI")
+    parser.add_argument("--quick", action="store_true", help="petite taille (4 sites, 2024), pour la CI")
     parser.add_argument("--dossier", help="dossier de travail (par défaut, un dossier temporaire effacé à la fin)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--sortie", default=str(HERE / "resultats"), help="où écrire les résultats")

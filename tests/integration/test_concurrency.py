@@ -52,9 +52,9 @@ READER = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def submissions(tmp_path_factory):
     root = tmp_path_factory.mktemp("conc")
-    # 9 sites over 2023-2024: three processing runs of 3 files each still replace the published copy three
-    # times under the reader; more sites or years only lengthen each run.
-    return generate(root / "gen", seed=13, sites_count=9, from_year=2023, to_year=2024, home=DataHome(root / "g"))
+    # 6 sites over 2023-2024: three processing runs of 2 files each still replace the published copy three
+    # times under the reader; more sites or years only lengthen each run (it once had 15 sites over 2021-2024).
+    return generate(root / "gen", seed=13, sites_count=6, from_year=2023, to_year=2024, home=DataHome(root / "g"))
 
 
 def _env(home: DataHome, tmp_path: Path) -> dict:
@@ -68,7 +68,7 @@ def test_readers_see_no_error_while_submissions_are_processed(submissions, tmp_p
     reader = subprocess.Popen([sys.executable, "-c", READER, str(home.published / "entrepot.duckdb"),
                                str(stop), str(report)])
     try:
-        batches = [submissions[0:3], submissions[3:6], submissions[6:9]]
+        batches = [submissions[0:2], submissions[2:4], submissions[4:6]]
         for batch in batches:  # 3 processing runs while the reader keeps querying
             for file in batch:
                 shutil.copy(file.path, home.inbox / file.path.name)
@@ -82,7 +82,7 @@ def test_readers_see_no_error_while_submissions_are_processed(submissions, tmp_p
     assert result["ok"] > 20, result
     con = duckdb.connect(str(home.published / "entrepot.duckdb"), read_only=True)
     try:
-        assert con.execute("select count(*) from marts.depots where statut = 'accepte'").fetchone()[0] == 9
+        assert con.execute("select count(*) from marts.depots where statut = 'accepte'").fetchone()[0] == 6
     finally:
         con.close()
 
@@ -90,7 +90,7 @@ def test_readers_see_no_error_while_submissions_are_processed(submissions, tmp_p
 def test_two_process_commands_at_once(submissions, tmp_path):
     home = DataHome(tmp_path / "data").ensure()
     env = _env(home, tmp_path)
-    for file in submissions[:6]:
+    for file in submissions[:4]:
         shutil.copy(file.path, home.inbox / file.path.name)
     first = subprocess.Popen([PRE_EVAL, "process"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = subprocess.Popen([PRE_EVAL, "process"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -105,7 +105,7 @@ def test_two_process_commands_at_once(submissions, tmp_path):
         per_site = con.execute("select code_pre, count(*) from ingestion.depots where en_vigueur group by 1").fetchall()
     finally:
         con.close()
-    assert sorted(r[0] for r in rows) == sorted(f.path.name for f in submissions[:6])  # each file once
+    assert sorted(r[0] for r in rows) == sorted(f.path.name for f in submissions[:4])  # each file once
     assert all(status == "accepte" for _, status, _ in rows)
     assert all(n == 1 for _, n in per_site)
     assert list(home.inbox.iterdir()) == []

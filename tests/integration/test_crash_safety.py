@@ -112,7 +112,9 @@ def _env(root: Path) -> dict:
 def material(tmp_path_factory):
     """One site's submission (v1), processed once into a data home that each trial copies."""
     root = tmp_path_factory.mktemp("crash")
-    files = generate(root / "gen", seed=21, sites=["PRE51454"], home=DataHome(root / "g"))
+    # 2023-2024: kill points are spread over the run whatever its length; more years only lengthen it.
+    files = generate(root / "gen", seed=21, sites=["PRE51454"], from_year=2023, to_year=2024,
+                     home=DataHome(root / "g"))
     base = files[0].path
     assert base.suffix == ".zip"
     first = root / "v1"

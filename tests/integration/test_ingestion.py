@@ -119,15 +119,17 @@ def _drop(home: DataHome, *files: Path, names: list[str] | None = None) -> None:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("generes")
-    # The 15 demo sites over 2023-2024 (the generator's default starts in 2021): every rule and path here is
-    # about files, not years; two school years still give calendar and school periods at every level.
-    files = generate(root / "depots", seed=11, with_errors=True, from_year=2023, home=DataHome(root / "home"))
+    # 6 demo sites over 2023-2024 (the generator's default is the 15 sites from 2021): every rule and path here
+    # is about files, not volumes; 6 sites still cover every file kind (ZIP in UTF-8 and in Windows-1252, XLSX)
+    # and several départements, and two school years give calendar and school periods at every level.
+    files = generate(root / "depots", seed=11, with_errors=True, sites_count=6, from_year=2023,
+                     home=DataHome(root / "home"))
     return files
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory, generated):
-    """A data home where the 15 valid demo submissions were processed."""
+    """A data home where the valid generated submissions (one per site) were processed."""
     root = tmp_path_factory.mktemp("entrepot")
     home = DataHome(root / "data").ensure()
     with pytest.MonkeyPatch.context() as mp:
@@ -194,10 +196,11 @@ def test_sensor_requests_one_run_per_new_content(tmp_path, generated, monkeypatc
 
 def test_process_loads_every_valid_submission(loaded):
     home, valid, result = loaded
-    assert len(result.lines) == 15 and all("ACCEPTÉ" in line for line in result.lines)
+    assert len(valid) == 6
+    assert len(result.lines) == 6 and all("ACCEPTÉ" in line for line in result.lines)
     assert list(home.inbox.iterdir()) == []
     depots = _depots(home.warehouse)
-    assert len(depots) == 15
+    assert len(depots) == 6
     by_name = {d["fichier"]: d for d in depots}
     for file in valid:
         row = by_name[file.path.name]
@@ -213,7 +216,7 @@ def test_process_loads_every_valid_submission(loaded):
         for table in DATA_TABLES:
             counts = dict(con.execute(f"select code_pre, count(*) from marts.{table} group by 1").fetchall())
             assert counts == {f.code_pre: f.rows[table] for f in valid}
-        assert con.execute("select count(*) from marts.sites").fetchone()[0] >= 15
+        assert con.execute("select count(*) from marts.sites").fetchone()[0] >= 15  # the referential
     finally:
         con.close()
     # The dashboard's copy holds aggregates only, and the indicators it shows are the warehouse's.
