@@ -117,8 +117,9 @@ def streamlit_healthy(port: int, timeout: float = 90) -> bool:
 # --- processed data homes ----------------------------------------------------------------------------------
 
 # Three sites of two départements (Aube, Marne) of the Grand Est, one submission each (in code order: ZIP of
-# UTF-8 CSV, ZIP of Windows-1252 CSV, XLSX workbook), 2023–2024: the home of modules that need "a processed home".
-THREE_SITES = {"seed": 23, "sites": ["PRE10387", "PRE51108", "PRE51454"], "from_year": 2023, "to_year": 2024}
+# UTF-8 CSV, ZIP of Windows-1252 CSV, XLSX workbook), generated for 2024 (pathways opened earlier and still open
+# go back to 2020): the home of modules that need "a processed home" whatever its volume.
+THREE_SITES = {"seed": 23, "sites": ["PRE10387", "PRE51108", "PRE51454"], "from_year": 2024, "to_year": 2024}
 # Six sites, four of them in the Marne, 2022–2024: the published copy the dashboard is tested on (AppTest, browser).
 SIX_SITES = {"seed": 11, "sites": ["PRE10387", "PRE51108", "PRE51230", "PRE51454", "PRE51649", "PRE57463"],
              "from_year": 2022, "to_year": 2024}

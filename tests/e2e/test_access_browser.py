@@ -49,7 +49,7 @@ def platform(tmp_path_factory):
     gen = DataHome(root / "gen")
     shutil.copytree(home.referentiel, gen.referentiel)
     files = generate(root / "depots", seed=21, sites=["PRE51454", "PRE51230", "PRE57463", "PRE13055"],
-                     from_year=2023, to_year=2024, home=gen)
+                     from_year=2024, to_year=2024, home=gen)
     valid = {f.code_pre: f for f in files if f.expected_rule is None}
     for code in ("PRE51230", "PRE57463", "PRE13055"):  # Reims sends its own file through the portal
         shutil.copy(valid[code].path, home.inbox / valid[code].path.name)
@@ -74,7 +74,7 @@ def platform(tmp_path_factory):
             time.sleep(2)
         assert len(_depots(home)) == 3, log_path.read_text()[-4000:]
         # Flawed copies are made of the smallest site generated: Reims alone, for Reims's coordinator.
-        flawed = next(f for f in generate(root / "erreurs", seed=21, sites=["PRE51454"], from_year=2023,
+        flawed = next(f for f in generate(root / "erreurs", seed=21, sites=["PRE51454"], from_year=2024,
                                           to_year=2024, with_errors=True, home=gen)
                       if f.expected_rule == "actions.volet.liste")
         yield {"home": home, "base": f"http://127.0.0.1:{ports['dashboard']}", "valid": valid, "flawed": flawed,

@@ -75,7 +75,8 @@ def test_dropped_files_flow_through_sensor_daemon_and_publication(services, tmp_
 
     def tails() -> str:
         return log.read_text()[-3000:] + "\n--- dagster-dev.log ---\n" + dagster_log.read_text()[-4000:]
-    files = generate(tmp_path / "gen", seed=5, sites=["PRE51454"], with_errors=True, home=DataHome(tmp_path / "g"))
+    files = generate(tmp_path / "gen", seed=5, sites=["PRE51454"], with_errors=True, from_year=2024, to_year=2024,
+                     home=DataHome(tmp_path / "g"))
     valid = next(f for f in files if f.expected_rule is None)
     refused = next(f for f in files if f.expected_rule == "bilans.note_sante.echelle")
 

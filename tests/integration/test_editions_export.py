@@ -36,13 +36,13 @@ def home(tmp_path_factory) -> DataHome:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PRE_HOME", str(home.root))
         mp.setenv("DAGSTER_HOME", str(root / "dagster"))
-        generate(home.inbox, seed=5, home=home, sites=SITES, from_year=2023, to_year=2024)
+        generate(home.inbox, seed=5, home=home, sites=SITES, from_year=2024, to_year=2024)
         assert process(home).ok
         made = run(home, "edition", "creer", "2024-T4")
         assert made.returncode == 0, made.stderr
         assert "Édition « 2024-T4 » créée" in made.stdout and "Audit du secret statistique" in made.stdout
         later = root / "plus_tard"
-        generate(later, seed=6, home=home, sites=["PRE51454"], from_year=2023, to_year=2025)
+        generate(later, seed=6, home=home, sites=["PRE51454"], from_year=2025, to_year=2025)
         for path in later.glob("PRE51454_*"):
             shutil.copy(path, home.inbox / path.name)
         assert process(home).ok

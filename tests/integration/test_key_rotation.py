@@ -184,7 +184,7 @@ def test_rotation_remakes_every_pseudonym_and_keeps_every_figure(home, tmp_path)
     assert verified.returncode == 0 and "conforme" in verified.stdout
 
     # A later submission loads on the new key.
-    [later] = generate(tmp_path / "suivant", seed=29, sites=SITES[:1], from_year=2023, to_year=2025,
+    [later] = generate(tmp_path / "suivant", seed=29, sites=SITES[:1], from_year=2025, to_year=2025,
                        home=DataHome(tmp_path / "autre"))
     (home.inbox / later.path.name).write_bytes(later.path.read_bytes())
     run = pre_eval(home, "process")
@@ -193,7 +193,7 @@ def test_rotation_remakes_every_pseudonym_and_keeps_every_figure(home, tmp_path)
     assert held_pseudonyms(home, SITES[0]) == expected_pseudonyms(later.path, SITES[0], new_key)
 
     # The old key put back (a wrong backup restored): refused in French, nothing loaded, never replaced.
-    [wrong] = generate(tmp_path / "encore", seed=31, sites=SITES[1:2], from_year=2023, to_year=2025,
+    [wrong] = generate(tmp_path / "encore", seed=31, sites=SITES[1:2], from_year=2025, to_year=2025,
                        home=DataHome(tmp_path / "autre2"))
     (home.secret / "cle_pseudonymisation").write_bytes(old_key)
     ledger = query(home.warehouse, "select count(*) from ingestion.depots")
@@ -260,7 +260,7 @@ def test_a_rotation_killed_before_its_commit_is_rolled_back_and_after_it_complet
 
     pending_key = killed_at("apres_validation")
     assert key_of(home) == old_key  # still the old key in place, beside the new pseudonyms
-    [later] = generate(tmp_path / "suivant", seed=37, sites=SITES[2:], from_year=2023, to_year=2025,
+    [later] = generate(tmp_path / "suivant", seed=37, sites=SITES[2:], from_year=2025, to_year=2025,
                        home=DataHome(tmp_path / "autre"))
     (home.inbox / later.path.name).write_bytes(later.path.read_bytes())
     run = pre_eval(home, "process")  # the next start completes the rotation, then loads on the new key

@@ -84,7 +84,8 @@ def test_daemon_and_grpc_code_server_file_a_dropped_submission(tmp_path, postgre
             [str(BIN / "dagster-daemon"), "run", "-w", str(tmp_path / "workspace.yaml")],
             cwd=home.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
 
-        valid = next(f for f in generate(tmp_path / "gen", seed=8, sites=["PRE51454"], home=DataHome(tmp_path / "g"))
+        valid = next(f for f in generate(tmp_path / "gen", seed=8, sites=["PRE51454"], from_year=2024, to_year=2024,
+                                         home=DataHome(tmp_path / "g"))
                      if f.expected_rule is None)
         sha256 = hashlib.sha256(valid.path.read_bytes()).hexdigest()
         part = home.inbox / (valid.path.name + ".part")

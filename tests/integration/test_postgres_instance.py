@@ -211,7 +211,8 @@ def test_pre_eval_process_says_so_in_french_when_the_database_is_down(tmp_path):
 def test_pre_eval_process_keeps_its_runs_in_postgres(tmp_path, postgres_url, postgres_server):
     """The command itself, in a child process: the environment variable alone moves its runs."""
     home = DataHome(tmp_path / "data").ensure()
-    files = generate(tmp_path / "gen", seed=3, sites=["PRE51454"], home=DataHome(tmp_path / "g"))
+    files = generate(tmp_path / "gen", seed=3, sites=["PRE51454"], from_year=2024, to_year=2024,
+                     home=DataHome(tmp_path / "g"))
     shutil.copy(files[0].path, home.inbox / files[0].path.name)
     env = isolated_env(home.root, tmp_path, PRE_DAGSTER_POSTGRES_URL=postgres_url)
     result = subprocess.run([PRE_EVAL, "process"], env=env, capture_output=True, text=True, timeout=300)
