@@ -98,10 +98,16 @@ def _cmd_process(args: argparse.Namespace) -> int:
     from pipelines.common.progress import reporting
     from pipelines.process import process
 
+    from pipelines.ingest.pseudonym import KeyRefused
+
     started = time.perf_counter()
     timings.reset()
-    with reporting():
-        result = process(DataHome.from_settings())
+    try:
+        with reporting():
+            result = process(DataHome.from_settings())
+    except KeyRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if args.mesures:
         figures = timings.snapshot() | {"duree_s": round(time.perf_counter() - started, 3),
                                         "fichiers": result.handled}

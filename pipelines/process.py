@@ -176,6 +176,9 @@ def process(home: DataHome | None = None) -> ProcessResult:
     result.duplicates = [f"{f.name} : contenu identique à un dépôt déjà reçu ({original}), retiré de la boîte de dépôt"
                          for f, original in duplicates]
     if pending:
+        from pipelines.ingest.pseudonym import check_before_loading
+
+        check_before_loading(home)  # a wrong key: nothing read, loaded or published (raises KeyRefused)
         wanted = sorted({site for site, _ in pending})
         known = instance.get_dynamic_partitions(sites.name)
         missing = [s for s in wanted if s not in known]

@@ -140,6 +140,16 @@ def verify(home: DataHome) -> tuple[str, bool]:
         return fingerprint(key), stored_fingerprint(con) is not None
 
 
+def check_before_loading(home: DataHome) -> None:
+    """The key that loads would use, checked before a batch is read (raises `KeyRefused`): a wrong key
+    stops `pre-eval process` at once, the files left in the inbox, instead of after every file's check.
+    A warehouse that never held pseudonyms gets its key here, as at its first load."""
+    if not home.warehouse.exists():
+        return  # a new data home: the first load creates the key
+    with connect(home) as con:
+        load_key(home, con)
+
+
 def secret_folder(home: DataHome) -> Path:
     home.secret.mkdir(parents=True, exist_ok=True)
     os.chmod(home.secret, PRIVATE_DIR_MODE)
