@@ -198,8 +198,10 @@ def test_rotation_remakes_every_pseudonym_and_keeps_every_figure(home, tmp_path)
     (home.secret / "cle_pseudonymisation").write_bytes(old_key)
     ledger = query(home.warehouse, "select count(*) from ingestion.depots")
     (home.inbox / wrong.path.name).write_bytes(wrong.path.read_bytes())
+    reports = sorted(p.name for p in (home.root / "reports").rglob("*"))
     refused = pre_eval(home, "process")
-    assert refused.returncode != 0
+    assert refused.returncode == 2
+    assert sorted(p.name for p in (home.root / "reports").rglob("*")) == reports  # stopped before any check
     assert MISMATCH in refused.stderr and "rotation" in refused.stderr
     assert old_key.decode() not in refused.stderr + refused.stdout
     assert (home.inbox / wrong.path.name).exists()
@@ -210,7 +212,7 @@ def test_rotation_remakes_every_pseudonym_and_keeps_every_figure(home, tmp_path)
     # The same key from the environment is refused the same way.
     (home.secret / "cle_pseudonymisation").write_bytes(new_key)
     env_refused = pre_eval(home, "process", PRE_CLE_PSEUDONYMISATION=old_key.decode())
-    assert env_refused.returncode != 0 and MISMATCH in env_refused.stderr
+    assert env_refused.returncode == 2 and MISMATCH in env_refused.stderr
     # The right key back: the waiting file goes through.
     run = pre_eval(home, "process")
     assert run.returncode == 0, run.stderr
