@@ -96,9 +96,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_process(args: argparse.Namespace) -> int:
     from pipelines.common import timings
     from pipelines.common.progress import reporting
-    from pipelines.process import process
-
     from pipelines.ingest.pseudonym import KeyRefused
+    from pipelines.process import process
 
     started = time.perf_counter()
     timings.reset()
