@@ -375,7 +375,7 @@ def test_pages_keep_working_while_submissions_are_processed(chromium, server, pu
     base, log_path = server
     home = published_home
     files = [f.path for f in generate(tmp_path_factory.mktemp("nouveaux"), seed=8, sites=NEW_FILES_SITES,
-                                      from_year=2023, to_year=2025, home=home)]
+                                      from_year=2025, to_year=2025, home=home)]
     assert [f.name[:8] for f in files] == NEW_FILES_SITES
     outcome: dict = {}
     worker = threading.Thread(target=_process, args=(home, files, outcome))
