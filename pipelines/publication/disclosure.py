@@ -38,6 +38,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -441,11 +442,16 @@ class GroupSolver:
         h = self._model()
         n = len(self.index)
         columns = np.arange(n, dtype=np.int32)
-        matrix = np.zeros((len(objectives), n))
+        # The objectives as a sparse matrix (one or two terms each): a dense one, objectives × counts,
+        # reaches gigabytes in the large groups of a national period.
+        rows, cols, coeffs = [], [], []
         for k, objective in enumerate(objectives):
             for var, coeff in objective.items():
-                matrix[k, self.index[var]] = coeff
-        cost = signs @ matrix
+                rows.append(k)
+                cols.append(self.index[var])
+                coeffs.append(coeff)
+        rows_, cols_, coeffs_ = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(coeffs)
+        cost = np.bincount(cols_, weights=signs[rows_] * coeffs_, minlength=n)
         down = cost < 0  # counts that the first point takes high and the second low
         # Every count held below a cap keeps the first program bounded when some costs are negative; a
         # smaller region only makes the proof harder, never wrong (both points stay feasible).
@@ -466,7 +472,7 @@ class GroupSolver:
         if status != highspy.HighsModelStatus.kOptimal:
             return None
         high = np.array(h.getSolution().col_value)
-        gaps = np.abs(matrix @ (high - low))
+        gaps = np.abs(np.bincount(rows_, weights=coeffs_ * (high - low)[cols_], minlength=len(objectives)))
         return [k for k in range(len(objectives)) if gaps[k] < threshold - TOLERANCE]
 
     def bounds(self, objective: dict[Var, float]) -> tuple[float, float]:
@@ -573,13 +579,18 @@ def _neighbourhood(system: PeriodSystem, var: Var, hops: int) -> set[Var]:
     return _within(system, None, {var}, hops)
 
 
-def _within(system: PeriodSystem, members: set[Var] | None, start: set[Var], hops: int) -> set[Var]:
+def _within(system: PeriodSystem, members: set[Var] | None, start: set[Var], hops: int,
+            adjacent: Callable[[Var], Iterable[Var]] | None = None) -> set[Var]:
     """The counts of `members` (all counts when None) reached from `start` in `hops` relations
-    through such counts."""
+    through such counts. `adjacent` (a var's neighbours among `members`) may be given ready-made:
+    a large group's neighbourhoods are walked many times over (see `Prover`)."""
+    if adjacent is None:
+        def adjacent(v: Var) -> Iterable[Var]:
+            return (other for c in system.incident[v] for other in system.constraints[c].coeffs
+                    if members is None or other in members)
     found, frontier = set(start), set(start)
     for _ in range(hops):
-        frontier = {other for v in frontier for c in system.incident[v] for other in system.constraints[c].coeffs
-                    if members is None or other in members} - found
+        frontier = {other for v in frontier for other in adjacent(v)} - found
         if not frontier:
             break
         found |= frontier
@@ -604,6 +615,17 @@ class Prover:
         self.group, self.system = group, system
         self.members = set(group) if len(group) > LOCAL_FROM else None
         self._whole: GroupSolver | None = None
+        self._adjacent: dict[Var, frozenset[Var]] = {}
+
+    def adjacent(self, var: Var) -> frozenset[Var]:
+        """The group's counts in a relation with `var`, computed once per visit of the group: the
+        neighbourhoods of its objectives overlap, and a relation such as a national total is long."""
+        found = self._adjacent.get(var)
+        if found is None:
+            found = self._adjacent[var] = frozenset(
+                other for c in self.system.incident[var] for other in self.system.constraints[c].coeffs
+                if other in self.members)
+        return found
 
     @property
     def whole(self) -> GroupSolver:
@@ -613,14 +635,15 @@ class Prover:
 
     def _local(self, objectives: list[dict[Var, float]]) -> GroupSolver:
         start = {var for objective in objectives for var in objective}
-        return GroupSolver(sorted(_within(self.system, self.members, start, LOCAL_HOPS)), self.system)
+        return GroupSolver(sorted(_within(self.system, self.members, start, LOCAL_HOPS, self.adjacent)),
+                           self.system)
 
     def certify(self, objectives: list[tuple[str, dict[Var, float]]], threshold: float) -> list[int]:
         """The objectives not proved wide enough (indices), as `GroupSolver.certify`."""
         if self.members is None:
             return self.whole.certify(objectives, threshold)
         doubtful = []
-        for part in _clusters(self.system, self.members, [o for _, o in objectives], LOCAL_HOPS):
+        for part in _clusters(self.system, self.members, [o for _, o in objectives], LOCAL_HOPS, self.adjacent):
             solver = self._local([objectives[k][1] for k in part])
             doubtful += [part[k] for k in solver.certify([objectives[k] for k in part], threshold)]
         return sorted(doubtful)
@@ -634,9 +657,21 @@ class Prover:
 
 
 def _clusters(system: PeriodSystem, members: set[Var], objectives: list[dict[Var, float]],
-              hops: int) -> list[list[int]]:
-    """The objectives (indices) whose neighbourhoods overlap, together: one small program each."""
-    owner: dict[Var, int] = {}
+              hops: int, adjacent: Callable[[Var], Iterable[Var]] | None = None) -> list[list[int]]:
+    """The objectives (indices) whose neighbourhoods (`hops` relations through `members`) overlap,
+    together: one small program each.
+
+    Two neighbourhoods overlap when their objectives are at most 2 × hops relations apart. Rather than
+    walking every objective's neighbourhood (in a dense group each is most of the group), one walk
+    from all objectives at once labels each count, up to `hops` away, with its nearest objective;
+    two objectives whose labels meet across a relation walked from a count less than `hops` away are
+    at most 2 × hops apart, and are joined. Along a shortest path between two objectives at most
+    2 × hops apart, every relation whose ends carry different labels is such a meeting, so the parts
+    are exactly those of the overlapping neighbourhoods (checked against the direct definition in
+    tests/unit/test_disclosure.py)."""
+    if adjacent is None:
+        def adjacent(v: Var) -> Iterable[Var]:
+            return (other for c in system.incident[v] for other in system.constraints[c].coeffs if other in members)
     parent = list(range(len(objectives)))
 
     def root(k: int) -> int:
@@ -645,11 +680,32 @@ def _clusters(system: PeriodSystem, members: set[Var], objectives: list[dict[Var
             k = parent[k]
         return k
 
+    def join(a: int, b: int) -> None:
+        a, b = root(a), root(b)
+        if a != b:
+            parent[a] = b
+
+    label: dict[Var, int] = {}  # a count reached: its nearest objective
+    frontier: list[Var] = []
     for k, objective in enumerate(objectives):
-        for var in _within(system, members, set(objective), hops):
-            other = owner.setdefault(var, k)
-            if root(other) != root(k):
-                parent[root(other)] = root(k)
+        for var in objective:
+            if var in label:
+                join(label[var], k)
+            else:
+                label[var] = k
+                frontier.append(var)
+    for _ in range(hops):
+        reached: list[Var] = []
+        for var in frontier:
+            own = label[var]
+            for other in adjacent(var):
+                theirs = label.get(other)
+                if theirs is None:
+                    label[other] = own
+                    reached.append(other)
+                elif theirs != own:  # at most (hops − 1) + 1 + hops relations apart
+                    join(own, theirs)
+        frontier = reached
     parts: dict[int, list[int]] = defaultdict(list)
     for k in range(len(objectives)):
         parts[root(k)].append(k)

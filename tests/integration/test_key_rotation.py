@@ -183,28 +183,19 @@ def test_rotation_remakes_every_pseudonym_and_keeps_every_figure(home, tmp_path)
     verified = pre_eval(home, "cle", "verifier")
     assert verified.returncode == 0 and "conforme" in verified.stdout
 
-    # A later submission loads on the new key.
+    # The old key put back (a wrong backup restored): refused in French, nothing loaded, never replaced.
     [later] = generate(tmp_path / "suivant", seed=29, sites=SITES[:1], from_year=2025, to_year=2025,
                        home=DataHome(tmp_path / "autre"))
-    (home.inbox / later.path.name).write_bytes(later.path.read_bytes())
-    run = pre_eval(home, "process")
-    assert run.returncode == 0, run.stderr
-    assert "ACCEPTÉ" in run.stdout
-    assert held_pseudonyms(home, SITES[0]) == expected_pseudonyms(later.path, SITES[0], new_key)
-
-    # The old key put back (a wrong backup restored): refused in French, nothing loaded, never replaced.
-    [wrong] = generate(tmp_path / "encore", seed=31, sites=SITES[1:2], from_year=2025, to_year=2025,
-                       home=DataHome(tmp_path / "autre2"))
     (home.secret / "cle_pseudonymisation").write_bytes(old_key)
     ledger = query(home.warehouse, "select count(*) from ingestion.depots")
-    (home.inbox / wrong.path.name).write_bytes(wrong.path.read_bytes())
+    (home.inbox / later.path.name).write_bytes(later.path.read_bytes())
     reports = sorted(p.name for p in (home.root / "reports").rglob("*"))
     refused = pre_eval(home, "process")
     assert refused.returncode == 2
     assert sorted(p.name for p in (home.root / "reports").rglob("*")) == reports  # stopped before any check
     assert MISMATCH in refused.stderr and "rotation" in refused.stderr
     assert old_key.decode() not in refused.stderr + refused.stdout
-    assert (home.inbox / wrong.path.name).exists()
+    assert (home.inbox / later.path.name).exists()
     assert query(home.warehouse, "select count(*) from ingestion.depots") == ledger
     assert key_of(home) == old_key
     assert pre_eval(home, "cle", "verifier").returncode != 0
@@ -213,11 +204,12 @@ def test_rotation_remakes_every_pseudonym_and_keeps_every_figure(home, tmp_path)
     (home.secret / "cle_pseudonymisation").write_bytes(new_key)
     env_refused = pre_eval(home, "process", PRE_CLE_PSEUDONYMISATION=old_key.decode())
     assert env_refused.returncode == 2 and MISMATCH in env_refused.stderr
-    # The right key back: the waiting file goes through.
+    # The right key back: the waiting file, a later submission of a site, loads on the new key.
     run = pre_eval(home, "process")
     assert run.returncode == 0, run.stderr
-    assert "ACCEPTÉ" in run.stdout and not (home.inbox / wrong.path.name).exists()
-    assert held_pseudonyms(home, SITES[1]) == expected_pseudonyms(wrong.path, SITES[1], new_key)
+    assert "ACCEPTÉ" in run.stdout and not (home.inbox / later.path.name).exists()
+    assert held_pseudonyms(home, SITES[0]) == expected_pseudonyms(later.path, SITES[0], new_key)
+    assert query(home.warehouse, "select count(*) from ingestion.depots")[0][0] == ledger[0][0] + 1
 
 
 CRASH = """

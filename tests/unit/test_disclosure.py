@@ -334,3 +334,53 @@ def test_a_damaged_or_foreign_memory_is_not_trusted(tmp_path):
     # Another key or threshold never recalls these masks.
     assert protect(df, sites, threshold=S, seed=b"autre", memo=memo).reused_periods == 0
     assert protect(df, sites, threshold=S + 1, seed=b"k", memo=memo).reused_periods == 0
+
+
+def _clusters_by_definition(system, members, objectives, hops) -> list[list[int]]:
+    """The objectives whose neighbourhoods share a count, joined (transitively): each neighbourhood
+    walked in full, as the definition says."""
+    def within(start: set) -> set:
+        found, frontier = set(start), set(start)
+        for _ in range(hops):
+            frontier = {o for v in frontier for c in system.incident[v] for o in system.constraints[c].coeffs
+                        if o in members} - found
+            found |= frontier
+        return found
+
+    balls = [within(set(objective)) for objective in objectives]
+    part_of = list(range(len(objectives)))
+    changed = True
+    while changed:  # merge until no two parts share a count
+        changed = False
+        for a in range(len(objectives)):
+            for b in range(len(objectives)):
+                if part_of[a] != part_of[b] and balls[a] & balls[b]:
+                    old, new = max(part_of[a], part_of[b]), min(part_of[a], part_of[b])
+                    part_of = [new if p == old else p for p in part_of]
+                    changed = True
+    parts: dict[int, list[int]] = {}
+    for k, p in enumerate(part_of):
+        parts.setdefault(p, []).append(k)
+    return sorted(parts.values())
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_clusters_are_those_of_overlapping_neighbourhoods(seed):
+    """`_clusters` finds, in one walk, the parts that walking every objective's neighbourhood gives."""
+    rng = random.Random(seed)
+    system = disclosure.PeriodSystem()
+    counts = [("E", "x", str(i), "pre") for i in range(rng.randint(10, 80))]
+    for _ in range(rng.randint(5, len(counts))):  # sparse: distances between objectives vary
+        size = rng.choice((2, 2, 2, 3, 5))
+        system.add({v: 1.0 for v in rng.sample(counts, size)}, equality=rng.random() < 0.5)
+    members = {v for v in counts if rng.random() < 0.8}
+    objectives = []
+    for _ in range(rng.randint(1, 12)):
+        first = rng.choice(sorted(members))
+        objective = {first: 1.0}
+        if rng.random() < 0.3:
+            objective[rng.choice(sorted(members))] = -1.0
+        objectives.append(objective)
+    for hops in (1, 2, 3):
+        found = sorted(disclosure._clusters(system, members, objectives, hops))
+        assert found == _clusters_by_definition(system, members, objectives, hops), (seed, hops)
