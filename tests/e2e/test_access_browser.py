@@ -40,7 +40,8 @@ OPERATOR = "exploitation@demo.pre-eval.fr"
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    """`pre-eval dev` on a data home with four Grand Est sites and one site of Marseille (région 93)."""
+    """`pre-eval dev` on a data home with three sites published (two in Grand Est, one in Marseille, région
+    93); Reims (Grand Est) sends its own file through the portal."""
     root = tmp_path_factory.mktemp("acces")
     home = DataHome(root / "data").ensure()
     (home.referentiel / "autres.csv").write_text(
@@ -56,6 +57,11 @@ def platform(tmp_path_factory):
     ports = {"dagster": free_port(), "dashboard": free_port(), "provider": free_port()}
     env = isolated_env(home.root, root, PRE_DELAI_STABILITE_S="1", PRE_INTERVALLE_PUBLICATION_MIN="0")
     env["PATH"] = f"{BIN}:{env['PATH']}"
+    # The three sites are loaded and published by one `pre-eval process` before the services start (one
+    # process, where the sensor would launch a run per file: the daemon's path is what the portal test
+    # and tests/e2e/test_event_driven.py exercise).
+    loaded = subprocess.run([PRE_EVAL, "process"], env=env, capture_output=True, text=True, timeout=900)
+    assert loaded.returncode == 0 and loaded.stdout.count("ACCEPTÉ") == 3, loaded.stdout + loaded.stderr[-3000:]
     log_path = root / "dev.log"
     log = log_path.open("w")
     proc = subprocess.Popen([PRE_EVAL, "dev", "--dagster-port", str(ports["dagster"]), "--dashboard-port",
@@ -68,10 +74,6 @@ def platform(tmp_path_factory):
         text = log_path.read_text()
         assert "Ctrl+C pour tout arrêter" in text, text[-3000:]
         assert REIMS in text and "fournisseur d'identité local" in text
-        # The three sites dropped in the inbox are handled by the sensor and published.
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and len(_depots(home)) < 3:
-            time.sleep(2)
         assert len(_depots(home)) == 3, log_path.read_text()[-4000:]
         # Flawed copies are made of the smallest site generated: Reims alone, for Reims's coordinator.
         flawed = next(f for f in generate(root / "erreurs", seed=21, sites=["PRE51454"], from_year=2024,
