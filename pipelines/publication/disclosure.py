@@ -124,12 +124,24 @@ class PeriodSystem:
     names: dict[tuple, str] = field(default_factory=dict)  # objective names, computed once
     # Parts of a whole shown beside them (with / without an action): one masked part masks the others
     partition_of: dict[Var, list[Var]] = field(default_factory=dict)
+    _neighbours: dict[Var, frozenset[Var]] = field(default_factory=dict, repr=False)
 
     def add(self, coeffs: dict[Var, float], equality: bool) -> None:
         index = len(self.constraints)
         self.constraints.append(Constraint(coeffs, equality))
         for var in coeffs:
             self.incident[var].append(index)
+        self._neighbours.clear()
+
+    def neighbours(self, var: Var) -> frozenset[Var]:
+        """The counts in a relation with `var` (itself included), computed once: the protection walks
+        out from masked counts again and again, and in a period where nearly every count is small
+        (the first years of the national set) those walks cross most of the period."""
+        found = self._neighbours.get(var)
+        if found is None:
+            found = self._neighbours[var] = frozenset(
+                other for c in self.incident[var] for other in self.constraints[c].coeffs)
+        return found
 
 
 def _rules() -> dict[str, Indicator]:
@@ -547,8 +559,7 @@ def _candidates(system: PeriodSystem, free: set[Var], objective: dict[Var, float
     relation with the masked counts around it, hop by hop through masked counts."""
     seen, frontier = set(objective), set(objective)
     while frontier:
-        near = {other for var in frontier for c in system.incident[var]
-                for other in system.constraints[c].coeffs} - seen
+        near = set().union(*(system.neighbours(var) for var in frontier)) - seen
         shown = {var for var in near if var not in free}
         if shown:
             # A count that would stay tied to shown counts only hides nothing by itself: the others first.
