@@ -597,8 +597,7 @@ def _within(system: PeriodSystem, members: set[Var] | None, start: set[Var], hop
     a large group's neighbourhoods are walked many times over (see `Prover`)."""
     if adjacent is None:
         def adjacent(v: Var) -> Iterable[Var]:
-            return (other for c in system.incident[v] for other in system.constraints[c].coeffs
-                    if members is None or other in members)
+            return system.neighbours(v) if members is None else system.neighbours(v) & members
     found, frontier = set(start), set(start)
     for _ in range(hops):
         frontier = {other for v in frontier for other in adjacent(v)} - found
@@ -633,9 +632,7 @@ class Prover:
         neighbourhoods of its objectives overlap, and a relation such as a national total is long."""
         found = self._adjacent.get(var)
         if found is None:
-            found = self._adjacent[var] = frozenset(
-                other for c in self.system.incident[var] for other in self.system.constraints[c].coeffs
-                if other in self.members)
+            found = self._adjacent[var] = self.system.neighbours(var) & self.members
         return found
 
     @property
@@ -682,7 +679,7 @@ def _clusters(system: PeriodSystem, members: set[Var], objectives: list[dict[Var
     tests/unit/test_disclosure.py)."""
     if adjacent is None:
         def adjacent(v: Var) -> Iterable[Var]:
-            return (other for c in system.incident[v] for other in system.constraints[c].coeffs if other in members)
+            return system.neighbours(v) & members
     parent = list(range(len(objectives)))
 
     def root(k: int) -> int:
