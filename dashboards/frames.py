@@ -1,6 +1,7 @@
-"""Pure frame builders of the field page « Évaluer une action ». Published (masked) rows in, display rows
-out; no Streamlit call and no figure computed here (only looked up, labelled and, for the gap between two
-shown values, subtracted), so unit tests run them on hand-built frames.
+"""Pure frame builders of the field pages: « Évaluer une action » and the partner × volet matrix of
+« Coopération ». Published (masked) rows in, display rows out; no Streamlit call and no figure computed here
+(only looked up, labelled and, for the gap between two shown values, subtracted), so unit tests run them on
+hand-built frames.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def default_type(types: Sequence[str], wanted: str | None = None) -> str:
     return wanted if wanted in types else DEFAULT_TYPE if DEFAULT_TYPE in types else types[0]
 
 
-def _row(df: pl.DataFrame, code: str, category: str) -> dict | None:
-    found = df.filter((pl.col("indicateur") == code) & (pl.col("categorie") == category))
+def _row(df: pl.DataFrame, code: str, category: str, period: str | None = None) -> dict | None:
+    cond = (pl.col("indicateur") == code) & (pl.col("categorie") == category)
+    if period is not None:
+        cond &= pl.col("periode") == period
+    found = df.filter(cond)
     return found.row(0, named=True) if found.height else None
 
 
@@ -142,3 +146,18 @@ def waits(df: pl.DataFrame, code_pre: str, type_action: str, structures: dict[st
                     "masque": masked, "etat": "complète" if row["complete"] else INCOMPLETE})
     out.sort(key=lambda r: r.pop("order"))
     return pl.DataFrame(out, schema=WAIT_SCHEMA)
+
+
+MATRIX_SCHEMA = {"partenaire": pl.String, "volet": pl.String, "parcours": pl.Float64, "masque": pl.Boolean}
+
+
+def partner_volet_matrix(df: pl.DataFrame, period: str, partners: dict[str, str],
+                         volets: dict[str, str]) -> pl.DataFrame:
+    """Active pathways in which a partner type acts in a volet (`parcours_partenaire_volet`, categorie
+    "PARTENAIRE:VOLET"): one row per pair, in the code lists' order; a masked pair has no value."""
+    rows = []
+    for p, p_name in partners.items():
+        for v, v_name in volets.items():
+            value, _, masked = _cell(_row(df, "parcours_partenaire_volet", f"{p}:{v}", period))
+            rows.append({"partenaire": p_name, "volet": v_name, "parcours": value, "masque": masked})
+    return pl.DataFrame(rows, schema=MATRIX_SCHEMA)

@@ -22,7 +22,8 @@ import polars as pl
 
 # Transcribed from indicators.md v2 by hand.
 COUNT_INDICATORS = {"enfants_suivis", "parcours_actifs", "entrees", "sorties", "actions", "actions_par_partenaire",
-                    "enfants_type_action", "demandes_attente", "en_attente_fin_periode"}
+                    "enfants_type_action", "demandes_attente", "en_attente_fin_periode",
+                    "parcours_partenaire_volet"}  # the last one is the project's own (catalogue): pathways
 SHARES = {"part_filles", "part_qpv", "part_age", "part_orientation", "part_orientation_ecole",
           "part_sorties_objectifs_atteints", "part_sorties_relais", "part_parcours_multipartenaires",
           "part_suivi_6_mois", "part_guidance_18_mois", "part_referents_guidance_au_dela_norme",

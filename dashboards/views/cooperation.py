@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 import data
+import frames
 from display import (
     INTERVAL_NOTE,
     Column,
@@ -139,7 +140,45 @@ def body(f: Filters) -> None:
                    Column("effectif", "Entrées de la période", "entier", "masque")],
               key="cooperation_origines", file_stem=download_stem(f, "cooperation_origines"), notes=[caption])
 
-    st.header("Quels partenaires interviennent")
+    st.header("Quels partenaires interviennent, et dans quel volet")
+    st.markdown(f"Les parcours actifs en {f.period} où chaque type de partenaire intervient, par volet du parcours "
+                "(au moins une action de ce partenaire dans ce volet, commencée au plus tard à la fin de la "
+                "période) : où l'école, les services de soin, les services sociaux et les autres partenaires "
+                "interviennent. Un parcours compte dans chaque case où il a une telle action.")
+    current = data.territory_indicators(f.level, f.territory, [f.period])
+    matrix = frames.partner_volet_matrix(current, f.period, catalogue_categories()["partenaires"],
+                                         catalogue_categories()["volets"])
+    caption = note(f, masked=int(matrix["masque"].sum()))
+    shown = matrix.filter(~pl.col("masque") & (pl.col("parcours") > 0))
+    if shown.height:
+        volets = list(catalogue_categories()["volets"].values())
+        base = alt.Chart(shown).encode(
+            x=alt.X("volet:N", title="Volet", sort=volets, axis=alt.Axis(labelAngle=0, labelLimit=220)),
+            y=alt.Y("partenaire:N", title=None, sort=list(catalogue_categories()["partenaires"].values()),
+                    axis=alt.Axis(labelLimit=260)),
+            tooltip=[alt.Tooltip("partenaire:N", title="Partenaire"), alt.Tooltip("volet:N", title="Volet"),
+                     alt.Tooltip("parcours:Q", title="Parcours", format=",d")])
+        heat = base.mark_rect().encode(
+            color=alt.Color("parcours:Q", title="Parcours", scale=alt.Scale(scheme="blues")))
+        counts = base.mark_text(fontSize=11).encode(
+            text=alt.Text("parcours:Q", format=",d"),
+            color=alt.condition(alt.datum.parcours > shown["parcours"].max() / 2, alt.value("white"),
+                                alt.value("black")))
+        chart((heat + counts).properties(
+            title=f"Parcours où intervient chaque type de partenaire, par volet, {f.period} — {f.label}",
+            height=max(160, 28 * shown["partenaire"].n_unique())),
+            caption + " Case vide : aucun parcours, ou nombre soumis au secret statistique (le tableau les "
+                      "distingue).")
+    else:
+        st.info("Graphique non affiché : aucun nombre affichable pour cette période (aucun parcours concerné, ou "
+                "nombres soumis au secret statistique).")
+    with st.expander("Données du graphique"):
+        table(matrix, [Column("partenaire", "Partenaire"), Column("volet", "Volet"),
+                       Column("parcours", "Parcours", "entier", "masque")],
+              key="cooperation_partenaires_volets", file_stem=download_stem(f, "cooperation_partenaires_volets"),
+              notes=[caption])
+
+    st.header("Actions engagées par type de partenaire, période par période")
     df = partners(f)
     caption = note(f, f.periods, masked=int(df["masque"].sum()))
     shown = df.filter(~pl.col("masque") & pl.col("actions").is_not_null())

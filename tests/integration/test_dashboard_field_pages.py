@@ -272,7 +272,8 @@ def test_cooperation_compares_the_site_with_its_departement_as_published(app, sq
         row = pick(every, periode=line["Période"], categorie=code)
         assert line["Part des entrées (%)"] == shown(row, "pourcentage"), line
 
-    frames = [pl.from_pandas(f.value) for f in at.dataframe if "Partenaire" in f.value.columns]
+    frames = [pl.from_pandas(f.value) for f in at.dataframe
+              if "Partenaire" in f.value.columns and "Période" in f.value.columns]
     (partners,) = frames
     names = catalogue_categories()["partenaires"]
     every = sql("select * from marts.indicateurs where indicateur = 'actions_par_partenaire' and niveau = 'pre' "
@@ -288,6 +289,51 @@ def test_cooperation_compares_the_site_with_its_departement_as_published(app, sq
         assert (title in titles) == drawable, (title, rows)
         if not drawable:
             assert any("Graphique non affiché" in i.value for i in at.info), title
+
+
+def test_cooperation_partner_volet_matrix_equals_the_published_counts(app, sql):
+    at = app("cooperation", niveau="departement", territoire="51", periode="2023")
+    matrix = table(at, "Partenaire")
+    assert list(matrix.columns) == ["Partenaire", "Volet", "Parcours"]
+    partners, volets = catalogue_categories()["partenaires"], catalogue_categories()["volets"]
+    assert matrix.height == len(partners) * len(volets)
+    published = published_period(sql, "2023")
+    drawn = {(r["partenaire"], r["volet"]): r["parcours"] for r in chart_rows(at, "par volet")}
+    masked = 0
+    for line in matrix.iter_rows(named=True):
+        p = next(c for c, n in partners.items() if n == line["Partenaire"])
+        v = next(c for c, n in volets.items() if n == line["Volet"])
+        row = pick(published, indicateur="parcours_partenaire_volet", niveau="departement", territoire="51",
+                   categorie=f"{p}:{v}")
+        assert row is not None, (p, v)
+        assert line["Parcours"] == shown(row, "entier"), (p, v)
+        masked += row["masque"]
+        # The heat map draws exactly the shown, non-zero counts: a masked one is an empty cell.
+        if row["masque"] or not row["valeur"]:
+            assert (line["Partenaire"], line["Volet"]) not in drawn
+        else:
+            assert drawn[(line["Partenaire"], line["Volet"])] == row["valeur"]
+    assert drawn, "rien n'est dessiné pour le département 51 en 2023"
+    assert any("Case vide : aucun parcours, ou nombre soumis au secret statistique" in c.value for c in at.caption)
+    assert masked == 0 or SECRET in matrix["Parcours"].to_list()
+
+
+def test_cooperation_heat_map_draws_a_coordinator_s_own_unmasked_counts(app, warehouse):
+    """On its own site's page, a coordinator sees the live counts unmasked (from the warehouse): the heat map
+    draws every non-zero pair, and only those."""
+    at = app("cooperation", role="site", niveau="pre", territoire="PRE51454", periode="2023")
+    expected = warehouse("select categorie, valeur from marts.indicateurs where niveau = 'pre' and "
+                         "indicateur = 'parcours_partenaire_volet' and territoire = 'PRE51454' and periode = '2023'")
+    partners, volets = catalogue_categories()["partenaires"], catalogue_categories()["volets"]
+    assert expected.height == len(partners) * len(volets)
+    matrix = table(at, "Partenaire")
+    drawn = {(r["partenaire"], r["volet"]): r["parcours"] for r in chart_rows(at, "par volet")}
+    names = {f"{p}:{v}": (pn, vn) for p, pn in partners.items() for v, vn in volets.items()}
+    assert drawn == {names[c]: v for c, v in expected.rows() if v > 0}
+    assert drawn, "aucun parcours sur le site"
+    for code, value in expected.rows():
+        line = pick(matrix, Partenaire=names[code][0], Volet=names[code][1])
+        assert line["Parcours"] == formats.number(value), code
 
 
 def test_cooperation_trend_follows_the_chosen_indicator(app, sql):

@@ -10,6 +10,8 @@ from pipelines.warehouse.catalogue import catalogue, catalogue_categories
 from pipelines.warehouse.models import SQL_DIR, build
 from pipelines.warehouse.store import ensure_schema
 
+PARTNERS = ["EDUCATION_NATIONALE", "CMPP", "CAMSP", "PMI", "PROFESSIONNEL_LIBERAL", "ASSOCIATION", "CENTRE_SOCIAL",
+            "CAF", "CONSEIL_DEPARTEMENTAL", "COMMUNE", "AUTRE"]
 ACTION_TYPES = ["ACCOMPAGNEMENT_SCOLARITE", "COUP_DE_POUCE_LANGAGE", "LIEN_ECOLE_FAMILLE", "ACTIVITE_SPORTIVE",
                 "ACTIVITE_CULTURELLE", "SEJOUR_VACANCES", "LOISIRS", "GROUPE_PAROLE_PARENTS", "ENTRETIEN_FAMILIAL",
                 "GUIDANCE_FAMILIALE", "MEDIATION", "BILAN_SANTE", "BILAN_PSYCHOMOTRICITE", "PSYCHOMOTRICITE",
@@ -48,8 +50,10 @@ SPEC = {
     **{code: ["PRE", "CMPP", "CAMSP", "CMP", "ORTHOPHONISTE", "PSYCHOMOTRICIEN", "PSYCHOLOGUE",
               "PEDOPSYCHIATRIE", "AUTRE"]
        for code in ("demandes_attente", "en_attente_fin_periode", "attente_mediane_jours", "part_rdv_sous_90_jours")},
-    # the project's additions for issue 14 (ajout: true): sessions and cost per action type, progression with
-    # and without an evaluated action type (actions_evaluees.yaml)
+    # the project's additions for issue 14 (ajout: true): pathways per partner × volet, sessions and cost per
+    # action type, progression with and without an evaluated action type (actions_evaluees.yaml)
+    "parcours_partenaire_volet": [f"{p}:{v}" for p in PARTNERS for v in ("SCOLARITE", "EDUCATIF", "PARENTALITE",
+                                                                         "SANTE")],
     **{code: ACTION_TYPES for code in ("seances_prevues_type_action", "seances_realisees_type_action",
                                         "cout_par_enfant_type_action")},
     **{code: [f"{t}:{d}" for t in ("PSYCHOMOTRICITE", "BILAN_PSYCHOMOTRICITE", "ORTHOPHONIE", "COUP_DE_POUCE_LANGAGE",
@@ -57,7 +61,8 @@ SPEC = {
               for d in ("scolarite", "comportement", "sante", "parentalite")]
        for code in ("progression_note_avec_action", "progression_note_sans_action")},
 }
-ADDED = {"part_motif_sortie", "taux_assiduite_partenaire", "cout_actions_partenaire", "seances_prevues_type_action",
+ADDED = {"part_motif_sortie", "taux_assiduite_partenaire", "cout_actions_partenaire", "parcours_partenaire_volet",
+         "seances_prevues_type_action",
          "seances_realisees_type_action", "cout_par_enfant_type_action", "progression_note_avec_action",
          "progression_note_sans_action"}
 
@@ -111,6 +116,10 @@ def test_the_project_s_additions_are_marked():
 
 def test_product_sets_are_a_major_with_joined_labels():
     categories = catalogue_categories()
+    couples = categories["partenaires_volets"]
+    assert list(couples)[:5] == ["EDUCATION_NATIONALE:SCOLARITE", "EDUCATION_NATIONALE:EDUCATIF",
+                                 "EDUCATION_NATIONALE:PARENTALITE", "EDUCATION_NATIONALE:SANTE", "CMPP:SCOLARITE"]
+    assert couples["CMPP:SANTE"] == f"{categories['partenaires']['CMPP']} — {categories['volets']['SANTE']}"
     assert list(categories["types_action_evalues"]) == ["PSYCHOMOTRICITE", "BILAN_PSYCHOMOTRICITE", "ORTHOPHONIE",
                                                         "COUP_DE_POUCE_LANGAGE", "SUIVI_PSYCHOLOGIQUE",
                                                         "GUIDANCE_FAMILIALE"]

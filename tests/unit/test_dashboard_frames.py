@@ -1,5 +1,5 @@
-"""The pure frame builders of « Évaluer une action » (dashboards/frames.py), on small hand-built published
-frames: every expected value is written here by hand.
+"""The pure frame builders of « Évaluer une action » and of Coopération's partner × volet matrix
+(dashboards/frames.py), on small hand-built published frames: every expected value is written here by hand.
 The attack: a masked row that still carries a value must never lend it to a cell, a gap, a chart or a wait."""
 
 from __future__ import annotations
@@ -132,6 +132,25 @@ def test_waits_keep_the_site_and_type_order_the_windows_and_flag_incomplete_ones
     assert out["fin"].to_list() == [D(2023, 9, 3), D(2023, 9, 3), D(2024, 9, 3)]
     assert set(out["premiere_action"].to_list()) == {first}
     assert frames.waits(df, "PRE51230", "LOISIRS", structures).is_empty()
+
+
+def test_partner_volet_matrix_has_every_pair_of_the_period_and_hides_masked_counts():
+    df = published(
+        ("parcours_partenaire_volet", "CMPP:SANTE", 18.0, 18, False),
+        ("parcours_partenaire_volet", "CMPP:SANTE", 99.0, 99, False, "2023"),  # another period
+        ("parcours_partenaire_volet", "CMPP:SCOLARITE", 0.0, 0, False),
+        ("parcours_partenaire_volet", "EDUCATION_NATIONALE:SCOLARITE", 5.0, 5, True),
+        ("actions_par_partenaire", "CMPP", 18.0, 18, False),
+    )
+    partners = {"EDUCATION_NATIONALE": "Éducation nationale", "CMPP": "CMPP"}
+    volets = {"SCOLARITE": "Scolarité", "SANTE": "Santé"}
+    out = frames.partner_volet_matrix(df, "2024", partners, volets)
+    assert out.rows() == [
+        ("Éducation nationale", "Scolarité", None, True),
+        ("Éducation nationale", "Santé", None, False),
+        ("CMPP", "Scolarité", 0.0, False),
+        ("CMPP", "Santé", 18.0, False),
+    ]
 
 
 def test_key_figure_labels_drop_the_type_on_a_page_about_one_type():

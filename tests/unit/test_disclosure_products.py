@@ -169,3 +169,25 @@ def test_a_small_attendance_base_of_one_type_is_not_recovered_from_the_overall_o
     assert _masked(masked, "seances_prevues_type_action", "ORTHOPHONIE", "pre", "PRE51230")  # same base
     low, high = ranges[("taux_assiduite_type_action", "ORTHOPHONIE", "pre", "PRE51230")]
     assert high - low >= S
+
+
+def test_a_small_partner_volet_pathway_count_is_protected_along_the_territories_only():
+    """parcours_partenaire_volet (pathways, catalogue ajout): a pathway counts in every couple it has, so the
+    couples add up to nothing published but the territories' sums. A small cell of a département with two
+    sites is its département's count minus the other site's, unless a second cell is masked with it."""
+    partners = ["EDUCATION_NATIONALE", "CMPP"]
+    rows = _rows("parcours_partenaire_volet", "CMPP:SANTE", {"PRE51230": 4, "PRE51454": 30, "PRE08105": 25})
+    rows += _rows("parcours_partenaire_volet", "EDUCATION_NATIONALE:SCOLARITE",
+                  {"PRE51230": 40, "PRE51454": 35, "PRE08105": 50})
+    rows += _rows("actions_par_partenaire", partners[1], {"PRE51230": 60, "PRE51454": 80, "PRE08105": 70})
+    df = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+    # Primary rule alone: PRE51230's 4 is département 51's 34 minus PRE51454's 30.
+    leaked = reader(_primary_only(df))
+    assert leaked[("parcours_partenaire_volet", "CMPP:SANTE", "pre", "PRE51230")] == pytest.approx((4.0, 4.0))
+    masked, ranges = _check(df)
+    assert _masked(masked, "parcours_partenaire_volet", "CMPP:SANTE", "pre", "PRE51230")
+    low, high = ranges[("parcours_partenaire_volet", "CMPP:SANTE", "pre", "PRE51230")]
+    assert high - low >= S
+    # Nothing ties the couples to the partner's actions: those, and the other couple, stay shown.
+    assert not masked.filter(pl.col("indicateur").is_in(["actions_par_partenaire"]))[MASK_COLUMN].any()
+    assert not masked.filter(pl.col("categorie") == "EDUCATION_NATIONALE:SCOLARITE")[MASK_COLUMN].any()

@@ -311,6 +311,60 @@ def test_partners_per_pathway_and_multi_partner_share():
     assert bounds[("partenaires_par_parcours", "", "pre", A, "2023")] == (None, None)
 
 
+def test_pathways_per_partner_and_volet():
+    """The project's parcours_partenaire_volet (catalogue, ajout): per (partner, volet), the pathways of A with an
+    action of that partner in that volet begun by the end of the period; a pathway counts in every couple."""
+    depots = [{"code_pre": A, "date_extraction": "2024-12-31"}, {"code_pre": B, "date_extraction": "2024-12-31"}]
+    parcours = [
+        _p(A, "P1", "2023-01-01"),
+        _p(A, "P2", "2023-05-01", "2023-12-31"),
+        _p(A, "P3", "2023-10-01"),
+        _p(A, "P4", "2024-06-01"),  # no action
+        _p(B, "Q1", "2023-03-01"),
+    ]
+    actions = [
+        _a(A, "A1", "P1", "2023-02-01", partenaire="CMPP", volet="SANTE"),
+        _a(A, "A2", "P1", "2023-03-01", partenaire="CMPP", volet="SANTE"),       # same couple: P1 once
+        _a(A, "A3", "P1", "2023-04-01", partenaire="CMPP", volet="PARENTALITE"),
+        _a(A, "A4", "P1", "2022-12-01", partenaire="EDUCATION_NATIONALE", volet="SCOLARITE"),  # before entry
+        _a(A, "A5", "P2", "2023-06-01", partenaire="CMPP", volet="SANTE"),
+        _a(A, "A6", "P3", "2024-01-01", partenaire="EDUCATION_NATIONALE", volet="SCOLARITE"),
+        _a(A, "A7", "P2", "2024-03-01", partenaire="PMI", volet="SANTE"),        # P2 has ended by 2024
+        _a(B, "B1", "Q1", "2023-04-01", partenaire="CMPP", volet="SANTE"),
+    ]
+    rows, bounds = _indicators(depots, parcours, actions)
+
+    def get(couple, level, territory, period):
+        return rows[("parcours_partenaire_volet", couple, level, territory, period)]
+
+    # 2023, A: A = P1, P2, P3. CMPP × SANTE: P1 (A1, A2), P2 (A5) = 2; CMPP × PARENTALITE: P1 = 1;
+    # EN × SCOLARITE: P1 (A4, before its entry, still its own) = 1, P3's A6 begins in 2024; PMI × SANTE: 0.
+    assert get("CMPP:SANTE", "pre", A, "2023") == (2.0, 2)
+    assert get("CMPP:PARENTALITE", "pre", A, "2023") == (1.0, 1)
+    assert get("EDUCATION_NATIONALE:SCOLARITE", "pre", A, "2023") == (1.0, 1)
+    assert get("PMI:SANTE", "pre", A, "2023") == (0.0, 0)
+    # P1 counts in three couples: the couples of A in 2023 add up to 4, more than the 3 active pathways.
+    assert sum(n for (code, _, level, terr, period), (_, n) in rows.items()
+               if code == "parcours_partenaire_volet" and (level, terr, period) == ("pre", A, "2023")) == 4
+    # 2024, A: A = P1, P3, P4 (P2 left on 2023-12-31). CMPP × SANTE: P1; EN × SCOLARITE: P1, P3; PMI × SANTE:
+    # A7 is P2's, which is not active: 0.
+    assert get("CMPP:SANTE", "pre", A, "2024") == (1.0, 1)
+    assert get("EDUCATION_NATIONALE:SCOLARITE", "pre", A, "2024") == (2.0, 2)
+    assert get("PMI:SANTE", "pre", A, "2024") == (0.0, 0)
+    # School year 2022-2023 (to 2023-08-31), A: P1 (EN × SCOLARITE, CMPP × SANTE, CMPP × PARENTALITE), P2
+    # (CMPP × SANTE, from 2023-06-01).
+    assert get("CMPP:SANTE", "pre", A, "2022-2023") == (2.0, 2)
+    assert get("EDUCATION_NATIONALE:SCOLARITE", "pre", A, "2022-2023") == (1.0, 1)
+    # Territories add up the sites: 2023, département 51, CMPP × SANTE = A 2 + B 1 (Q1).
+    assert get("CMPP:SANTE", "pre", B, "2023") == (1.0, 1)
+    assert get("CMPP:SANTE", "departement", "51", "2023") == (3.0, 3)
+    assert get("EDUCATION_NATIONALE:SCOLARITE", "national", "FR", "2024") == (2.0, 2)
+    # Every couple of the two code lists (11 partners × 4 volets), zeros included; no interval.
+    couples = {k[1] for k in rows if k[0] == "parcours_partenaire_volet" and k[2:] == ("pre", B, "2023")}
+    assert len(couples) == 44 and "CAF:EDUCATIF" in couples and get("CAF:EDUCATIF", "pre", B, "2023") == (0.0, 0)
+    assert bounds[("parcours_partenaire_volet", "CMPP:SANTE", "pre", A, "2023")] == (None, None)
+
+
 # --------------------------------------------------------------------------- action types
 
 
