@@ -280,6 +280,43 @@ def _cmd_cle(args: argparse.Namespace) -> int:
     return _cmd_process(args)  # rebuild and publish, as after a load
 
 
+def _cmd_rejouer(args: argparse.Namespace) -> int:
+    import getpass
+
+    from pipelines.ingest.pseudonym import KeyRefused
+    from pipelines.ingest.replay import ReplayError
+    from pipelines.process import replay
+    from pipelines.warehouse.store import WarehouseBusy
+
+    if bool(args.sites) == bool(args.tous):
+        print("Indiquez les sites à rejouer (ex. pre-eval rejouer PRE51454 --motif « … ») ou --tous, pas les deux.",
+              file=sys.stderr)
+        return 2
+    home = DataHome.from_settings()
+    if not home.warehouse.exists():
+        print("Aucun entrepôt : rien à rejouer.", file=sys.stderr)
+        return 2
+    try:
+        by = args.par or getpass.getuser()
+    except (KeyError, OSError):
+        by = "inconnu"
+    try:
+        result = replay(home, None if args.tous else args.sites, reason=args.motif, by=by)
+    except (ReplayError, KeyRefused) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except WarehouseBusy as exc:
+        print(f"Rejeu impossible : {exc} ; rien n'a changé.", file=sys.stderr)
+        return 3
+    for line in result.lines:
+        print(line)
+    for error in result.errors:
+        print(f"Erreur interne : {error}", file=sys.stderr)
+    if result.errors:
+        return 3
+    return 0 if all(" : rejoué, " in line for line in result.lines) else 1
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError("le port doit être un entier entre 1 et 65535")
@@ -368,6 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
         func=_cmd_cle)
     actions.add_parser("rotation", help="remplace la clé : tous les pseudonymes de l'entrepôt refaits, puis "
                                         "publication").set_defaults(func=_cmd_cle)
+
+    p = sub.add_parser("rejouer", help="recontrôle et recharge le dépôt en vigueur archivé de sites (après un "
+                                       "changement du chargement ou de la clé), puis publie ; journalisé")
+    p.add_argument("sites", nargs="*", metavar="SITE", help="codes des sites (ex. PRE51454)")
+    p.add_argument("--tous", action="store_true", help="tous les sites ayant un dépôt en vigueur")
+    p.add_argument("--motif", required=True, help="pourquoi rejouer (obligatoire, inscrit au journal des rejeux)")
+    p.add_argument("--par", help="qui demande le rejeu (par défaut : le compte qui lance la commande)")
+    p.set_defaults(func=_cmd_rejouer)
 
     p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
     p.add_argument("--out", required=True, metavar="DOSSIER")

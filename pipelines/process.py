@@ -202,13 +202,67 @@ def process(home: DataHome | None = None) -> ProcessResult:
         result.left_in_inbox = [f.name for f in files if f.path(home).exists()]
         timings.wall("execution_ingestion", time.perf_counter() - started)
     started = time.perf_counter()
-    publication = defs.resolve_job_def("publication").execute_in_process(
-        run_config=_run_config(home), instance=instance, raise_on_error=False)
+    result.errors += _publish(home, instance)
     timings.wall("execution_publication", time.perf_counter() - started)
-    if not publication.success:
-        result.errors += _unexpected_failures(publication) or ["la publication a échoué"]
     if pending:
         result.lines = summary_lines(home, [f.sha256 for _, f in pending])
+    return result
+
+
+def _publish(home: DataHome, instance: dg.DagsterInstance) -> list[str]:
+    """Rebuild the models and publish (the publication job, in this process); the errors, in French."""
+    from pipelines.definitions import defs
+
+    publication = defs.resolve_job_def("publication").execute_in_process(
+        run_config=_run_config(home), instance=instance, raise_on_error=False)
+    return [] if publication.success else (_unexpected_failures(publication) or ["la publication a échoué"])
+
+
+@dataclass
+class ReplayResult:
+    lines: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def replay(home: DataHome, sites: list[str] | None, *, reason: str, by: str) -> ReplayResult:
+    """`pre-eval rejouer`: the ingestion job run without files over the sites' partitions (the same path as
+    a materialisation from the Dagster UI, so the run shows there), then the publication."""
+    from pipelines.definitions import defs
+    from pipelines.defs.ingestion import sites as site_partitions
+    from pipelines.ingest.replay import checked_reason, checked_sites
+    from pipelines.warehouse.store import connect
+
+    reason = checked_reason(reason)  # refused before anything starts
+    home = home.ensure()
+    if sites is None:
+        with connect(home) as con:
+            sites = [code for (code,) in con.execute(
+                "select code_pre from ingestion.depots where en_vigueur and statut = 'accepte' order by 1").fetchall()]
+        if not sites:
+            return ReplayResult(lines=["Aucun dépôt en vigueur : rien à rejouer."])
+    sites = checked_sites(sites)
+    instance = dagster_instance(home)
+    known = instance.get_dynamic_partitions(site_partitions.name)
+    missing = [s for s in sites if s not in known]
+    if missing:  # a data home restored into a new Dagster instance, or a site never seen by this one
+        instance.add_dynamic_partitions(site_partitions.name, missing)
+        known = instance.get_dynamic_partitions(site_partitions.name)
+    positions = sorted(known.index(s) for s in sites)
+    start, end = known[positions[0]], known[positions[-1]]
+    options = {"partition_key": start} if start == end else {
+        "tags": {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}}
+    config = {"ops": {"depot": {"config": {"files": [], "motif": reason, "par": by, "sites": sites}}}}
+    run = defs.resolve_job_def("ingestion").execute_in_process(
+        run_config=config | _run_config(home), instance=instance, raise_on_error=False, **options)
+    result = ReplayResult(errors=_unexpected_failures(run))
+    from pipelines.ingest.replay import from_journal, journal
+
+    entry = next((e for e in reversed(journal(home)) if e.get("execution") == run.run_id), None)
+    if entry is not None:
+        result.lines = [item.line() for item in from_journal(entry)]
+    elif not result.errors:
+        result.errors.append("le rejeu n'a rien inscrit au journal des rejeux")
+    result.errors += _publish(home, instance)
     return result
 
 

@@ -5,6 +5,7 @@ import json
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from pipelines import settings
 from pipelines.common import formats
@@ -30,10 +31,19 @@ class ReceivedFile(dg.Config):
     sha256: str
 
 
-class DepotConfig(dg.Config):
-    """The inbox files this run handles."""
+REPLAY_FROM_UI = "matérialisation depuis l'interface Dagster (sans fichier : rejeu des dépôts en vigueur)"
 
-    files: list[ReceivedFile]
+
+class DepotConfig(dg.Config):
+    """The inbox files this run handles; none (the UI's "Materialize", a backfill): the sites' snapshots in
+    force are replayed (`pipelines.ingest.replay`)."""
+
+    files: list[ReceivedFile] = Field(default_factory=list, description="Fichiers de la boîte de dépôt à traiter "
+                                      "(vide : les dépôts en vigueur des sites choisis sont rejoués).")
+    motif: str = Field(default=REPLAY_FROM_UI, description="Motif d'un rejeu, inscrit au journal des rejeux.")
+    par: str = Field(default="", description="Qui demande le rejeu (journal des rejeux).")
+    sites: list[str] = Field(default_factory=list, description="Rejeu : ces sites seulement parmi les partitions "
+                             "choisies (vide : toutes).")
 
 
 @dg.asset(partitions_def=sites, backfill_policy=dg.BackfillPolicy.single_run(), group_name="ingestion",
@@ -41,6 +51,8 @@ class DepotConfig(dg.Config):
 def depot(context: dg.AssetExecutionContext, config: DepotConfig, data_home: DataHomeResource) -> dg.MaterializeResult:
     """Dépôts reçus d'un site : fichiers lus avec la tolérance du format et mis en attente de contrôle."""
     home = data_home.home
+    if not config.files:
+        return _replay(context, config, home)
     # A crashed run's staging (raw values read from its files) goes at the next run (operations.md,
     # "Retention"); runs in progress keep theirs.
     for gone in retention.remove_leftover_staging(home, context.instance).deletions:
@@ -60,6 +72,31 @@ def depot(context: dg.AssetExecutionContext, config: DepotConfig, data_home: Dat
     return dg.MaterializeResult(metadata={
         "fichiers": len(staged),
         "apercu": dg.MetadataValue.md(markdown_table(pl.DataFrame(rows)) if rows else "Aucun fichier."),
+    })
+
+
+def _replay(context: dg.AssetExecutionContext, config: DepotConfig, home: DataHome) -> dg.MaterializeResult:
+    """The partition's sites replayed (their archived snapshots in force checked and loaded again)."""
+    from pipelines.ingest.replay import ReplayError, replay
+
+    codes = [k for k in context.partition_keys if k != lifecycle.UNKNOWN_SITE]
+    if config.sites:
+        codes = [k for k in codes if k in set(config.sites)]
+    who = config.par or context.run.tags.get("dagster/user") or "interface Dagster"
+    try:
+        done = replay(home, codes, reason=config.motif, by=who, run_id=context.run.run_id)
+    except ReplayError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    for item in done:
+        context.log.info(item.line())
+    lines = [f"- {item.line()}" for item in done[:PREVIEW_ROWS]]
+    if len(done) > PREVIEW_ROWS:
+        lines.append(f"- … et {len(done) - PREVIEW_ROWS} autres (journal/rejeux.jsonl)")
+    return dg.MaterializeResult(metadata={
+        "rejeu": True,
+        "sites_rejoues": sum(item.changed for item in done),
+        "sites_inchanges": sum(not item.changed for item in done),
+        "apercu": dg.MetadataValue.md("\n".join(lines) or "Aucun site."),
     })
 
 

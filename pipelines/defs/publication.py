@@ -36,6 +36,7 @@ publication_job = dg.define_asset_job(
     description="Reconstruit les marts et publie la copie du tableau de bord.")
 
 
+IMPLICIT_JOB = "__ASSET_JOB"  # Dagster's name for the runs the UI launches by materialising assets
 _ACTIVE = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
            dg.DagsterRunStatus.STARTED}
 
@@ -46,12 +47,15 @@ _ACTIVE = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dagst
                        "jamais une par fichier quand plusieurs arrivent.")
 def publication_groupee(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     instance = context.instance
-    done = instance.get_run_records(
-        dg.RunsFilter(job_name=ingestion_job.name, statuses=[dg.DagsterRunStatus.SUCCESS,
-                                                             dg.DagsterRunStatus.FAILURE]), limit=1)
+    finished = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+    done = instance.get_run_records(dg.RunsFilter(job_name=ingestion_job.name, statuses=finished), limit=1)
+    # A replay launched from the UI (« Materialize » on partitions of `depot`, a backfill) runs in Dagster's
+    # implicit asset job: it changes the warehouse too.
+    done += [r for r in instance.get_run_records(dg.RunsFilter(job_name=IMPLICIT_JOB, statuses=finished), limit=5)
+             if dg.AssetKey("depot") in (r.dagster_run.asset_selection or ())][:1]
     if not done:
         return dg.SkipReason("Aucun dépôt traité.")
-    latest = done[0]
+    latest = max(done, key=lambda r: r.storage_id)
     # The cursor is the latest handled ingestion run already covered by a requested publication
     # (ingestion runs are queued one at a time: they finish in the order they were created).
     if context.cursor and latest.storage_id <= int(context.cursor):

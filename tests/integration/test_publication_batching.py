@@ -62,3 +62,22 @@ def test_no_publication_while_one_is_running(monkeypatch):
         _run(instance, "publication", dg.DagsterRunStatus.STARTED)
         _run(instance, "ingestion", dg.DagsterRunStatus.SUCCESS)
         assert "en cours" in _evaluate().skip_message
+
+
+def test_a_replay_launched_from_the_ui_is_published_other_ui_runs_are_not(monkeypatch):
+    monkeypatch.setenv("PRE_INTERVALLE_PUBLICATION_MIN", "0")
+    with dg.instance_for_test() as instance:
+        _evaluate = Sensor(instance)
+
+        def ui_run(*keys: str) -> None:
+            instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id=make_new_run_id(),
+                                           status=dg.DagsterRunStatus.SUCCESS,
+                                           asset_selection=frozenset(dg.AssetKey(k) for k in keys)))
+            time.sleep(0.05)
+
+        ui_run("entrepot_publie")  # the published copy materialised by hand: nothing to publish after it
+        assert isinstance(_evaluate(), dg.SkipReason)
+        ui_run("depot")  # « Materialize » on a partition of depot: a replay
+        assert isinstance(_evaluate(), dg.RunRequest)
+        _run(instance, "publication", dg.DagsterRunStatus.SUCCESS)
+        assert "Rien de nouveau" in _evaluate().skip_message
