@@ -136,18 +136,46 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_indicators(args: argparse.Namespace) -> int:
-    from pipelines.publication.indicator_view import query_indicators, render_table
+    from pipelines.publication import analysts
+    from pipelines.warehouse.store import WarehouseBusy
+
+    if (args.format is None) != (args.out is None):
+        print("--format et --out vont ensemble : par exemple --format xlsx --out indicateurs.xlsx.", file=sys.stderr)
+        return 2
+    try:
+        frame = analysts.indicators(DataHome.from_settings(), indicateur=args.indicateur, niveau=args.niveau,
+                                    territoire=args.territoire, periode=args.periode, categorie=args.categorie)
+        if args.format is not None:
+            path = analysts.write(frame, args.format, Path(args.out))
+            print(f"{formats.plural(frame.height, 'ligne écrite', 'lignes écrites')} dans {path} "
+                  f"({analysts.INTERNAL}).")
+            return 0
+    except analysts.AnalystError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except WarehouseBusy as exc:
+        print(f"Indicateurs non lus : {exc}.", file=sys.stderr)
+        return 3
+    print(analysts.NOTICE)
+    print(analysts.render_table(frame.to_dicts(), limit=args.limite))
+    return 0
+
+
+def _cmd_copie_analyse(args: argparse.Namespace) -> int:
+    from pipelines.publication import analysts
+    from pipelines.warehouse.store import WarehouseBusy
 
     try:
-        rows = query_indicators(DataHome.from_settings(), indicateur=args.indicateur, niveau=args.niveau,
-                                territoire=args.territoire, periode=args.periode, categorie=args.categorie)
-    except FileNotFoundError as exc:
+        path = analysts.analysis_copy(DataHome.from_settings(), Path(args.out) if args.out else None)
+    except analysts.AnalystError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    print(render_table(rows, limit=args.limite))
+    except WarehouseBusy as exc:
+        print(f"Copie non faite : {exc}.", file=sys.stderr)
+        return 3
+    print(f"Copie de l'entrepôt en lecture seule : {path}\n"
+          f"Ouvrez-la avec duckdb -readonly {path} ou, en Python, duckdb.connect(\"{path}\", read_only=True). "
+          "Elle contient des données individuelles pseudonymisées : ne la copiez pas hors du dossier de données.")
     return 0
 
 
@@ -363,14 +391,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (par défaut 127.0.0.1, cette machine seule)")
     p.set_defaults(func=_cmd_dashboard)
 
-    p = sub.add_parser("indicators", help="affiche les indicateurs publiés (filtres facultatifs)")
+    p = sub.add_parser("indicators", help="indicateurs non masqués de l'entrepôt, affichés ou écrits en CSV, XLSX "
+                                          "ou Parquet (usage interne ; filtres facultatifs)")
     p.add_argument("--indicateur", "-i", help="code d'indicateur (ex. enfants_suivis)")
     p.add_argument("--niveau", "-n", choices=["pre", "departement", "region", "national"])
     p.add_argument("--territoire", "-t", help="code du territoire (ex. PRE51454, 51, 44, FR)")
     p.add_argument("--periode", "-p", help="AAAA ou AAAA-AAAA")
     p.add_argument("--categorie", "-c", help="catégorie (volet, structure, tranche d'âge)")
     p.add_argument("--limite", type=int, default=200, help="nombre maximal de lignes affichées")
+    p.add_argument("--format", choices=["csv", "xlsx", "parquet"], help="écrit un fichier au lieu d'afficher "
+                   "(avec --out)")
+    p.add_argument("--out", metavar="FICHIER", help="fichier à écrire (avec --format)")
     p.set_defaults(func=_cmd_indicators)
+
+    p = sub.add_parser("copie-analyse", help="copie l'entrepôt complet dans un fichier en lecture seule, à ouvrir "
+                                             "dans un carnet ou avec duckdb sans gêner les chargements")
+    p.add_argument("--out", metavar="FICHIER", help="fichier .duckdb à écrire (par défaut : analyse/ du dossier "
+                                                     "de données, qui ne garde que la dernière copie)")
+    p.set_defaults(func=_cmd_copie_analyse)
 
     p = sub.add_parser("edition", help="éditions figées des indicateurs")
     actions = p.add_subparsers(dest="action", required=True, metavar="action")
