@@ -109,21 +109,33 @@ def test_a_partition_materialised_as_the_ui_does_replays_that_site_only(home):
 
 
 @pytest.mark.slow
-def test_a_site_whose_archived_file_is_gone_is_told_and_left_unchanged(home, capsys):
-    from pipelines import cli
+def test_a_site_whose_archived_file_is_gone_is_told_and_left_unchanged(home):
+    """Through the UI's path (no run config), over a range of two partitions: the site whose file the retention
+    rules removed keeps its rows, the other one is replayed, and the journal and the terminal line say which."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.ingest import replay as replays
+    from pipelines.process import dagster_instance
 
     files = snapshots(home)
     gone = SITES[0]
     files[gone].unlink()  # removed by the retention rules, say
     damage(home, gone)
     held, entries = held_pseudonyms(home, gone), ledger(home)
-    status = cli.main(["rejouer", gone, SITES[1], "--motif", "essai", "--par", "analyste"])
-    out = capsys.readouterr()
-    assert status == 1, out.err
-    lines = out.out.splitlines()
-    assert any(line.startswith(f"{gone} (") and "fichier archivé supprimé (règles de conservation)" in line
-               and "les données en vigueur restent inchangées" in line for line in lines), lines
-    assert any(line.startswith(f"{SITES[1]} (") and " : rejoué, " in line for line in lines), lines
+    instance = dagster_instance(home)
+    known = instance.get_dynamic_partitions("sites")
+    first, second = sorted([gone, SITES[1]], key=known.index)
+    run = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=[dg.AssetKey("depot")], instance=instance, raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": second})
+    assert run.success
+    (entry,) = replays.journal(home)
+    outcomes = {s["code_pre"]: s["resultat"] for s in entry["sites"]}
+    assert outcomes[gone] == "fichier_absent" and outcomes[SITES[1]] == "rejoue"
+    (line,) = [r.line() for r in replays.from_journal(entry) if r.code_pre == gone]
+    assert line == (f"{gone} ({files[gone].name.split('_', 2)[2]}) : fichier archivé supprimé (règles de "
+                    "conservation) ou introuvable ; rejeu impossible, les données en vigueur restent inchangées")
     assert held_pseudonyms(home, gone) == held and ledger(home) == entries
 
 
