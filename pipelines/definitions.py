@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.common.datahome import restrict_umask
-from pipelines.defs import alerts, ingestion, publication, referential, retention, warehouse
+from pipelines.defs import alerts, checks, ingestion, publication, referential, retention, warehouse
 from pipelines.defs.resources import DataHomeResource
 
 # Whatever process loads the code location (code server, run workers, `dagster dev`) writes
@@ -15,6 +15,7 @@ defs = dg.Definitions.merge(
     referential.defs,
     ingestion.defs,
     warehouse.defs,
+    checks.defs,
     publication.defs,
     alerts.defs,
     retention.defs,

@@ -215,7 +215,13 @@ def _publish(home: DataHome, instance: dg.DagsterInstance) -> list[str]:
 
     publication = defs.resolve_job_def("publication").execute_in_process(
         run_config=_run_config(home), instance=instance, raise_on_error=False)
-    return [] if publication.success else (_unexpected_failures(publication) or ["la publication a échoué"])
+    if publication.success:
+        return []
+    # A blocking check of the warehouse that failed stops the run before the copy is replaced: say which.
+    failed = [f"contrôle de l'entrepôt « {e.check_name} » en échec : {e.description or ''} La copie publiée en "
+              "vigueur reste inchangée." for e in publication.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    return failed + _unexpected_failures(publication) or ["la publication a échoué"]
 
 
 @dataclass

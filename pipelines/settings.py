@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     RETENTION_ARCHIVE_JOURS: PositiveInt = Field(
         90, description="conservation : un fichier archivé est supprimé ce nombre de jours après avoir cessé "
                         "d'être l'état en vigueur de son site")
+    FRAICHEUR_JOURS: PositiveInt = Field(
+        365, description="contrôle de l'entrepôt : au-delà de ce nombre de jours depuis l'extraction de ses données "
+                         "en vigueur, un site est signalé (avertissement)")
     ALERTE_WEBHOOK_URL: SecretStr | None = Field(
         None, description="alertes : adresse d'un webhook (Tchap, Mattermost) prévenu de chaque exécution en échec")
     ALERTE_SMTP_HOTE: str | None = Field(None, description="alertes : serveur SMTP des courriels aux exploitants")
