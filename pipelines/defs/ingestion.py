@@ -70,6 +70,7 @@ def depot(context: dg.AssetExecutionContext, config: DepotConfig, data_home: Dat
                      **{t: formats.number(counts.get(t, 0)) for t in DATA_TABLES}})
     context.log.info(f"{len(staged)} fichier(s) lu(s) pour {', '.join(context.partition_keys)}")
     return dg.MaterializeResult(metadata={
+        "dagster/row_count": sum(sum(item.meta["raw_rows"].values()) for item in staged),
         "fichiers": len(staged),
         "apercu": dg.MetadataValue.md(markdown_table(pl.DataFrame(rows)) if rows else "Aucun fichier."),
     })
@@ -142,7 +143,7 @@ def donnees_site(context: dg.AssetExecutionContext, data_home: DataHomeResource)
     return dg.MaterializeResult(metadata={
         "depots_appliques": sum(a.statut == "accepte" for a in applied),
         "depots_ignores": sum(a.statut == "ignore" for a in applied),
-        "row_count": sum((a.rows.get("parcours") or 0) for a in applied if a.statut == "accepte"),
+        "dagster/row_count": sum(sum(n or 0 for n in a.rows.values()) for a in applied if a.statut == "accepte"),
         "apercu": dg.MetadataValue.md(markdown_table(table) if table is not None else "Aucun dépôt appliqué."),
     })
 

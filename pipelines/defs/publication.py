@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import dagster as dg
+import duckdb
 
 from pipelines import settings
 from pipelines.defs.ingestion import ingestion_job
@@ -21,7 +22,13 @@ def entrepot_publie(data_home: DataHomeResource) -> dg.MaterializeResult:
     """Copie en lecture seule des marts pour le tableau de bord, remplacée d'un bloc."""
     home = data_home.home
     target = publish(home)
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        rows = con.execute("select count(*) from marts.indicateurs").fetchone()[0]
+    finally:
+        con.close()
     return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
         "fichier": str(target.relative_to(home.root)),
         "taille_octets": target.stat().st_size,
     })

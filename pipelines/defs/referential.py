@@ -20,7 +20,7 @@ def referentiel_sites(data_home: DataHomeResource) -> dg.MaterializeResult:
         con.execute("insert into ingestion.sites by name select * from sites")
         con.commit()
     return dg.MaterializeResult(metadata={
-        "row_count": sites.height,
+        "dagster/row_count": sites.height,
         "apercu": dg.MetadataValue.md(markdown_table(sites.head(20))),
     })
 
@@ -31,6 +31,7 @@ def contrats_de_donnees() -> dg.MaterializeResult:
     contracts = load_contracts()
     rules = contracts.all_rules()
     return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(rules),
         "tables": len(contracts.tables),
         "regles": len(rules),
         "regles_bloquantes": sum(r.blocking for r in rules),

@@ -12,9 +12,11 @@ import dagster as dg
 from pipelines.common import timings
 from pipelines.contracts.model import DATA_TABLES
 from pipelines.defs.ingestion import depot, donnees_site
+from pipelines.defs.metadata import contract_schema, live_schema
 from pipelines.defs.referential import referentiel_sites
 from pipelines.defs.resources import DataHomeResource
 from pipelines.warehouse import models
+from pipelines.warehouse.catalogue import catalogue
 from pipelines.warehouse.store import connect
 
 # Which assets write each ingestion table (the sources of the SQL graph).
@@ -38,10 +40,25 @@ def model_deps(model: models.Model) -> list[dg.AssetKey]:
 
 
 def model_spec(model: models.Model) -> dg.AssetSpec:
-    """The asset of one model: its key, group, description and what it reads."""
+    """The asset of one model: its key, group, description, what it reads and, where the SQL makes them plain,
+    its columns: a mart of a site table is that table's columns one for one (schema from the contract, lineage
+    to the loaded table); marts.indicateurs carries the catalogue's French definitions."""
+    metadata: dict = {"sql": ", ".join(f"sql/{f}" for f in model.files) or "—"}
+    description = model.description
+    schema, _, name = model.key.partition(".")
+    if schema == "marts" and name in DATA_TABLES:
+        table = contract_schema(name)
+        metadata["dagster/column_schema"] = table
+        metadata["dagster/column_lineage"] = dg.TableColumnLineage(deps_by_column={
+            c.name: [dg.TableColumnDep(asset_key=donnees_site.key, column_name=c.name)] for c in table.columns})
+    if model.key == models.INDICATORS:
+        rows = [f"| `{i.code}` | {i.libelle} | {i.definition} | {i.effectif} |" for i in catalogue()]
+        metadata["catalogue"] = dg.MetadataValue.md("\n".join(
+            ["| code | libellé | définition | effectif |", "| --- | --- | --- | --- |", *rows]))
+        description = (f"{description}\n\nIndicateurs du catalogue (définitions complètes : docs/indicateurs.md) :\n"
+                       + "\n".join(f"- {i.libelle} (`{i.code}`) : {i.definition}" for i in catalogue()))
     return dg.AssetSpec(asset_key(model.key), group_name=model.schema, kinds={"duckdb", "sql"},
-                        deps=model_deps(model), description=model.description,
-                        metadata={"sql": ", ".join(f"sql/{f}" for f in model.files) or "—"})
+                        deps=model_deps(model), description=description, metadata=metadata)
 
 
 @dg.multi_asset(specs=[model_spec(m) for m in models.registry().values()], can_subset=True, name="modeles_sql")
@@ -59,7 +76,8 @@ def warehouse_models(context, data_home: DataHomeResource):
             models.run(con, model)
             # Schema and name come from the registry (file names of the package), never from input.
             count = con.execute(f"select count(*) from {model.key}").fetchone()[0]
-            yield dg.MaterializeResult(asset_key=asset_key(model.key), metadata={"dagster/row_count": count})
+            yield dg.MaterializeResult(asset_key=asset_key(model.key), metadata={
+                "dagster/row_count": count, "dagster/column_schema": live_schema(con, model.key)})
 
 
 model_assets = [warehouse_models]

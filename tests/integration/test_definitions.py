@@ -30,7 +30,7 @@ def test_referential_assets_materialize(tmp_path, monkeypatch):
     assert result.success
     meta = {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
-    assert meta["referentiel_sites"]["row_count"].value == 16  # 15 shipped + 1 added as data
+    assert meta["referentiel_sites"]["dagster/row_count"].value == 16  # 15 shipped + 1 added as data
     assert meta["contrats_de_donnees"]["tables"].value == 5
     import duckdb
 
@@ -55,3 +55,30 @@ def test_workspace_and_dg_load_the_definitions():
     check = subprocess.run([str(bin_dir / "dg"), "check", "defs"], cwd=root, capture_output=True, text=True,
                            timeout=180, env=env)
     assert check.returncode == 0, (check.stdout + check.stderr)[-2000:]
+
+
+def test_marts_carry_their_columns_lineage_and_the_catalogue():
+    """Column schemas from the contracts (types and French descriptions), lineage of the site marts to the loaded
+    tables, the catalogue's definitions on marts/indicateurs, and a check on every mart."""
+    from pipelines.contracts.model import load_contracts
+    from pipelines.warehouse.catalogue import catalogue
+
+    graph = defs.resolve_asset_graph()
+    contracts = load_contracts()
+    for table in ("parcours", "actions", "bilans", "attentes"):
+        node = graph.get(dg.AssetKey(["marts", table]))
+        schema = node.metadata["dagster/column_schema"]
+        expected = [("code_pre", "code du site (PRE suivi de cinq caractères)")] + [
+            (c.name, c.description) for c in contracts.tables[table].columns]
+        assert [(c.name, c.description) for c in schema.columns] == expected
+        lineage = node.metadata["dagster/column_lineage"].deps_by_column
+        assert set(lineage) == {name for name, _ in expected}
+        assert {d.asset_key for deps in lineage.values() for d in deps} == {dg.AssetKey("donnees_site")}
+    node = graph.get(dg.AssetKey(["marts", "indicateurs"]))
+    for ind in catalogue():
+        assert ind.definition in node.description and f"`{ind.code}`" in node.metadata["catalogue"].value
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    marts = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
+    assert {m for m, name in checks if name == "aucun_identifiant_en_clair"} == marts
+    assert {("marts/indicateurs", "indicateurs_coherents"), ("marts/depots", "volume_stable"),
+            ("marts/depots", "fraicheur_des_sites"), ("marts/actions", "cles_uniques")} <= checks

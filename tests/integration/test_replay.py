@@ -69,6 +69,20 @@ def test_replaying_every_site_after_a_key_rotation_restores_the_figures_on_the_n
     for code, path in files.items():  # every identifier is the new key's HMAC, computed independently
         assert held_pseudonyms(home, code) == expected_pseudonyms(path, code, new_key), code
     assert ledger(home) == entries  # the same submissions in force, received the same days
+    # The publication run materialised every mart with its row count and live column schema, and ran the checks.
+    import dagster as dg
+
+    from pipelines.process import dagster_instance
+
+    instance = dagster_instance(home)
+    event = instance.get_latest_materialization_event(dg.AssetKey(["marts", "indicateurs"]))
+    metadata = event.asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == len(before)
+    assert [c.name for c in metadata["dagster/column_schema"].schema.columns][:7] == [
+        "indicateur", "categorie", "niveau", "territoire", "periode", "valeur", "effectif"]
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey(["marts", "indicateurs"]), "indicateurs_coherents")])
+    assert next(iter(check.values())).status.value == "SUCCEEDED"
     # Republished (a new file swapped in), with the same masked figures as before.
     assert copy.stat().st_ino != inode
     assert sorted(query(copy, "select * from marts.indicateurs"), key=repr) == published
