@@ -59,3 +59,25 @@ def test_another_data_home_is_refused(tmp_path, monkeypatch):
     assert "fixé par PRE_HOME" in _failure(run)
     assert (elsewhere.inbox / "depot.zip").exists()
     _untouched(home)
+
+
+def test_a_replay_with_a_forged_reason_or_site_is_refused_unechoed(tmp_path, monkeypatch):
+    """No file: a replay. Its reason goes to the replays' journal: control characters are refused, and so is a
+    partition that is not a site code; nothing is journaled, nothing echoed."""
+    home = DataHome(tmp_path / "donnees").ensure()
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    (home.secret / "cle_pseudonymisation").write_bytes(KEY)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(sites.name, ["PRE51454", "../../etc"])
+    for partition, config in (("PRE51454", {"files": [], "motif": "ok\x1b[2J\x1b[Hfaux rejeu"}),
+                              ("../../etc", {"files": []})):
+        run = defs.resolve_job_def("ingestion").execute_in_process(
+            run_config={"ops": {"depot": {"config": config}},
+                        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            instance=instance, partition_key=partition, raise_on_error=False)
+        assert not run.success
+        message = _failure(run)
+        assert ("caractères de contrôle" in message or "code de site invalide" in message), message
+        assert "\x1b" not in message and "etc" not in message
+    assert not (home.journal / "rejeux.jsonl").exists()
+    _untouched(home)
