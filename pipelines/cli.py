@@ -12,12 +12,13 @@ from pathlib import Path
 from pipelines import settings
 from pipelines.common import formats
 from pipelines.common.datahome import DASHBOARD_UMASK, UMASK, DataHome, restrict_umask
+from pipelines.common.french_parser import FrenchArgumentParser
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.contracts.reader import read_submission
     from pipelines.contracts.referential import load_sites
-    from pipelines.contracts.report import CHECK_ONLY, summary_line, to_json, to_markdown
+    from pipelines.contracts.report import CHECK_ONLY, summary_line, to_json, to_markdown, to_text
     from pipelines.contracts.validator import Context, validate_many
 
     sites = load_sites()
@@ -47,7 +48,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         elif args.resume:
             print(summary_line(report, name))
         else:
-            print(to_markdown(report, name, check_only=True))
+            print(to_text(report, name, check_only=True))  # a terminal: no Markdown symbols
             print(summary_line(report, name))
         if not report.accepted and status == 0:
             status = 1
@@ -352,7 +353,7 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = FrenchArgumentParser(  # usage, help and errors in French, sub-commands included
         prog="pre-eval", description="Plateforme d'évaluation des Programmes de Réussite Éducative")
     sub = parser.add_subparsers(dest="command", required=True, metavar="commande")
 

@@ -225,14 +225,54 @@ class Findings:
         return [g for g in self._groups.values() if g.rule.code == code]
 
 
+MIN_RANGE = 4  # consecutive lines written as a range (« 6–10 »); shorter runs are listed one by one
+MAX_LISTED = 100  # items (lines or ranges) a report lists for one rule; the rest is counted
+
+
+def line_list(lines: Iterable[int], total: int | None = None, *, limit: int = MAX_LISTED) -> str:
+    """Line numbers as a coordinator reads them: « ligne 5 », « lignes 14 et 87 »,
+    « lignes 2, 3, 4, 6–10 et 12–15 ».
+
+    Runs of `MIN_RANGE` consecutive lines or more are ranges. At most `limit` items are listed;
+    the lines left out (beyond `limit`, or beyond `lines` when `total`, the number of lines in all,
+    is larger) are counted: « lignes 2, 4, 6 et 1 234 autres lignes ». Line numbers are written as
+    a spreadsheet shows them (« ligne 1234 »), counts in French (« 1 234 »)."""
+    distinct = sorted(set(lines))
+    runs: list[list[int]] = []
+    for line in distinct:
+        if runs and line == runs[-1][-1] + 1:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    items: list[tuple[str, int]] = []  # (text, lines it covers)
+    for run in runs:
+        if len(run) >= MIN_RANGE:
+            items.append((f"{run[0]}–{run[-1]}", len(run)))
+        else:
+            items += [(str(line), 1) for line in run]
+    shown = items[:limit]
+    covered = sum(n for _, n in shown)
+    rest = max(len(distinct), total or 0) - covered
+    if not shown:
+        return formats.plural(rest, "ligne") if rest else ""
+    texts = [text for text, _ in shown]
+    if rest > 0:
+        texts.append(formats.plural(rest, "autre ligne", "autres lignes"))
+    word = "lignes" if covered + max(rest, 0) > 1 else "ligne"
+    if len(texts) == 1:
+        return f"{word} {texts[0]}"
+    return f"{word} {', '.join(texts[:-1])} et {texts[-1]}"
+
+
 def render(rule: Rule, values: dict[str, Any]) -> str:
     """The rule's French message with its placeholders filled (missing ones left readable).
 
     `valeur` and `autre` come from the file: whatever was not made safe by the caller goes through
-    `shown_value` here. `detail` is the platform's own French text.
+    `shown_value` here. `detail` is the platform's own French text, `lignes` the lines a finding
+    names (`line_list`).
     """
-    fill = {"valeur": "", "autre": "", "detail": "", **{k: v for k, v in rule.params.items()
-                                                         if isinstance(v, (int, float, str))}}
+    fill = {"valeur": "", "autre": "", "detail": "", "lignes": "lignes signalées",
+            **{k: v for k, v in rule.params.items() if isinstance(v, (int, float, str))}}
     fill.update({k: (shown_value(v) if k in ("valeur", "autre") else v)
                  for k, v in values.items() if v is not None})
     try:

@@ -50,7 +50,7 @@ PROJECT_KINDS = frozenset({
     # envelope (file, tables, columns), run by the reader
     "file_readable", "table_present", "table_once", "no_extra_table", "no_extra_column",
     "no_personal_column", "required_column", "optional_column", "column_once", "row_shape",
-    "leading_zero_repair", "integer_text_repair",
+    "leading_zero_repair", "integer_text_repair", "empty_sheet",
 })
 KINDS = GX_KINDS | PROJECT_KINDS
 

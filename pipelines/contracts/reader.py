@@ -32,9 +32,11 @@ from pipelines.common import formats
 from pipelines.contracts.findings import (
     MAX_EXAMPLES,
     MAX_LINES,
+    NAME_NOT_SHOWN,
     NAME_UNREADABLE,
     Findings,
     Shown,
+    line_list,
     shown_name,
     shown_value,
 )
@@ -351,13 +353,16 @@ def read_submission(path: Path | str, contracts: Contracts | None = None,
                 "ce n'est ni une archive ZIP ni un classeur XLSX. Envoyez un ZIP contenant les "
                 "cinq fichiers CSV, ou un classeur XLSX à cinq onglets."))
             return sub
-    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError) as exc:
-        sub.findings.add(env("file_readable"), table=None,
-                         detail=f"l'archive ou le classeur est endommagé ({type(exc).__name__}).")
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError):
+        # The exception's name (BadZipFile…) means nothing to a coordinator: say what to do.
+        sub.findings.add(env("file_readable"), table=None, detail=(
+            "l'archive ou le classeur est endommagé (fichier incomplet ou abîmé, par exemple lors d'une copie "
+            "ou d'un téléchargement) ; exportez-le ou enregistrez-le à nouveau, puis déposez la nouvelle version."))
         return sub
-    except Exception as exc:  # calamine raises its own exception types
-        sub.findings.add(env("file_readable"), table=None,
-                         detail=f"le classeur est endommagé ou illisible ({type(exc).__name__}).")
+    except Exception:  # calamine raises its own exception types
+        sub.findings.add(env("file_readable"), table=None, detail=(
+            "le classeur est endommagé ou illisible ; ouvrez-le dans votre tableur et enregistrez-le à nouveau "
+            "au format .xlsx."))
         return sub
 
     for table_name in only:
@@ -397,22 +402,83 @@ def member_label(filename: str) -> Shown:
     return Shown(f"{name} (dans un dossier de l'archive)") if len(parts) > 1 and name != NAME_UNREADABLE else name
 
 
+ALLOWED_TABLES = "manifeste, parcours, actions, bilans et attentes"
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance (insertions, deletions, substitutions) between two short names."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def close_table(name: str) -> str | None:
+    """The one table a misnamed member or sheet stands for, if it is clear (« Parcours 2024 », « action »,
+    « export_parcours.csv » → parcours, actions, parcours); None when no table or several are close."""
+    stem = re.sub(r"\.(csv|txt|tsv|xlsx?|ods)$", "", normalise_header(name))
+    letters = re.sub(r"[^a-z]", "", stem)
+    if not letters:
+        return None
+    # The table's name, singular or plural, within the name (« liste d'attente »), or a typing slip away.
+    close = {t for t in TABLES if t.removesuffix("s") in letters or (len(letters) >= 4 and _distance(letters, t) <= 2)}
+    return close.pop() if len(close) == 1 else None
+
+
+def _unknown_detail(target: str | None, name: str, *, sheet: bool) -> str:
+    """What to do with a member or sheet `name` that is not part of the format (`target`: the table
+    its name is close to, if it is missing)."""
+    if target is None:
+        if sheet:
+            return f"retirez-le du classeur (seuls les onglets {ALLOWED_TABLES} sont admis)"
+        return f"retirez-le du dépôt (seules les tables {ALLOWED_TABLES} sont admises)"
+    if sheet:
+        return f"renommez-le « {target} »"
+    if not name.lower().endswith(".csv"):
+        return f"enregistrez-le au format CSV sous le nom « {target}.csv »"
+    if "/" in name or "\\" in name:
+        return f"placez-le à la racine de l'archive, sous le nom « {target}.csv »"
+    return f"renommez-le « {target}.csv »"
+
+
+def _common_folder(names: list[str]) -> str:
+    """The folder (`export/`) every member sits in, when they all sit in the same one; else ``."""
+    folders = {name.replace("\\", "/").rpartition("/")[0] for name in names}  # `\` from some Windows tools
+    if len(folders) != 1:
+        return ""
+    folder = folders.pop()
+    parts = folder.split("/")
+    if not folder or folder.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", folder):
+        return ""
+    return folder + "/"
+
+
 def _read_zip(archive: zipfile.ZipFile, contracts: Contracts, sub: Submission,
               raw: dict, lines: dict, only: tuple[str, ...]) -> None:
     env = contracts.envelope_rule
-    for info in archive.infolist():
-        lower = info.filename.lower()
-        base = lower.rsplit("/", 1)[-1]
-        if info.is_dir() or lower.startswith(IGNORED_MEMBERS) or base in IGNORED_NAMES:
-            continue
+    members = [info for info in archive.infolist()
+               if not (info.is_dir() or info.filename.lower().startswith(IGNORED_MEMBERS)
+                       or info.filename.lower().rsplit("/", 1)[-1] in IGNORED_NAMES)]
+    # Members that all sit in one folder (an archive made by zipping the export's folder) are read
+    # as if they sat at the root.
+    folder = _common_folder([info.filename for info in members])
+    unknown: list[tuple[str, bool]] = []  # (name under which the member is read, whether it is a link)
+    found: set[str] = set()
+    for info in members:
+        name = info.filename[len(folder):]
+        lower = name.lower()
         is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
         table_name = lower.removesuffix(".csv") if lower.endswith(".csv") and not is_link else None
         if table_name not in TABLES:
-            sub.findings.add(env("no_extra_table"), table=None, valeur=member_label(info.filename))
+            unknown.append((name, is_link))
             continue
-        if table_name in raw:
+        if table_name in found:
             sub.findings.add(env("table_once"), table=table_name, valeur=Shown(table_name))
             continue
+        found.add(table_name)
         if table_name not in only:
             continue
         data = _decode(archive.read(info), table_name, contracts, sub)
@@ -424,6 +490,20 @@ def _read_zip(archive: zipfile.ZipFile, contracts: Contracts, sub: Submission,
             raw[table_name], lines[table_name] = pl.DataFrame(), pl.Series(LINE, [], dtype=pl.Int64)
             continue
         raw[table_name], lines[table_name] = _parse_csv(data, table_name, contracts, sub)
+    named = [(name, member_label(name), None if link else close_table(name)) for name, link in unknown]
+    _add_unknown(sub, env("no_extra_table"), named, found, sheet=False)
+
+
+def _add_unknown(sub: Submission, rule, unknown: list[tuple[str, Shown, str | None]], found: set[str],
+                 *, sheet: bool) -> None:
+    """One finding per member or sheet not in the format, given as (name, label, table it is close to);
+    one close to a missing table, that no other is close to, is told how to become that table."""
+    targets = [target for _, _, target in unknown]
+    for name, label, target in unknown:
+        if target in found or targets.count(target) > 1 or label in (NAME_UNREADABLE, NAME_NOT_SHOWN):
+            target = None
+        what = f"L'onglet « {label} »" if sheet else f"Le fichier « {label} »"
+        sub.findings.add(rule, table=None, valeur=Shown(what), detail=_unknown_detail(target, name, sheet=sheet))
 
 
 def _decode(data: bytes, table: str, contracts: Contracts, sub: Submission) -> bytes | None:
@@ -558,12 +638,16 @@ def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, li
 
     env = contracts.envelope_rule
     reader = fastexcel.read_excel(data)
+    unknown: list[tuple[str, Shown, str | None]] = []
     for sheet_name in reader.sheet_names:
         key = sheet_name.strip().lower()
         if key in TEMPLATE_SHEETS:
             continue
         if key not in TABLES:
-            sub.findings.add(env("no_extra_table"), table=None, valeur=Shown(f"onglet {shown_name(sheet_name)}"))
+            if _empty_sheet(reader, sheet_name):  # « Feuil1 » left by the spreadsheet: nothing to lose
+                sub.findings.add(env("empty_sheet"), table=None, valeur=shown_name(sheet_name))
+            else:
+                unknown.append((sheet_name, shown_name(sheet_name), close_table(sheet_name)))
             continue
         if key in raw:
             sub.findings.add(env("table_once"), table=key, valeur=Shown(key))
@@ -580,6 +664,20 @@ def _read_xlsx(data: bytes, contracts: Contracts, sub: Submission, raw: dict, li
         raw[key] = frame.slice(first)
         lines[key] = pl.int_range(first + 1, frame.height + 1, dtype=pl.Int64, eager=True).alias(LINE)
         _note_numeric_cells(reader, sheet_name, key, raw[key], lines[key], contracts, sub)
+    found = {n.strip().lower() for n in reader.sheet_names} & set(TABLES)
+    _add_unknown(sub, env("no_extra_table"), unknown, found, sheet=True)
+
+
+def _empty_sheet(reader, sheet_name: str) -> bool:
+    """Whether a sheet holds no cell with a value (spaces only count as empty); a sheet that cannot be
+    read as cells (a chart sheet…) is not empty: it stays an element outside the format."""
+    try:
+        frame = reader.load_sheet(sheet_name, header_row=None, skip_rows=0, dtypes="string").to_polars()
+    except Exception:  # calamine raises its own exception types
+        return False
+    if not frame.width or not frame.height:
+        return True
+    return not frame.select(pl.any_horizontal(pl.all().str.strip_chars().fill_null("") != "").any()).item()
 
 
 def _note_numeric_cells(reader, sheet_name: str, table: str, rows: pl.DataFrame, row_lines: pl.Series,
@@ -705,6 +803,9 @@ def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: pl.Series, con
     values: dict[str, str | None] = {}
     unknown = next(r for r in table.table_rules if r.kind == "unknown_key")
     duplicate = next(r for r in table.table_rules if r.kind == "duplicate_key")
+    key_lines: dict[str, list[int]] = {}  # the lines of each key, to name them all when one is repeated
+    for row, line in zip(rows[1:], row_lines.slice(1).to_list(), strict=True):
+        key_lines.setdefault(normalise_header(row[k] if k < len(row) else None), []).append(line)
     for row, line in zip(rows[1:], row_lines.slice(1).to_list(), strict=True):
         key = normalise_header(row[k] if k < len(row) else None)
         value = row[v] if v < len(row) else None
@@ -715,7 +816,8 @@ def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: pl.Series, con
             sub.findings.add(unknown, table=table.name, line=line, column="cle", valeur=shown_name(key))
             continue
         if key in values:
-            sub.findings.add(duplicate, table=table.name, line=line, column="cle", valeur=Shown(key))
+            sub.findings.add(duplicate, table=table.name, line=line, column="cle", valeur=Shown(key),
+                             lignes=line_list(key_lines[key]))
             continue
         values[key] = value
         sub.manifest_lines[key] = line

@@ -1,4 +1,5 @@
-"""Validation reports for coordinators: French text (Markdown) and machine-readable JSON.
+"""Validation reports for coordinators: French text (Markdown, or plain text for a terminal) and
+machine-readable JSON.
 
 Everything of the Markdown that is not the report's own layout (file name, messages, rule titles,
 table and column names) is escaped (`escape_markdown`): a file named `**[clic](http://x)**.csv`
@@ -13,7 +14,7 @@ import unicodedata
 from typing import Any
 
 from pipelines.common import formats
-from pipelines.contracts.findings import NOT_SHOWN, quotable
+from pipelines.contracts.findings import MAX_LINES, NOT_SHOWN, line_list, quotable
 from pipelines.contracts.model import BLOQUANT
 from pipelines.contracts.validator import Report
 
@@ -82,9 +83,25 @@ def _warnings_heading(report: Report, check_only: bool) -> str:
 def to_markdown(report: Report, site_name: str | None = None, check_only: bool = False) -> str:
     """The report in French Markdown. `check_only` (`pre-eval validate`): nothing was sent, so a
     refusal does not speak of the data in force."""
-    md = escape_markdown
+    return _report_text(report, site_name, check_only, markdown=True)
+
+
+def to_text(report: Report, site_name: str | None = None, check_only: bool = False) -> str:
+    """The same report as plain text, for a terminal: no Markdown symbols (`#`, `**`, backslashes)."""
+    return _report_text(report, site_name, check_only, markdown=False)
+
+
+def _heading(text: str, level: int, markdown: bool) -> list[str]:
+    if markdown:
+        return [f"{'#' * level} {text}"]
+    return [text, ("=" if level == 1 else "-") * len(text)] if level < 3 else [text]
+
+
+def _report_text(report: Report, site_name: str | None, check_only: bool, *, markdown: bool) -> str:
+    md = escape_markdown if markdown else str
+    bold = "**" if markdown else ""
     source = md(file_label(report.source))
-    lines = [f"# Rapport de contrôle du dépôt « {source} »", ""]
+    lines = [*_heading(f"Rapport de contrôle du dépôt « {source} »", 1, markdown), ""]
     lines.append(f"- Fichier : {source} ({KIND_LABEL.get(report.submission.kind, '?')})")
     site = md(site_code(report)) if report.code_pre else "non lu"
     lines.append(f"- Site : {site}{' — ' + md(site_name) if site_name else ''}")
@@ -92,13 +109,13 @@ def to_markdown(report: Report, site_name: str | None = None, check_only: bool =
     lines.append(f"- Date d'extraction : {extraction}")
     lines.append("- Lignes lues : " + row_counts(report.rows))
     if report.accepted:
-        lines.append(f"- **Verdict : accepté** ({formats.plural(report.warning_count, 'avertissement')})")
+        lines.append(f"- {bold}Verdict : accepté{bold} ({formats.plural(report.warning_count, 'avertissement')})")
     else:
         blocking = formats.plural(report.blocking_count, "anomalie bloquante", "anomalies bloquantes")
         if check_only:
-            lines.append(f"- **Verdict : refusé** — {blocking} à corriger avant l'envoi.")
+            lines.append(f"- {bold}Verdict : refusé{bold} — {blocking} à corriger avant l'envoi.")
         else:
-            lines.append(f"- **Verdict : refusé** — {blocking} à corriger avant un nouvel envoi ; "
+            lines.append(f"- {bold}Verdict : refusé{bold} — {blocking} à corriger avant un nouvel envoi ; "
                          "les données déjà en vigueur pour le site restent inchangées.")
     lines.append("")
     groups = report.findings.groups()
@@ -107,24 +124,25 @@ def to_markdown(report: Report, site_name: str | None = None, check_only: bool =
         selected = [g for g in groups if g.severity == severity]
         if not selected:
             continue
-        lines += [f"## {title}", ""]
+        lines += [*_heading(title, 2, markdown), ""]
         for g in selected:
             where = []
             if g.table:
                 where.append(f"table {md(g.table)}")
             if g.column:
                 where.append(f"colonne {md(g.column)}")
-            lines.append(f"### {md(g.rule.title)} — {formats.plural(g.count, 'occurrence')}"
-                         f"{' (' + ', '.join(where) + ')' if where else ''}")
-            lines.append(f"Règle `{g.rule.code}`.")
+            lines += _heading(f"{md(g.rule.title)} — {formats.plural(g.count, 'occurrence')}"
+                              f"{' (' + ', '.join(where) + ')' if where else ''}", 3, markdown)
+            lines.append(f"Règle `{g.rule.code}`." if markdown else f"Règle {g.rule.code}.")
             lines.append("")
             for line, message in g.examples:
                 prefix = f"ligne {line} : " if line is not None else ""
                 lines.append(f"- {prefix}{md(message)}")
             if g.count > len(g.examples):
-                rest = g.count - len(g.examples)
-                lines.append(f"- … et {formats.plural(rest, 'autre occurrence', 'autres occurrences')} "
-                             "(liste des lignes dans le rapport JSON).")
+                # Every line of the rule, compactly (« lignes 2, 3, 4, 6–10 et 12–15 »), in the report itself.
+                rest = formats.plural(g.count - len(g.examples), "autre occurrence", "autres occurrences")
+                listed = line_list(g.lines, g.count if len(g.lines) >= MAX_LINES else None)
+                lines.append(f"- … et {rest} ; en tout, {listed}." if listed else f"- … et {rest}.")
             lines.append("")
     if not groups:
         lines += ["Aucune anomalie : le fichier est conforme au format d'échange.", ""]

@@ -24,7 +24,7 @@ import polars as pl
 
 from pipelines.common import formats
 from pipelines.contracts import gx as gx_engine
-from pipelines.contracts.findings import MAX_EXAMPLES, MAX_LINES, Findings, Shown, shown_value
+from pipelines.contracts.findings import MAX_EXAMPLES, MAX_LINES, Findings, Shown, line_list, shown_value
 from pipelines.contracts.model import AVERTISSEMENT, BLOQUANT, Contracts, Rule, Table, load_contracts
 from pipelines.contracts.reader import LINE, Submission, read_submission
 
@@ -33,6 +33,8 @@ GX_KINDS_COLUMN = frozenset({"required", "in_set", "pattern", "not_pattern", "ra
 GX_KINDS_PAIR = frozenset({"compare", "pair_in_set"})
 # Cells refused by these kinds are cleared before anything else reads them.
 CLEARING = frozenset({"in_set", "pattern", "not_pattern", "range"})
+MAX_SHARED_LINES = 1000  # lines read per duplicated value, to name them in its message
+MAX_SHARED_ITEMS = 10  # lines or ranges a duplicate's message lists; the others are counted
 REF_EXTRACTION = "_ref_manifeste_date_extraction"
 REF_ENTRY = "_ref_parcours_date_entree"
 RECEIPT = "_jour_reception"
@@ -239,7 +241,7 @@ def _run_gx(frame: pl.DataFrame, table: Table, batch: _Batch, refused: dict[str,
         for operand in _operands(rule):
             if operand in seen:
                 rows = rows.join(seen[operand], on=[DEPOT, LINE], how="anti")
-        batch.record(rule, table, rows, lambda part, rule=rule: _message_values(rule, table, part))
+        batch.record(rule, table, rows, lambda part, rule=rule, rows=rows: _message_values(rule, table, part, rows))
     for column, keys in refused.items():
         flag = f"_refuse_{column}"
         frame = (frame.join(keys.unique().with_columns(pl.lit(True).alias(flag)), on=[DEPOT, LINE], how="left",
@@ -254,11 +256,25 @@ def _codes(table: Table, column: str | None) -> list[str] | None:
     return table.column(column).codes if column in table.column_names else None
 
 
-def _message_values(rule: Rule, table: Table, rows: pl.DataFrame) -> list[dict[str, Any]]:
-    """The values a GX failure's message quotes, as `shown_value` lets them through.
+def shared_lines(part: pl.DataFrame, rows: pl.DataFrame, keys: list[str]) -> list[str]:
+    """For each row of `part`, the lines of `rows` that share its `keys` (its submission and value), as
+    a message names them: « lignes 14 et 87 ». The value itself is never quoted: the lines locate it."""
+    groups = (rows.join(part.select(keys).unique(), on=keys, how="semi")
+              .group_by(keys).agg(pl.col(LINE).sort().head(MAX_SHARED_LINES).alias("_lignes"),
+                                  pl.len().alias("_nombre")))
+    found = {tuple(row[:len(keys)]): (row[-2], row[-1]) for row in groups.iter_rows()}
+    return [line_list(*found[key], limit=MAX_SHARED_ITEMS) for key in part.select(keys).iter_rows()]
+
+
+def _message_values(rule: Rule, table: Table, part: pl.DataFrame, rows: pl.DataFrame) -> list[dict[str, Any]]:
+    """The values a GX failure's message quotes, as `shown_value` lets them through; `part`: the
+    rows whose messages are built, among all the rule's failures `rows`.
 
     GX gives back row positions only (`unexpected_index_list`); values are read from the frame
     here, never from GX's own summaries."""
+    if rule.kind == "unique":  # a duplicate names every line sharing its value
+        return [{"lignes": lines} for lines in shared_lines(part, rows, [DEPOT, rule.column])]
+    rows = part
     ident = rule.column in table.column_names and table.column(rule.column).nature == "identifiant"
     if rule.kind == "age_range":
         # `age`: the computed age with its unit agreed (« 1 an », « 30 ans »), a platform's own number.
@@ -357,7 +373,12 @@ def _unique_per_key(rule, frame, checked, batch):
     ranked = (frame.filter(pl.col(col).is_in(p["values"]) & pl.col(p["key"]).is_not_null())
               .with_columns(pl.col(LINE).rank("ordinal").over(DEPOT, p["key"], col).alias("_rang")))
     rows = ranked.filter(pl.col("_rang") > 1)
-    return rows, lambda r: [{"valeur": Shown(v)} for v in r[col].to_list()]  # one of the rule's values
+
+    def values(r):  # one of the rule's values, and every line of the key holding it
+        keys = [DEPOT, p["key"], col]
+        return [{"valeur": Shown(v), "lignes": lines}
+                for v, lines in zip(r[col].to_list(), shared_lines(r, ranked, keys), strict=True)]
+    return rows, values
 
 
 def _consistent_per_key(rule, frame, checked, batch):

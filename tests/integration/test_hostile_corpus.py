@@ -122,8 +122,14 @@ def _cases() -> list[tuple[str, str, bytes, str | None, str]]:
         ("lien symbolique", "lien.zip", _zip_members({k: v for k, v in _base_members().items() if k != "bilans.csv"},
                                                      links={"bilans.csv": "/etc/passwd"}),
          "depot.membre_inconnu", "bilans.csv"),
+        # All five in one folder (the export's folder zipped): read as if at the root (issue 17, point 1).
         ("sous-dossier", "dossier.zip", _zip_members({f"export/{k}": v for k, v in _base_members().items()}),
-         "depot.membre_inconnu", "« parcours.csv (dans un dossier de l'archive) »"),
+         None, ""),
+        ("sous-dossier pour une seule table", "dossier_partiel.zip",
+         _zip_members({**{k: v for k, v in _base_members().items() if k != "parcours.csv"},
+                       "export/parcours.csv": _base_members()["parcours.csv"]}),
+         "depot.membre_inconnu", "« parcours.csv (dans un dossier de l'archive) » n'est pas reconnu : placez-le à "
+         "la racine de l'archive"),
         ("archive imbriquée", "imbrique.zip", _zip_members({**_base_members(), "donnees.zip": zip_ok}),
          "depot.membre_inconnu", "donnees.zip"),
         ("table en double", "double.zip", _zip_members({**_base_members(), "PARCOURS.CSV": b"a,b\n"}),

@@ -242,7 +242,7 @@ def test_file_sheet_and_header_names_render_literally(hostile_reports):
     assert "](" not in from_zip and "**[" not in from_zip and "http://" not in from_zip
     assert "La colonne « \\# titre » ne fait pas partie du format" in from_zip
     assert "colonne \\#\\_titre)" in from_zip  # the finding's column, in the heading of its group
-    assert "« onglet \\<img src=x\\> »" in from_xlsx
+    assert "L'onglet « \\<img src=x\\> »" in from_xlsx
     assert "<img" not in from_xlsx.replace("\\<img", "")
 
 
@@ -274,7 +274,7 @@ def test_the_dashboard_shows_a_report_literally_and_without_html(hostile_reports
     assert not shown.proto.allow_html
     body = shown.value
     assert "## Rapport de contrôle du dépôt « \\*\\*\\[clic\\]\\(http\\://evil\\)\\*\\*.zip »" in body
-    assert "« onglet \\<img src=x\\> »" in body and "« \\# titre »" in body
+    assert "L'onglet « \\<img src=x\\> »" in body and "« \\# titre »" in body
     assert "](" not in body and "<img" not in body.replace("\\<img", "")
 
 
@@ -326,7 +326,7 @@ def test_unknown_members_are_refused_and_named_safely(tmp_path):
     assert group.count == len(MEMBERS) and group.rule.blocking
     messages = [m for _, m in group.examples]
     for _, shown in MEMBERS:
-        assert any(m.startswith(f"« {shown} » ne fait pas partie") for m in messages), (shown, messages)
+        assert any(m.startswith(f"Le fichier « {shown} » n'est pas reconnu : ") for m in messages), (shown, messages)
     text = to_json(report) + to_markdown(report)
     for leak in ("etc/passwd", "..", "Windows", "\u202e", "\x07", "export/"):
         assert leak not in text.replace("…", ""), leak

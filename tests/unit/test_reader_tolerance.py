@@ -22,7 +22,7 @@ from openpyxl.styles import PatternFill
 from polars.testing import assert_frame_equal
 
 from pipelines.contracts.model import load_contracts
-from pipelines.contracts.reader import LINE, read_submission
+from pipelines.contracts.reader import LINE, close_table, read_submission
 from pipelines.contracts.validator import Context, validate_many
 from submission_builder import COLUMNS, base_tables
 
@@ -503,6 +503,19 @@ def test_xlsx_insee_code_number_cell_repaired(tmp_path):
     }
 
 
+def test_number_cell_message_says_a_number_where_text_was_expected(tmp_path):
+    """Issue 17, point 6: « 55545 » is a whole number, not « un nombre décimal »."""
+    g = grids()
+    cell(g["parcours"], 0, "code_commune", 55545)
+    sub = read_submission(write_xlsx(tmp_path / "d.xlsx", g))
+    assert col(sub, "parcours", "code_commune") == ["55545", "51454", "51454"]
+    [group] = sub.findings.by_rule("depot.nombre_repare")
+    assert group.rule.title == "Nombre au lieu d'un texte"
+    assert group.examples == [(2, "La cellule contient un nombre là où un texte est attendu (identifiant ou code) : "
+                                  "elle est lue comme texte, chiffres inchangés et sans décimale. Dans le tableur, "
+                                  "mettez la colonne au format Texte.")]
+
+
 def test_xlsx_identifier_number_cells_read_as_integer_text(tmp_path):
     tables = base_tables()
     renamed = {"P1": "100234", "P2": "100235", "P3": "P3"}
@@ -577,10 +590,16 @@ def test_personal_data_column_refused(tmp_path):
     assert "« Nom »" in message and "personnelles" in message
 
 
+def messages(sub, rule: str) -> list[str]:
+    return [f.message for f in sub.findings if f.rule == rule]
+
+
 def test_unknown_zip_member_refused(tmp_path):
     sub = read_submission(zip_of(tmp_path / "d.zip", grids(), raw={"notes.txt": b"a voir"}))
     assert found(sub) == {("depot.membre_inconnu", None, None, None, BLOQ)}
-    assert "« notes.txt »" in next(f.message for f in sub.findings)
+    assert messages(sub, "depot.membre_inconnu") == [
+        "Le fichier « notes.txt » n'est pas reconnu : retirez-le du dépôt (seules les tables manifeste, parcours, "
+        "actions, bilans et attentes sont admises)."]
     assert_base_tables(sub)
 
 
@@ -588,7 +607,88 @@ def test_unknown_xlsx_sheet_refused(tmp_path):
     g = grids() | {"Feuil1": [["x"], ["1"]]}
     sub = read_submission(write_xlsx(tmp_path / "d.xlsx", g))
     assert found(sub) == {("depot.membre_inconnu", None, None, None, BLOQ)}
-    assert "Feuil1" in next(f.message for f in sub.findings)
+    assert messages(sub, "depot.membre_inconnu") == [
+        "L'onglet « Feuil1 » n'est pas reconnu : retirez-le du classeur (seuls les onglets manifeste, parcours, "
+        "actions, bilans et attentes sont admis)."]
+
+
+# --------------------------------------------------------------------------- folders, near names, empty sheets
+# Issue 17, point 1: no pair of contradictory messages (« retirez-le » beside « la table est absente »).
+
+
+def test_zip_members_all_in_one_folder_are_read(tmp_path):
+    """A ZIP made by zipping the export's folder: every member in `export_PRE51454/`."""
+    members = {f"export_PRE51454/{name}.csv": csv_bytes(grid) for name, grid in grids().items()}
+    members |= {"export_PRE51454/": b"", "__MACOSX/export_PRE51454/._parcours.csv": b"\x00\x05",
+                "export_PRE51454/.DS_Store": b"\x00"}
+    sub = read_submission(write_zip(tmp_path / "d.zip", members))
+    assert found(sub) == set() and sub.unusable == set()
+    assert manifest(sub) == BASE_MANIFEST
+    assert_base_tables(sub)
+
+
+def test_zip_member_left_in_a_folder_is_told_where_to_go(tmp_path):
+    """Four tables at the root, parcours.csv in a folder: one message says to move it, none to remove it."""
+    g = grids()
+    members = {f"{name}.csv": csv_bytes(grid) for name, grid in g.items() if name != "parcours"}
+    members["export/parcours.csv"] = csv_bytes(g["parcours"])
+    sub = read_submission(write_zip(tmp_path / "d.zip", members))
+    assert found(sub) == {("depot.membre_inconnu", None, None, None, BLOQ),
+                          ("depot.table_manquante", "parcours", None, None, BLOQ)}
+    assert messages(sub, "depot.membre_inconnu") == [
+        "Le fichier « parcours.csv (dans un dossier de l'archive) » n'est pas reconnu : placez-le à la racine de "
+        "l'archive, sous le nom « parcours.csv »."]
+
+
+@pytest.mark.parametrize(("member", "advice"), [
+    ("Actions_2024.csv", "renommez-le « actions.csv »"),
+    ("actions.xlsx", "enregistrez-le au format CSV sous le nom « actions.csv »"),
+])
+def test_zip_member_with_a_near_name_is_told_its_name(tmp_path, member, advice):
+    g = grids()
+    members = {f"{name}.csv": csv_bytes(grid) for name, grid in g.items() if name != "actions"}
+    members[member] = csv_bytes(g["actions"])
+    sub = read_submission(write_zip(tmp_path / "d.zip", members))
+    assert messages(sub, "depot.membre_inconnu") == [f"Le fichier « {member} » n'est pas reconnu : {advice}."]
+    assert messages(sub, "depot.table_manquante") == [
+        "La table actions est absente du dépôt : le fichier doit contenir manifeste, parcours, actions, bilans et "
+        "attentes."]
+
+
+def test_near_name_of_a_table_already_there_is_to_be_removed(tmp_path):
+    sub = read_submission(zip_of(tmp_path / "d.zip", grids(), raw={"parcours_ancien.csv": b"a,b\n"}))
+    assert messages(sub, "depot.membre_inconnu") == [
+        "Le fichier « parcours_ancien.csv » n'est pas reconnu : retirez-le du dépôt (seules les tables manifeste, "
+        "parcours, actions, bilans et attentes sont admises)."]
+
+
+def test_sheet_with_a_near_name_is_told_its_name(tmp_path):
+    sub = read_submission(write_xlsx(tmp_path / "d.xlsx", grids(), sheet_names={"parcours": "Parcours 2024"}))
+    assert found(sub) == {("depot.membre_inconnu", None, None, None, BLOQ),
+                          ("depot.table_manquante", "parcours", None, None, BLOQ)}
+    assert messages(sub, "depot.membre_inconnu") == [
+        "L'onglet « Parcours 2024 » n'est pas reconnu : renommez-le « parcours »."]
+
+
+@pytest.mark.parametrize(("name", "table"), [
+    ("Parcours 2024", "parcours"), ("action", "actions"), ("export_parcours.csv", "parcours"),
+    ("Manifest", "manifeste"), ("BILAN", "bilans"), ("liste d'attente", "attentes"),
+    ("Feuil1", None), ("notes.txt", None), ("parcours_actions", None), ("", None),
+])
+def test_which_names_are_close_to_a_table(name, table):
+    assert close_table(name) == table
+
+
+def test_empty_extra_sheet_is_ignored_with_a_warning(tmp_path):
+    """« Feuil1 » left empty by the spreadsheet (and one with blank cells only) refuses nothing."""
+    path = write_xlsx(tmp_path / "d.xlsx", grids() | {"Feuil1": [], "Feuil2": [["  ", None], [None, " "]]})
+    sub = read_submission(path)
+    assert found(sub) == {("depot.onglet_vide", None, None, None, AVERT)}
+    assert not sub.findings.blocking and sub.unusable == set()
+    assert sorted(messages(sub, "depot.onglet_vide")) == [
+        f"L'onglet « {name} » est vide : il ne fait pas partie du format d'échange et il est ignoré. Vous pouvez "
+        "le supprimer du classeur." for name in ("Feuil1", "Feuil2")]
+    assert_base_tables(sub)
 
 
 @pytest.mark.parametrize("content", [b"code_pre;PRE51454\n", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", b""],
@@ -645,6 +745,8 @@ def test_verdicts(tmp_path):
         "missing": zip_of(tmp_path / "missing.zip", missing),
         "personal": zip_of(tmp_path / "personal.zip", personal),
         "member": zip_of(tmp_path / "member.zip", grids(), raw={"lisez-moi.txt": b"x"}),
+        "folder": write_zip(tmp_path / "folder.zip", {f"export/{n}.csv": csv_bytes(x) for n, x in grids().items()}),
+        "empty-sheet": write_xlsx(tmp_path / "feuil1.xlsx", grids() | {"Feuil1": []}),
         "not-xlsx": tmp_path / "faux.xlsx",
     }
     files["not-xlsx"].write_text("ceci n'est pas un classeur", encoding="utf-8")
@@ -661,6 +763,10 @@ def test_verdicts(tmp_path):
     assert reports["xlsx"].accepted, list(reports["xlsx"].findings)
     assert rules(reports["xlsx"], AVERT) == {"depot.code_insee_repare", "depot.nombre_repare"}
     assert reports["macos"].accepted and not list(reports["macos"].findings)
+    assert reports["folder"].accepted and not list(reports["folder"].findings)
+    assert reports["folder"].rows == {"parcours": 3, "actions": 3, "bilans": 3, "attentes": 3}
+    assert reports["empty-sheet"].accepted
+    assert rules(reports["empty-sheet"], AVERT) == {"depot.onglet_vide"}
 
     refused = {"missing": "depot.colonne_manquante", "personal": "depot.colonne_personnelle",
                "member": "depot.membre_inconnu", "not-xlsx": "depot.illisible"}

@@ -8,9 +8,11 @@ without support for it cannot pass unnoticed.
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
+import openpyxl
 import pytest
 
 from pipelines.contracts.model import load_contracts
@@ -199,6 +201,22 @@ def break_rule(rule):
     return _break_envelope(rule, t)
 
 
+def _workbook(tables, *, empty_sheet: str) -> bytes:
+    """The tables as an XLSX workbook (text cells, written by openpyxl), plus an empty sheet."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in tables.items():
+        cols = ["cle", "valeur"] if name == "manifeste" else COLUMNS[name]
+        sheet = book.create_sheet(name)
+        sheet.append(cols)
+        for row in rows:
+            sheet.append([row[c] or None for c in cols])
+    book.create_sheet(empty_sheet)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _break_envelope(rule, t):
     kind = rule.kind
     if kind == "file_readable":
@@ -240,6 +258,8 @@ def _break_envelope(rule, t):
     if kind == "integer_text_repair":
         t["parcours"][0]["id_referent"] = "12.0"
         return Case(t, 2, "id_referent", table="parcours")
+    if kind == "empty_sheet":
+        return Case(t, None, None, table=None, raw=_workbook(t, empty_sheet="Feuil1"))
     raise AssertionError(f"le test ne sait pas enfreindre la règle {rule.code} (nature {kind})")
 
 

@@ -246,6 +246,26 @@ def test_readme_sheet(workbook, contracts):
     assert "1 250,50" in text  # French number formatting
 
 
+def test_identifiers_need_a_digit_where_they_are_described(workbook, contracts):
+    """Issue 17, point 4: the instructions allowed « JDU », which the rules refuse as a possible name."""
+    text = "\n".join(str(c.value) for row in workbook[README_SHEET].iter_rows() for c in row
+                     if c.value is not None)
+    assert ("• Identifiants : les numéros de votre logiciel de suivi (lettres sans accent, chiffres, « _ » et « - », "
+            "64 caractères au plus), avec au moins un chiffre (« R012 », pas « JDU » : sans chiffre, il serait pris "
+            "pour un nom).") in text
+    assert ("Un identifiant sans chiffre, fait seulement de lettres, tirets ou apostrophes (« JDU », « EDUC-A »), "
+            "est pris pour un nom : ajoutez-y un chiffre (« R012 »).") in text
+    identifiers = [(name, c) for name, t in contracts.tables.items() for c in t.columns if c.nature == "identifiant"]
+    assert len(identifiers) == 11
+    for name, column in identifiers:
+        dv = validation_at(workbook[name], f"{column_letter(workbook[name], column.name)}2")
+        assert dv.prompt.endswith("Lettres sans accent, chiffres, « _ » ou « - », avec au moins un chiffre "
+                                  "(« R012 », pas « JDU » : sans chiffre, il serait pris pour un nom)."), dv.prompt
+    index = (DOCS_DIR / INDEX).read_text(encoding="utf-8")
+    assert ("Un identifiant sans chiffre, fait seulement de lettres, tirets ou apostrophes (« JDU », « EDUC-A »), "
+            "est pris pour un nom : donnez à chaque identifiant au moins un chiffre (« R012 »).") in index
+
+
 def test_template_follows_the_contracts(tmp_path, contracts):
     """Nothing is hard-coded: a new code and a new column show up in the template."""
     parcours = contracts.tables["parcours"]

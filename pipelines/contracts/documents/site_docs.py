@@ -47,6 +47,7 @@ PLACEHOLDERS = {
     "autre": "la valeur de comparaison (autre colonne, date d'extraction, autre ligne…)",
     "detail": "une précision donnée par le contrôle",
     "age": "l'âge calculé, en années (« 1 an », « 12 ans »)",
+    "lignes": "les lignes qui portent la même valeur (« lignes 14 et 87 »)",
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -263,7 +264,8 @@ def render_index(contracts: Contracts) -> str:
         "",
         "Un dépôt est **un seul fichier, pour un seul site**, sous l'une de ces deux formes :",
         "",
-        f"- une archive **ZIP** contenant, à sa racine, les cinq fichiers CSV {csv_names} ;",
+        f"- une archive **ZIP** contenant, à sa racine, les cinq fichiers CSV {csv_names} (ou "
+        "tous dans un même dossier de l'archive, celui de l'export zippé) ;",
         f"- un classeur **XLSX** contenant les cinq feuilles {sheet_names} (la casse des noms "
         "de feuilles est indifférente).",
         "",
@@ -342,12 +344,16 @@ def render_index(contracts: Contracts) -> str:
         "entrer dans la plateforme.",
         "",
         "- Toute colonne, feuille ou fichier qui ne fait pas partie du format est refusé "
-        "(bloquant). Une colonne dont le nom évoque une donnée personnelle (nom, prénom, "
+        "(bloquant), sauf une feuille entièrement vide (« Feuil1 »), ignorée avec un "
+        "avertissement ; si son nom est proche de celui d'une table (« Parcours 2024 »), le "
+        "rapport dit comment le renommer. Une colonne dont le nom évoque une donnée personnelle (nom, prénom, "
         "adresse, téléphone, courriel, date de naissance, NIR, INE, commentaire, "
         "observation…) est signalée comme telle.",
         "- Un identifiant qui ressemble à une adresse électronique, à un numéro de téléphone "
-        "français, à un NIR ou à un nom de personne (lettres, tirets et apostrophes, sans "
-        "chiffre) est refusé (bloquant) ; la valeur n'est jamais reproduite dans le rapport.",
+        "français, à un NIR ou à un nom de personne est refusé (bloquant) ; la valeur n'est "
+        "jamais reproduite dans le rapport. Un identifiant sans chiffre, fait seulement de "
+        "lettres, tirets ou apostrophes (« JDU », « EDUC-A »), est pris pour un nom : "
+        "donnez à chaque identifiant au moins un chiffre (« R012 »).",
         "- L'enfant est décrit par son sexe et son année de naissance, jamais par sa date de "
         "naissance complète ni par son nom.",
         "- À la réception, chaque identifiant est remplacé par une empreinte chiffrée (HMAC-"

@@ -39,6 +39,8 @@ LISTS_SHEET = "listes"
 MANIFEST_HEADER = ("cle", "valeur")
 
 TYPE_LABELS = {"string": "texte", "integer": "entier", "number": "décimal", "date": "date"}
+# An identifier of letters only is refused as a possible name (exchange format §2): the template says so.
+IDENTIFIER_DIGIT = "avec au moins un chiffre (« R012 », pas « JDU » : sans chiffre, il serait pris pour un nom)"
 
 DATE_FORMAT = "dd/mm/yyyy"
 LAST_ROW = 1_048_575  # last row of a sheet (0-based): validations cover the whole column
@@ -155,6 +157,8 @@ def input_message(column: Column) -> tuple[str, str]:
     """Title and text of the message shown when a cell of the column is selected."""
     title = clip(column.name, INPUT_TITLE_MAX)
     text = f"{'Obligatoire' if column.required else 'Facultatif'}. {instruction_text(column)}"
+    if column.nature == "identifiant":
+        text += f" Lettres sans accent, chiffres, « _ » ou « - », {IDENTIFIER_DIGIT}."
     if column.codes:
         text += " Choisissez dans la liste déroulante."
     elif column.logical_type == "date" and "JJ/MM/AAAA" not in text:
@@ -332,8 +336,9 @@ def readme_lines(contracts: Contracts) -> list[tuple[str, str]]:
                    "nouveautés : il remplace entièrement le dépôt précédent."),
         ("bullet", "• Le classeur doit contenir les feuilles " + names + ". N'ajoutez ni "
                    "feuille, ni colonne, et ne renommez pas les en-têtes : tout élément hors du "
-                   "format fait refuser le dépôt. Les feuilles « Lisez-moi » et « listes » de ce "
-                   "modèle sont ignorées à la lecture."),
+                   "format fait refuser le dépôt (une feuille entièrement vide est seulement "
+                   "signalée). Les feuilles « Lisez-moi » et « listes » de ce modèle sont "
+                   "ignorées à la lecture."),
         ("bullet", "• Une ligne par enregistrement, à partir de la ligne 2 ; la ligne 1 porte les "
                    "en-têtes. Laissez vide une cellule sans valeur."),
         ("section", "Les feuilles"),
@@ -366,7 +371,8 @@ def readme_lines(contracts: Contracts) -> list[tuple[str, str]]:
         ("bullet", f"• Codes ({formats.exact(list_columns)} colonnes) : choisissez la valeur dans "
                    "la liste déroulante ; les codes sont écrits en majuscules, sans accent."),
         ("bullet", "• Identifiants : les numéros de votre logiciel de suivi (lettres sans "
-                   "accent, chiffres, « _ » et « - », 64 caractères au plus). Les colonnes "
+                   f"accent, chiffres, « _ » et « - », 64 caractères au plus), {IDENTIFIER_DIGIT}. "
+                   "Les colonnes "
                    "d'identifiants et de codes sont au format texte pour conserver les zéros "
                    "initiaux (code commune 08105, par exemple)."),
         ("section", "Données personnelles : interdites"),
@@ -375,7 +381,9 @@ def readme_lines(contracts: Contracts) -> list[tuple[str, str]]:
                    "INE, ni commentaire libre."),
         ("bullet", "• Un identifiant qui ressemble à un nom, une adresse électronique, un numéro "
                    "de téléphone ou un NIR fait refuser tout le dépôt. Utilisez les numéros "
-                   "pseudonymisés de votre logiciel."),
+                   "pseudonymisés de votre logiciel. Un identifiant sans chiffre, fait seulement "
+                   "de lettres, tirets ou apostrophes (« JDU », « EDUC-A »), est pris pour un "
+                   "nom : ajoutez-y un chiffre (« R012 »)."),
         ("bullet", "• L'enfant est décrit par son sexe et son année de naissance (4 chiffres), "
                    "jamais par sa date de naissance."),
         ("section", "Vérifier avant d'envoyer"),
