@@ -380,26 +380,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_process)
 
     p = sub.add_parser("dev", help="lance l'interface Dagster (avec son démon) et le tableau de bord")
-    p.add_argument("--dagster-port", type=_port, default=3000)
-    p.add_argument("--dashboard-port", type=_port, default=8501)
-    p.add_argument("--provider-port", type=_port, default=9400,
+    p.add_argument("--dagster-port", type=_port, default=3000, metavar="PORT",
+                   help="port de l'interface Dagster (par défaut 3000)")
+    p.add_argument("--dashboard-port", type=_port, default=8501, metavar="PORT",
+                   help="port du tableau de bord (par défaut 8501)")
+    p.add_argument("--provider-port", type=_port, default=9400, metavar="PORT",
                    help="port du fournisseur d'identité local (développement), sur 127.0.0.1")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", metavar="ADRESSE",
+                   help="adresse d'écoute (par défaut 127.0.0.1, cette machine seule)")
     p.set_defaults(func=_cmd_dev)
 
     p = sub.add_parser("dashboard", help="lance le tableau de bord seul (service de production, vérifications)")
-    p.add_argument("--port", type=_port, default=8501)
-    p.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (par défaut 127.0.0.1, cette machine seule)")
+    p.add_argument("--port", type=_port, default=8501, metavar="PORT", help="port d'écoute (par défaut 8501)")
+    p.add_argument("--host", default="127.0.0.1", metavar="ADRESSE",
+                   help="adresse d'écoute (par défaut 127.0.0.1, cette machine seule)")
     p.set_defaults(func=_cmd_dashboard)
 
     p = sub.add_parser("indicators", help="indicateurs non masqués de l'entrepôt, affichés ou écrits en CSV, XLSX "
                                           "ou Parquet (usage interne ; filtres facultatifs)")
-    p.add_argument("--indicateur", "-i", help="code d'indicateur (ex. enfants_suivis)")
-    p.add_argument("--niveau", "-n", choices=["pre", "departement", "region", "national"])
+    p.add_argument("--indicateur", "-i", metavar="CODE", help="code d'indicateur (ex. enfants_suivis)")
+    p.add_argument("--niveau", "-n", choices=["pre", "departement", "region", "national"],
+                   help="niveau territorial")
     p.add_argument("--territoire", "-t", help="code du territoire (ex. PRE51454, 51, 44, FR)")
     p.add_argument("--periode", "-p", help="AAAA ou AAAA-AAAA")
     p.add_argument("--categorie", "-c", help="catégorie (volet, structure, tranche d'âge)")
-    p.add_argument("--limite", type=int, default=200, help="nombre maximal de lignes affichées")
+    p.add_argument("--limite", type=int, default=200, metavar="N", help="nombre maximal de lignes affichées")
     p.add_argument("--format", choices=["csv", "xlsx", "parquet"], help="écrit un fichier au lieu d'afficher "
                    "(avec --out)")
     p.add_argument("--out", metavar="FICHIER", help="fichier à écrire (avec --format)")
@@ -418,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_edition)
 
     p = sub.add_parser("export", help="écrit l'export public des indicateurs (CSV et son schéma)")
-    p.add_argument("--out", required=True, metavar="DOSSIER")
+    p.add_argument("--out", required=True, metavar="DOSSIER", help="dossier où écrire les fichiers publics")
     p.add_argument("--edition", metavar="NOM", help="une édition ; par défaut, les données en continu")
     p.set_defaults(func=_cmd_export)
 
@@ -454,12 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_rejouer)
 
     p = sub.add_parser("generate", help="écrit des dépôts synthétiques réalistes")
-    p.add_argument("--out", required=True, metavar="DOSSIER")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--sites", default=None, help="codes PRE séparés par des virgules")
-    p.add_argument("--from-year", type=int, default=2021)
-    p.add_argument("--to-year", type=int, default=2024)
-    p.add_argument("--sites-count", type=int, default=None)
+    p.add_argument("--out", required=True, metavar="DOSSIER", help="dossier où écrire les dépôts générés")
+    p.add_argument("--seed", type=int, default=42, metavar="GRAINE",
+                   help="graine du générateur (mêmes dépôts pour une même graine ; par défaut 42)")
+    p.add_argument("--sites", default=None, metavar="CODES", help="codes PRE séparés par des virgules")
+    p.add_argument("--from-year", type=int, default=2021, metavar="ANNÉE",
+                   help="première année d'activité générée (par défaut 2021)")
+    p.add_argument("--to-year", type=int, default=2024, metavar="ANNÉE",
+                   help="dernière année d'activité générée (par défaut 2024)")
+    p.add_argument("--sites-count", type=int, default=None, metavar="N",
+                   help="nombre de sites générés (par défaut : les sites du référentiel, ou ceux de --sites)")
     p.add_argument("--with-errors", action="store_true", help="ajoute des dépôts erronés")
     p.set_defaults(func=_cmd_generate)
     return parser
