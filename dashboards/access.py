@@ -16,6 +16,7 @@ import time
 import polars as pl
 import streamlit as st
 
+import accessibility
 from pipelines import settings
 from pipelines.access import authorisations, journal
 from pipelines.access.authorisations import AuthorisationsError, Person, Territories
@@ -48,7 +49,9 @@ def territories() -> Territories:
     return Territories.from_frame(load_sites(DataHome.from_settings()))
 
 
-def _stop_page(title: str) -> None:
+def _stop_page(title: str, browser_title: str | None = None) -> None:
+    """A page's heading, and its title in the browser (`<browser_title or title> — Évaluation des PRE`)."""
+    st.set_page_config(page_title=f"{browser_title or title} — {accessibility.SITE_NAME}")
     st.title(title)
 
 
@@ -57,23 +60,25 @@ def signed_in() -> Person:
     try:
         home = DataHome.from_settings()
     except settings.SettingsError as error:  # a malformed PRE_* variable: its French message, nothing else
-        _stop_page("Évaluation des Programmes de Réussite Éducative")
+        _stop_page("Évaluation des Programmes de Réussite Éducative", "Configuration invalide")
         st.error(f"Configuration invalide : {error}")
         st.stop()
     missing = missing_configuration()
     if missing:
-        _stop_page("Évaluation des Programmes de Réussite Éducative")
+        _stop_page("Évaluation des Programmes de Réussite Éducative", "Connexion non configurée")
         st.error("La connexion n'est pas configurée : aucun chiffre n'est affiché sans connexion. Variables "
                  f"d'environnement manquantes : {', '.join(missing)}. L'exploitant de la plateforme les renseigne "
                  "(voir la documentation d'exploitation).")
         st.stop()
     if not st.user.is_logged_in:
-        _stop_page("Évaluation des Programmes de Réussite Éducative")
+        _stop_page("Évaluation des Programmes de Réussite Éducative", "Connexion")
         st.write("Ce tableau de bord présente les indicateurs d'évaluation des Programmes de Réussite Éducative. "
                  "Il est réservé aux agents de l'ANCT, des DREETS et des DDETS, et aux coordinations des PRE.")
         st.button("Se connecter", type="primary", on_click=st.login)
         st.caption("La connexion passe par le fournisseur d'identité de votre organisation (ProConnect pour les "
                    "agents de l'État).")
+        with st.expander(accessibility.MENTION):  # the statement, readable before signing in
+            accessibility.statement()
         st.stop()
     email = str(st.user.get("email") or "").strip().lower()
     if not fresh(st.user.get("iat")):

@@ -10,6 +10,7 @@ if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
 import access
+import accessibility
 from pipelines.common.datahome import DASHBOARD_UMASK, restrict_umask
 
 
@@ -17,7 +18,8 @@ def main() -> None:
     # What the dashboard writes (a file sent into inbox/, the access journal) is for the platform's
     # account, through the shared group, and for nobody else (deploy/systemd/pre-dashboard.service).
     restrict_umask(DASHBOARD_UMASK)
-    st.set_page_config(page_title="Évaluation des PRE", page_icon="📊", layout="wide")
+    st.set_page_config(page_title=accessibility.SITE_NAME, page_icon="📊", layout="wide")
+    accessibility.frame()  # page language, visible focus, print layout: the sign-in page included
 
     # Sign-in first: without a signed-in, authorised person the script stops here (no figure, no list).
     person = access.signed_in()
@@ -44,6 +46,11 @@ def main() -> None:
             st.Page("views/changements.py", title="Ce qui a changé", icon=":material/compare_arrows:"),
             st.Page("views/methodologie.py", title="Méthodologie", icon=":material/menu_book:"),
         ],
+        # RGAA's mention on every page, a link to the statement.
+        "À propos": [
+            st.Page("views/accessibilite.py", title=accessibility.MENTION, icon=":material/accessibility:",
+                    url_path=accessibility.STATEMENT_PATH),
+        ],
     }
     if person.role in ("site", "exploitant"):
         sections["Mes dépôts"] = [
@@ -54,7 +61,7 @@ def main() -> None:
         sections["Exploitation"] = [
             st.Page("views/journal.py", title="Journal des accès", icon=":material/history:", url_path="journal"),
         ]
-    st.navigation(sections).run()
+    st.navigation(sections, expanded=True).run()  # every page listed: no « View more » button (English)
 
 
 # Streamlit (and AppTest) run this file as `__main__`. A process pool started with "spawn" from a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import re
@@ -15,6 +16,7 @@ import streamlit as st
 import xlsxwriter
 
 import access
+import accessibility
 import data
 import labels
 from filters import MIRROR, Filters, sidebar, territory_label
@@ -38,6 +40,21 @@ XLSX_FORMATS = {"entier": "#,##0", "decimal1": "#,##0.0", "pourcentage": '0.0" %
                 "date": "dd/mm/yyyy"}
 FRENCH_LOCALE = {"number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"]}}
 DELTA_COLORS = {"hausse_favorable": "normal", "baisse_favorable": "inverse", "neutre": "off"}
+# Said in words beside a change's colour (RGAA 3.1: never by colour alone), by the indicator's direction.
+DELTA_WORDS = {("hausse_favorable", 1): "favorable", ("hausse_favorable", -1): "défavorable",
+               ("baisse_favorable", 1): "défavorable", ("baisse_favorable", -1): "favorable"}
+# Units whose singular is the same word (« 1 parcours », « 1 mois »); others drop their final s below 2.
+INVARIABLE_UNITS = {"mois", "parcours"}
+
+# Chart colours against the white page (theme.base = "light" in .streamlit/config.toml). Series take
+# PALETTE in order; each colour reaches 3:1 (WCAG 1.4.11, graphical objects): Okabe and Ito's
+# colour-blind-safe hues that reach it, then darker ones. A chosen territory is dark red and outlined in
+# black, the others blue: told apart by the outline and by the legend's words, not by colour alone.
+PALETTE = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#7b61a8", "#8c6d1f", "#525252", "#b8336a", "#0e7490",
+           "#000000"]  # 10: as many as the longest code list drawn in colour (9 structures, 8 origins)
+CHOSEN_COLOR = "#c9191e"
+OTHERS_COLOR = "#5b7fa6"
+CHART_TEXT = "#3a3a3a"  # axis, legend and title text: at least 4.5:1 (WCAG 1.4.3)
 
 
 # --- page frame -------------------------------------------------------------------------------------------
@@ -45,6 +62,7 @@ DELTA_COLORS = {"hausse_favorable": "normal", "baisse_favorable": "inverse", "ne
 
 def page(title: str, body: Callable[[Filters | None], None], *, filters: bool = True) -> None:
     """Title, sidebar filters, then the body; any failure becomes a French message, never a traceback."""
+    st.set_page_config(page_title=page_title(title))  # each page its own title in the browser (RGAA 8.6)
     st.title(title)
     try:
         threshold()  # a malformed PRE_SEUIL_SECRET must stop every figure, with its French message
@@ -73,6 +91,11 @@ def page(title: str, body: Callable[[Filters | None], None], *, filters: bool = 
     except Exception:
         log.exception("Échec de l'affichage de la page « %s »", title)
         st.error(ERROR)
+
+
+def page_title(title: str) -> str:
+    """The browser's title of a page: `Territoires — Évaluation des PRE`."""
+    return f"{title} — {accessibility.SITE_NAME}"
 
 
 def header(f: Filters) -> None:
@@ -182,24 +205,39 @@ INTERVAL_NOTE = ("Intervalle de confiance à 95 % (IC, entre crochets) : méthod
 
 def metric(ind: Indicator, row: dict | None, previous: dict | None = None) -> None:
     """One key figure, with its change since the previous period when neither value is masked."""
-    delta = None
+    delta = words = None
     arrow = "auto"
     if (row and previous and not row["masque"] and not previous["masque"]
             and row["valeur"] is not None and previous["valeur"] is not None):
         change = round(row["valeur"] - previous["valeur"], DECIMALS.get(ind.format, 1))
-        sign = "+" if change > 0 else "±" if change == 0 else ""
         change = abs(change) if change == 0 else change  # no "-0,0"
-        if ind.format == "pourcentage":
-            delta = f"{sign}{formats.number(change, 1)} point" + ("s" if abs(change) >= 2 else "")
-        else:
-            delta = sign + formats.by_kind(change, ind.format)
+        delta = delta_text(change, ind.format, ind.unite)
+        words = DELTA_WORDS.get((ind.sens, (change > 0) - (change < 0)))
         arrow = "off" if change == 0 else "auto"
     base = ""
     if row is not None and not row["masque"]:
         base = f" Effectif : {formats.number(row['effectif'])} ({ind.effectif})."
     st.metric(ind.libelle, indicator_text(row, ind.format), delta,
-              delta_color=DELTA_COLORS.get(ind.sens, "off"), delta_arrow=arrow,
+              delta_color=DELTA_COLORS.get(ind.sens, "off"), delta_arrow=arrow, delta_description=words,
               help=ind.definition + base, border=True)
+
+
+def delta_text(change: float, fmt: str, unit: str) -> str:
+    """A change with its sign and its unit: `+1,8 point`, `-12 enfants`, `+7 €`, `±0 mois`."""
+    sign = "+" if change > 0 else "±" if change == 0 else ""
+    if fmt == "pourcentage":
+        return f"{sign}{formats.number(change, 1)} point" + ("s" if abs(change) >= 2 else "")
+    if fmt == "euros":
+        return sign + formats.by_kind(change, fmt)
+    return f"{sign}{formats.by_kind(change, fmt)} {unit_words(unit, change)}"
+
+
+def unit_words(unit: str, value: float) -> str:
+    """The catalogue's unit (plural) agreed with a value: French singular below 2 (`1,5 enfant par référent`)."""
+    first, _, rest = unit.partition(" ")
+    if abs(value) < 2 and first.endswith("s") and first not in INVARIABLE_UNITS:
+        first = first[:-1]
+    return f"{first} {rest}".strip()
 
 
 # --- tables and exports -----------------------------------------------------------------------------------
@@ -312,7 +350,7 @@ def table(df: pl.DataFrame, columns: Sequence[Column], *, key: str, file_stem: s
           notes: Sequence[str] = ()) -> pl.DataFrame:
     """Show a table in French with its CSV and Excel downloads (same masking as on screen)."""
     shown = displayed(df, columns)
-    st.dataframe(shown, hide_index=True, width="stretch")
+    dataframe(shown)
     notes = [*notes]
     if any(_hidden(r, c) for r in df.iter_rows(named=True) for c in columns):
         notes.append(explanation())
@@ -335,6 +373,21 @@ def table(df: pl.DataFrame, columns: Sequence[Column], *, key: str, file_stem: s
     return shown
 
 
+def dataframe(shown: pl.DataFrame) -> None:
+    """A table of text on screen (Streamlit's grid) and, for printing only, the same as an HTML table."""
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.html(print_table(shown))
+
+
+def print_table(shown: pl.DataFrame) -> str:
+    """The HTML table printed instead of the grid (which prints as an image cut to the screen's width);
+    hidden on screen, so screen readers meet the table once. Every cell is escaped."""
+    head = "".join(f'<th scope="col">{html.escape(str(name))}</th>' for name in shown.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if value is None else str(value))}</td>" for value in row)
+                   + "</tr>" for row in shown.iter_rows())
+    return f'<table class="{accessibility.PRINT_ONLY}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
 def download_stem(f: Filters, subject: str) -> str:
     """The download's file name without extension (users see it: French subject, codes of the choice)."""
     return f"pre_{subject}_{f.level}_{f.territory}_{f.period}"
@@ -343,13 +396,36 @@ def download_stem(f: Filters, subject: str) -> str:
 # --- charts -----------------------------------------------------------------------------------------------
 
 
-def chart(spec: alt.TopLevelMixin, caption: str) -> None:
-    """An Altair chart with French number formatting, followed by its footnote."""
+def chart(spec: alt.TopLevelMixin, caption: str, *, description: str | None = None) -> None:
+    """An Altair chart in French number formats and readable colours, followed by its footnote.
+
+    Screen readers get its name (`description`, else its title and where its data are): every chart of
+    the dashboard has its data in a table on the same page (« Données du graphique » or the page's table)."""
     # Streamlit squeezes charts with a discrete axis unless it is told their height.
-    height = spec.to_dict().get("height")
-    st.altair_chart(spec.configure(locale=FRENCH_LOCALE).configure_title(anchor="start"), width="stretch",
-                    height=height + 80 if isinstance(height, int) else "content")
+    as_dict = spec.to_dict()
+    height = as_dict.get("height")
+    st.altair_chart(styled(spec), width="stretch", height=height + 80 if isinstance(height, int) else "content",
+                    alt=description or chart_description(as_dict))
     st.caption(caption)
+
+
+def styled(spec: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """French locale, the accessible palette, dark text for titles, axes and legends."""
+    return (spec.configure(locale=FRENCH_LOCALE)
+            .configure_title(anchor="start", color=CHART_TEXT, subtitleColor=CHART_TEXT)
+            .configure_axis(labelColor=CHART_TEXT, titleColor=CHART_TEXT)
+            .configure_legend(labelColor=CHART_TEXT, titleColor=CHART_TEXT)
+            .configure_range(category=PALETTE))
+
+
+def chart_description(spec: dict) -> str:
+    """`Graphique : <titre>. Ses données sont dans un tableau de cette page.` (`spec`: the chart's dict)"""
+    title = spec.get("title") or ""
+    if isinstance(title, dict):
+        title = title.get("text") or ""
+    if isinstance(title, list):
+        title = " ".join(title)
+    return f"Graphique : {title}. Ses données sont dans un tableau de cette page."
 
 
 def chart_title(text: str, subtitle: str | None = None) -> alt.TitleParams:
@@ -412,7 +488,9 @@ def line_chart(df: pl.DataFrame, *, title: str, y_title: str, fmt: str, color: s
     points = base.mark_point(size=70, filled=True).encode(
         shape=alt.Shape("completeness:N", title="Données",
                         scale=alt.Scale(domain=["complètes", "incomplètes"], range=["circle", "triangle-down"])))
-    return (base.mark_line() + points).properties(title=title, height=320)
+    # Each series has its own dash pattern as well as its colour (one legend: same field, same title).
+    lines = base.mark_line().encode(strokeDash=alt.StrokeDash(f"{color}:N", title=color_title))
+    return (lines + points).properties(title=title, height=320)
 
 
 def report_viewer(submissions: pl.DataFrame, *, label: str, key: str) -> None:

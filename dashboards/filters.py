@@ -156,9 +156,9 @@ def sidebar() -> Filters:
         codes = by_level[level]
         names = site_names()
         _initialise("territoire", codes, wanted.get("territoire"), codes[0])
+        # Never disabled, even with one choice: a disabled field's faint label fails contrast (RGAA 3.2).
         territory = st.selectbox("Territoire", codes, key=WIDGET["territoire"],
-                                 format_func=lambda code: labels.territory(level, code, names),
-                                 disabled=len(codes) == 1)
+                                 format_func=lambda code: labels.territory(level, code, names))
         st.caption("Le lien de la page garde ces choix : copiez-le pour partager cette vue.")
 
     choice = {"edition": source, "type": period_type, "periode": period, "niveau": level, "territoire": territory}

@@ -1,11 +1,12 @@
 """Pure frame builders of the field pages: « Évaluer une action » and the partner × volet matrix of
 « Coopération ». Published (masked) rows in, display rows out; no Streamlit call and no figure computed here
 (only looked up, labelled and, for the gap between two shown values, subtracted), so unit tests run them on
-hand-built frames.
+hand-built frames. Also the bins of Territoires' histogram (counts of shown values), drawn and tabled alike.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import polars as pl
@@ -161,3 +162,36 @@ def partner_volet_matrix(df: pl.DataFrame, period: str, partners: dict[str, str]
             value, _, masked = _cell(_row(df, "parcours_partenaire_volet", f"{p}:{v}", period))
             rows.append({"partenaire": p_name, "volet": v_name, "parcours": value, "masque": masked})
     return pl.DataFrame(rows, schema=MATRIX_SCHEMA)
+
+
+HISTOGRAM_SCHEMA = {"debut": pl.Float64, "fin": pl.Float64, "territoires": pl.Int64, "choisis": pl.Int64}
+
+
+def histogram(values: Sequence[float], chosen: Sequence[bool], decimals: int,
+              max_bins: int = 20) -> tuple[pl.DataFrame, int]:
+    """Equal bins [debut ; fin[ covering the values, the narrowest of width 1, 2 or 5 × 10^k, and at least
+    10^-decimals (the values' shown precision), that needs at most `max_bins` of them, empty ones included;
+    per bin, how many values and how many of them `chosen`. Returns the bins and the decimals of their bounds."""
+    if not values:
+        return pl.DataFrame(schema=HISTOGRAM_SCHEMA), decimals
+    low, high = min(values), max(values)
+    exponent = -decimals
+    while True:
+        for factor in (1, 2, 5):
+            width = factor * 10.0 ** exponent
+            first, last = _bin(low, width), _bin(high, width)
+            if last - first + 1 <= max_bins:
+                decimals = max(0, -exponent)
+                rows = {i: [0, 0] for i in range(first, last + 1)}
+                for value, mine in zip(values, chosen, strict=True):
+                    rows[_bin(value, width)][0] += 1
+                    rows[_bin(value, width)][1] += bool(mine)
+                return pl.DataFrame([{"debut": round(i * width, decimals), "fin": round((i + 1) * width, decimals),
+                                      "territoires": n, "choisis": c} for i, (n, c) in rows.items()],
+                                    schema=HISTOGRAM_SCHEMA), decimals
+        exponent += 1
+
+
+def _bin(value: float, width: float) -> int:
+    """The bin of a value; rounded first, so that 0.3 falls in [0,3 ; 0,4[ and not below."""
+    return math.floor(round(value / width, 9))

@@ -104,6 +104,7 @@ def body(f: Filters) -> None:
             x=alt.X("jours:Q", title="Jours depuis la demande"),
             y=alt.Y("share:Q", title="Demandes encore sans rendez-vous (%)", scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("name:N", title="Structure"),
+            strokeDash=alt.StrokeDash("name:N", title="Structure"),  # told apart without colour too
             tooltip=[alt.Tooltip("name:N", title="Structure"), alt.Tooltip("jours:Q", title="Jours"),
                      alt.Tooltip("share:Q", title="Sans rendez-vous (%)", format=".1f")])
         rule_90 = alt.Chart(pl.DataFrame({"jours": [90]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
@@ -112,6 +113,10 @@ def body(f: Filters) -> None:
             title=f"Part des demandes de {f.period} encore sans premier rendez-vous, selon l'attente", height=380)
         chart(lines, caption + " Les courbes s'arrêtent lorsque moins de "
               f"{threshold()} demandes restent en attente (secret statistique) ; trait pointillé : 90 jours.")
+        with st.expander("Données du graphique"):
+            table(df, [Column("name", "Structure"), Column("jours", "Jours depuis la demande", "entier"),
+                       Column("share", "Demandes encore sans rendez-vous (%)", "pourcentage")],
+                  key="attentes_courbes", file_stem=download_stem(f, "attentes_courbes"), notes=[caption])
     else:
         st.info("Aucune courbe affichable pour ce choix : pas de demande pendant la période, ou effectifs soumis "
                 "au secret statistique.")

@@ -7,7 +7,7 @@ import streamlit as st
 
 import access
 import data
-from display import page
+from display import dataframe, page
 from pipelines.access.journal import read_journal
 
 LIMIT = 2000
@@ -28,8 +28,8 @@ def body(_) -> None:
     chosen = st.multiselect("Événements", kinds, default=kinds, key="journal_evenements")
     shown = df.filter(pl.col("evenement").is_in(chosen))
     st.caption(f"{shown.height} événement(s), les plus récents d'abord (au plus {LIMIT}).")
-    st.dataframe(shown.rename({"horodatage": "Horodatage (UTC)", "email": "Adresse", "role": "Rôle",
-                               "evenement": "Événement", "detail": "Détail"}), hide_index=True, width="stretch")
+    dataframe(shown.rename({"horodatage": "Horodatage (UTC)", "email": "Adresse", "role": "Rôle",
+                            "evenement": "Événement", "detail": "Détail"}))
 
 
 page("Journal des accès", body, filters=False)

@@ -5,10 +5,14 @@ import polars as pl
 import streamlit as st
 
 import data
+import frames
 import funnel
 import labels
 from display import (
+    CHOSEN_COLOR,
+    DECIMALS,
     INTERVAL_NOTE,
+    OTHERS_COLOR,
     Column,
     chart,
     confidentiality_note,
@@ -23,10 +27,16 @@ from display import (
 )
 from filters import LEVEL_ORDER, Filters, site_names, territories_by_level, territory_label, upper_level
 from pipelines.common import formats
-from pipelines.warehouse.catalogue import catalogue, catalogue_categories, indicator
+from pipelines.warehouse.catalogue import Indicator, catalogue, catalogue_categories, indicator
 
 SITE_COLUMN = {"pre": "code_pre", "departement": "departement", "region": "region"}
-COLORS = alt.Scale(domain=["Territoire choisi", "Autres territoires"], range=["#d62728", "#9ecae1"])
+CHOSEN, OTHERS = "Territoire choisi", "Autres territoires"
+COLORS = alt.Scale(domain=[CHOSEN, OTHERS], range=[CHOSEN_COLOR, OTHERS_COLOR])
+# The chosen territory's marks are also outlined in black (and are triangles in the funnel plot): not told by
+# colour alone (RGAA 3.1).
+OUTLINE = alt.Stroke("group:N", title=None, scale=alt.Scale(domain=[CHOSEN, OTHERS], range=["#000000", "transparent"]),
+                     legend=None)
+CHOSEN_NOTE = " Le territoire choisi est en rouge, bordé de noir ; les autres territoires sont en bleu."
 
 
 def ancestors(f: Filters) -> list[tuple[str, str]]:
@@ -90,15 +100,18 @@ def funnel_plot(f: Filters, points: pl.DataFrame, reference: dict | None, headin
             domain=["Limites à 95 %", "Limites à 99,8 %"], range=[[6, 3], [2, 2]])),
         detail="cote:N")
     rule = alt.Chart(pl.DataFrame({"valeur": [value]})).mark_rule(color="black").encode(y="valeur:Q")
-    dots = alt.Chart(rows).mark_circle(size=90, opacity=0.9).encode(
-        x=x, y="valeur:Q", color=alt.Color("group:N", title=None, scale=COLORS),
+    dots = alt.Chart(rows).mark_point(size=90, opacity=0.9, filled=True, strokeWidth=1.5).encode(
+        x=x, y="valeur:Q", color=alt.Color("group:N", title=None, scale=COLORS), stroke=OUTLINE,
+        shape=alt.Shape("group:N", title=None, scale=alt.Scale(domain=[CHOSEN, OTHERS],
+                                                               range=["triangle-up", "circle"])),
         tooltip=[alt.Tooltip("name:N", title="Territoire"), alt.Tooltip("text:N", title="Valeur"),
                  alt.Tooltip("effectif:Q", title="Effectif", format=",d"),
                  alt.Tooltip("position:N", title="Position")])
     scope_label = territory_label(*scope)
     chart((limits + rule + dots).properties(
         title=f"{heading} selon l'effectif, par {labels.LEVELS_SINGULAR[level]}, {f.period}", height=380),
-        caption + f" Référence : {formats.percent(value)} ({scope_label}). " + FUNNEL_NOTE.format(scope=scope_label))
+        caption + f" Référence : {formats.percent(value)} ({scope_label}). " + FUNNEL_NOTE.format(scope=scope_label)
+        + " Le territoire choisi : triangle rouge bordé de noir ; les autres territoires : ronds bleus.")
     with st.expander("Données du graphique"):
         table(rows, [Column("name", "Territoire"), Column("valeur", f"{heading} (%)", "pourcentage"),
                      Column("effectif", "Effectif", "entier"),
@@ -110,6 +123,36 @@ def funnel_plot(f: Filters, points: pl.DataFrame, reference: dict | None, headin
               key="territoires_entonnoir", file_stem=download_stem(f, "territoires_entonnoir"), notes=[caption])
 
 
+def distribution(f: Filters, shown: pl.DataFrame, ind: Indicator, heading: str, caption: str) -> None:
+    """The histogram of the shown values (bins computed here, so that the chart and its table agree)."""
+    st.header("Distribution")
+    decimals = DECIMALS.get(ind.format, 1)
+    bins, bound_decimals = frames.histogram([round(v, decimals) for v in shown["valeur"].to_list()],
+                                            shown["chosen"].to_list(), decimals)
+    bins = bins.with_columns(label=pl.struct("debut", "fin").map_elements(
+        lambda b: f"{formats.number(b['debut'], bound_decimals)} à moins de {formats.number(b['fin'], bound_decimals)}",
+        return_dtype=pl.String))
+    bars = pl.concat([bins.select("debut", "fin", "label", nombre="choisis", group=pl.lit(CHOSEN)),
+                      bins.select("debut", "fin", "label", nombre=pl.col("territoires") - pl.col("choisis"),
+                                  group=pl.lit(OTHERS))]).filter(pl.col("nombre") > 0)
+    histogram = alt.Chart(bars).mark_bar(strokeWidth=2).encode(
+        x=alt.X("debut:Q", title=f"{ind.libelle} ({ind.unite})",
+                axis=alt.Axis(values=sorted({*bins["debut"].to_list(), *bins["fin"].to_list()}))), x2="fin:Q",
+        y=alt.Y("sum(nombre):Q", title="Nombre de territoires", stack="zero",
+                axis=alt.Axis(format="d", tickMinStep=1)),
+        color=alt.Color("group:N", title=None, scale=COLORS), stroke=OUTLINE,
+        order=alt.Order("group:N", sort="descending"),
+        tooltip=[alt.Tooltip("label:N", title="Valeurs"), alt.Tooltip("group:N", title="Territoires"),
+                 alt.Tooltip("sum(nombre):Q", title="Nombre", format=",d")],
+    ).properties(title=f"Distribution de l'indicateur « {heading} », {f.period}", height=260)
+    chart(histogram, caption + " Chaque barre compte les territoires dont la valeur tombe dans l'intervalle."
+          + CHOSEN_NOTE)
+    with st.expander("Données du graphique"):
+        table(bins, [Column("label", f"{ind.libelle} ({ind.unite})"), Column("territoires", "Territoires", "entier"),
+                     Column("choisis", "Dont le territoire choisi", "entier")],
+              key="territoires_distribution", file_stem=download_stem(f, "territoires_distribution"), notes=[caption])
+
+
 def body(f: Filters) -> None:
     header(f)
     choice = st.columns(4)
@@ -117,8 +160,9 @@ def body(f: Filters) -> None:
                                format_func=lambda c: indicator(c).libelle)
     ind = indicator(code)
     category_names = catalogue_categories().get(ind.categories or "", {"": "Ensemble"})
+    # Never disabled: a disabled field's faint label fails contrast; without categories, its one choice is shown.
     category = choice[1].selectbox("Catégorie", ind.category_values(), key=f"territoires_category_{code}",
-                                   format_func=lambda c: category_names.get(c, c), disabled=not ind.categories)
+                                   format_func=lambda c: category_names.get(c, c))
     levels = [n for n in LEVEL_ORDER if n != "national" and n in territories_by_level()]
     rank_of = {n: i for i, n in enumerate(LEVEL_ORDER)}
     if st.session_state.get("territoires_level") not in levels:
@@ -169,22 +213,16 @@ def body(f: Filters) -> None:
             y=alt.Y("name:N", title=None, sort=shown["name"].to_list(),
                     axis=alt.Axis(labelLimit=260, labelOverlap=False)),
             tooltip=tooltip)
-        bars = base.mark_bar().encode(x=alt.X("valeur:Q", title=f"{ind.libelle} ({ind.unite})"),
-                                      color=alt.Color("group:N", title=None, scale=COLORS))
+        bars = base.mark_bar(strokeWidth=2).encode(x=alt.X("valeur:Q", title=f"{ind.libelle} ({ind.unite})"),
+                                                   color=alt.Color("group:N", title=None, scale=COLORS),
+                                                   stroke=OUTLINE)
         if ind.intervalle and shown["borne_basse"].is_not_null().any():
             bars += base.mark_rule(color="black").encode(x="borne_basse:Q", x2="borne_haute:Q")
         bars = bars.properties(title=f"{heading} par {labels.LEVELS_SINGULAR[level]}, {f.period}",
                                height=max(120, 24 * shown.height))
-        chart(bars, caption + (" Trait noir : intervalle de confiance à 95 %." if ind.intervalle else ""))
-
-        st.header("Distribution")
-        histogram = alt.Chart(shown).mark_bar(opacity=0.8).encode(
-            x=alt.X("valeur:Q", bin=alt.Bin(maxbins=20), title=f"{ind.libelle} ({ind.unite})"),
-            y=alt.Y("count():Q", title="Nombre de territoires", axis=alt.Axis(format="d", tickMinStep=1)),
-            color=alt.Color("group:N", title=None, scale=COLORS),
-        ).properties(title=f"Distribution de l'indicateur « {heading} », {f.period}", height=260)
-        chart(histogram, caption + " Chaque barre compte les territoires dont la valeur tombe dans "
-              "l'intervalle ; le territoire choisi est en rouge.")
+        chart(bars, caption + (" Trait noir : intervalle de confiance à 95 %." if ind.intervalle else "")
+              + CHOSEN_NOTE)
+        distribution(f, shown, ind, heading, caption)
     else:
         st.info("Aucune valeur affichable pour ce choix (valeurs non calculées ou soumises au secret statistique).")
 

@@ -5,12 +5,18 @@ Streamlit server is started on it, and Debian's Chromium (driven by Playwright) 
 every page listed in the navigation. Each page must show its French heading and no
 error box; a full-page screenshot of each lands in `test-artifacts/screenshots/`.
 
+On each page (and on the sign-in page) axe-core checks accessibility once (WCAG 2.1 A and AA
+rules and best practices): no serious or critical finding may remain in the app's own content;
+what Streamlit draws itself (`STREAMLIT_OWN`) is listed in the accessibility statement instead
+(docs/accessibilite.md). The page's language, its title, and its print layout are checked too.
+
 Chromium is required: without /usr/bin/chromium this test fails (it never skips);
 `bash scripts/test.sh` installs it when run as root.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import re
@@ -58,7 +64,22 @@ EXPECTED_TITLES = [
     "Déposer un fichier",
     "Mes dépôts",
     "Journal des accès",
+    "Déclaration d'accessibilité",
 ]
+SIGN_IN = "connexion"  # the key of the sign-in page among the visits
+SIGN_IN_TITLE = "Connexion — Évaluation des PRE"
+
+# axe-core's rules run on every page, and the impacts that must not remain in the app's own content.
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+               "resultTypes": ["violations"]}
+BLOCKING = ("serious", "critical")
+ALWAYS_BLOCKING = {"heading-order"}  # moderate for axe, but a page's outline is the app's own
+# What Streamlit draws itself and the app cannot change: axe's rule → the Streamlit element its findings lie
+# in. Each is a « Non-conformité » of the accessibility statement (docs/accessibilite.md).
+STREAMLIT_OWN = {
+    "list": '[data-testid="stSidebarNav"]',  # the page list: a <ul> holding its sections' <div>s…
+    "listitem": '[data-testid="stSidebarNav"]',  # …whose <li>s are then in no list
+}
 
 # Text a page shows only when the framework or the code failed (Streamlit's own messages are English).
 ENGLISH_ERRORS = [
@@ -95,6 +116,13 @@ class Visit:
     failure: str | None = None
     screenshot: Path | None = None
     seconds: float = 0.0
+    title: str = ""  # the browser's title
+    lang: str = ""  # <html lang>
+    axe_ran: bool = False
+    axe_own: list[str] = field(default_factory=list)  # blocking findings in the app's own content
+    axe_streamlit: list[str] = field(default_factory=list)  # findings in Streamlit's own elements
+    axe_minor: list[str] = field(default_factory=list)  # moderate or minor findings, for the record
+    print_problems: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         found = []
@@ -169,9 +197,11 @@ def provider():
     _stop_group(proc)
 
 
-def _sign_in(page, base: str) -> None:
+def _sign_in(page, base: str, on_sign_in_page=None) -> None:
     page.goto(base + "/", timeout=PAGE_TIMEOUT_MS)
     _wait_rendered(page)
+    if on_sign_in_page:
+        on_sign_in_page()
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/oauth2/authorize**", timeout=PAGE_TIMEOUT_MS)
     page.get_by_role("button", name=VISITOR).click()
@@ -272,10 +302,59 @@ def _open(page, visit: Visit) -> None:
     page.goto(visit.url, timeout=PAGE_TIMEOUT_MS)
     _wait_rendered(page)
     visit.h1 = [h.inner_text() for h in page.locator("h1").all()]
+    visit.title = page.title()
+    visit.lang = page.evaluate("document.documentElement.lang")
     visit.exceptions = page.locator('[data-testid="stException"]').count()
     body = page.locator("body").inner_text()
     visit.english_errors = [e for e in ENGLISH_ERRORS if e in body]
     visit.english_errors += sorted(set(EXCEPTION_NAME.findall(body)))
+
+
+def _check_accessibility(page, visit: Visit) -> None:
+    """One axe-core run on the page as shown; each finding sorted into the app's own or Streamlit's."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    for violation in Axe().run(page, options=AXE_OPTIONS).response["violations"]:
+        rule = violation["id"]
+        for node in violation["nodes"]:
+            target = node["target"][-1]
+            text = f"{rule} ({node['impact']}) : {target} — {' '.join(node['html'].split())[:160]}"
+            container = STREAMLIT_OWN.get(rule)
+            if container and isinstance(target, str) and page.evaluate(
+                    "([target, container]) => !!document.querySelector(target)?.closest(container)",
+                    [target, container]):
+                visit.axe_streamlit.append(text)
+            elif node["impact"] in BLOCKING or rule in ALWAYS_BLOCKING:
+                visit.axe_own.append(text)
+            else:
+                visit.axe_minor.append(text)
+    visit.axe_ran = True
+
+
+PRINT_STATE = """() => ({
+    sidebar: [...document.querySelectorAll('[data-testid="stSidebar"]')].map(e => getComputedStyle(e).display),
+    grids: [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(e => getComputedStyle(e).display),
+    tables: [...document.querySelectorAll('table.%s')].map(t => getComputedStyle(t).display)})"""
+
+
+def _check_print(page, visit: Visit) -> None:
+    """Printed, the page has no sidebar, and each grid (an image once printed) gives way to its HTML table."""
+    query = PRINT_STATE % "print-only"  # the class of the tables printed in place of the grids
+    screen = page.evaluate(query)
+    page.emulate_media(media="print")
+    try:
+        printed = page.evaluate(query)
+    finally:
+        page.emulate_media(media="screen")
+    if len(screen["tables"]) != len(screen["grids"]):
+        visit.print_problems.append(f"{len(screen['grids'])} grille(s) pour {len(screen['tables'])} tableau(x) "
+                                    "à imprimer")
+    if any(d != "none" for d in screen["tables"]):
+        visit.print_problems.append("tableau à imprimer affiché à l'écran")
+    if any(d != "none" for d in printed["sidebar"] + printed["grids"]):
+        visit.print_problems.append("menu latéral ou grille imprimés")
+    if any(d != "table" for d in printed["tables"]):
+        visit.print_problems.append("tableau à imprimer masqué à l'impression")
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +374,17 @@ def visits(chromium, server) -> dict[str, Visit]:
             page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            _sign_in(page, base)
+            sign_in = Visit(link_text="Connexion", url=base + "/")
+
+            def on_sign_in_page() -> None:
+                sign_in.h1 = [h.inner_text() for h in page.locator("h1").all()]
+                sign_in.title, sign_in.lang = page.title(), page.evaluate("document.documentElement.lang")
+                _check_accessibility(page, sign_in)
+                sign_in.screenshot = SCREENSHOTS / "connexion.png"
+                _screenshot(page, sign_in.screenshot)
+
+            _sign_in(page, base, on_sign_in_page)
+            results[SIGN_IN] = sign_in
             links = _nav_links(page)
             if not links:  # a single page: Streamlit hides the navigation
                 links = [("", page.url)]
@@ -307,6 +396,8 @@ def visits(chromium, server) -> dict[str, Visit]:
                     _open(page, visit)
                     visit.screenshot = _screenshot_path(visit)
                     _screenshot(page, visit.screenshot)
+                    _check_accessibility(page, visit)
+                    _check_print(page, visit)
                 except PlaywrightError as exc:
                     visit.failure = f"la page ne s'est pas affichée : {exc.message.splitlines()[0]}"
                     with contextlib.suppress(PlaywrightError):
@@ -319,6 +410,11 @@ def visits(chromium, server) -> dict[str, Visit]:
     print(f"\nPages visitées ({len(results)}) :")
     for url, visit in results.items():
         print(f"  {url} [{visit.link_text}] h1={visit.h1} {visit.seconds} s -> {visit.screenshot}")
+        for finding in visit.axe_own + visit.axe_minor:
+            print(f"      axe : {finding}")
+        if visit.axe_streamlit:
+            rules = collections.Counter(f.split(" ")[0] for f in visit.axe_streamlit)
+            print("      axe, éléments de Streamlit : " + ", ".join(f"{r} ×{n}" for r, n in sorted(rules.items())))
     return results
 
 
@@ -344,6 +440,39 @@ def test_page_is_reachable_with_its_french_title(visits, title):
         assert linked is None, f"« {title} » : lien présent mais titre h1 {linked.h1}, problèmes : {linked.problems()}"
         pytest.fail(f"« {title} » absent de la navigation (pages trouvées et leurs h1 : {found})", pytrace=False)
     assert not visit.problems(), f"« {title} » : {visit.problems()}"
+
+
+# --- accessibility (RGAA 4.1, WCAG 2.1 AA) ---------------------------------------------------------------
+
+
+def test_axe_finds_nothing_serious_in_the_app_s_own_content(visits):
+    """0 serious or critical finding of axe-core outside Streamlit's own elements, on every page."""
+    assert all(v.axe_ran for v in visits.values() if not v.failure), "axe-core n'a pas tourné sur chaque page"
+    found = {visit.link_text or key: visit.axe_own for key, visit in visits.items() if visit.axe_own}
+    assert not found, f"anomalies d'accessibilité du tableau de bord : {found}"
+
+
+def test_each_page_is_in_french_with_a_title_of_its_own(visits):
+    for key, visit in visits.items():
+        assert visit.lang == "fr", (visit.link_text, visit.lang)
+        expected = SIGN_IN_TITLE if key == SIGN_IN else f"{_headings(visit)[0]} — Évaluation des PRE"
+        assert visit.title == expected
+    titles = [visit.title for visit in visits.values()]
+    assert len(set(titles)) == len(titles), titles
+
+
+def test_every_page_links_the_statement_which_lists_what_streamlit_leaves(visits):
+    assert "Accessibilité : non conforme" in [visit.link_text for visit in visits.values()]
+    statement = (REPO_ROOT / "docs" / "accessibilite.md").read_text(encoding="utf-8")
+    left = {finding.split(" ")[0] for visit in visits.values() for finding in visit.axe_streamlit}
+    assert left <= set(STREAMLIT_OWN)
+    for rule in left:
+        assert f"`{rule}`" in statement, f"« {rule} » (Streamlit) absent de la déclaration d'accessibilité"
+
+
+def test_printed_pages_have_no_sidebar_and_whole_tables(visits):
+    problems = {visit.link_text: visit.print_problems for visit in visits.values() if visit.print_problems}
+    assert not problems, problems
 
 
 # --- the dashboard read in a browser while files are processed ---------------------------------------------

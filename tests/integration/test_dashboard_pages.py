@@ -156,9 +156,40 @@ def test_every_page_renders_in_french(app, page):
     for spec in charts(at):
         assert spec.get("title"), "graphique sans titre"
         assert spec["config"]["locale"]["number"]["decimal"] == ","
+    # Each chart is named for screen readers, and its data are in a table of the page (issue 17).
+    for element in at.get("vega_lite_chart"):
+        title = json.loads(element.proto.spec)["title"]
+        title = title["text"] if isinstance(title, dict) else title
+        assert element.proto.alt == f"Graphique : {title}. Ses données sont dans un tableau de cette page."
+    assert len(at.dataframe) >= len(at.get("vega_lite_chart"))
+    # A change of a key figure has its unit, and says in words whether it is good (never by colour alone).
+    for element in at.metric:
+        if element.proto.delta:
+            assert not element.proto.delta[-1].isdigit(), (element.label, element.proto.delta)
     if page != "methodologie":
         assert at.get("download_button"), "aucun téléchargement proposé"
         assert [s.label for s in at.sidebar.selectbox] == ["Chiffres", "Période", "Niveau territorial", "Territoire"]
+
+
+def test_key_figures_say_whether_their_change_is_good(app):
+    at = app("synthese", niveau="departement", territoire="51")
+    described = {m.label: m.proto.delta_description for m in at.metric if m.proto.delta}
+    assert set(described.values()) <= {"favorable", "défavorable", ""}
+    assert described["Enfants suivis"] == ""  # neither good nor bad (sens « neutre »)
+    assert {"favorable", "défavorable"} & set(described.values())
+
+
+def test_the_accessibility_statement_page_renders_in_french(tmp_path, monkeypatch):
+    at = _signed_in_elsewhere(monkeypatch, tmp_path).run()  # no published copy: the statement needs none
+    at.switch_page("views/accessibilite.py").run()
+    assert not at.exception and not at.error
+    assert [t.value for t in at.title] == ["Déclaration d'accessibilité"]
+    body = at.markdown[0].value
+    for heading in ("## État de conformité", "## Résultats des tests", "### Non-conformités",
+                    "### Dérogations pour charge disproportionnée", "## Établissement de cette déclaration",
+                    "### Environnement de test", "## Retour d'information et contact", "## Voies de recours"):
+        assert heading in body
+    assert "**non conforme**" in body and "établie le 2 décembre 2026" in body
 
 
 def test_every_chart_has_a_dated_footnote(app, sql):
@@ -607,6 +638,9 @@ def test_not_signed_in_shows_a_french_sign_in_page_and_nothing_else(home, monkey
     assert not at.exception and not at.metric and not at.selectbox and not at.dataframe
     assert [b.label for b in at.button] == ["Se connecter"]
     assert at.title[0].value == "Évaluation des Programmes de Réussite Éducative"
+    # The accessibility statement, folded under RGAA's mention: readable before signing in.
+    assert [e.label for e in at.expander] == ["Accessibilité : non conforme"]
+    assert "## État de conformité" in at.expander[0].markdown[0].value
 
 
 def test_an_unknown_account_is_refused_and_journaled(home, monkeypatch):
