@@ -2,8 +2,9 @@
 
 A published copy is built from generator output in a temporary data home, the real
 Streamlit server is started on it, and Debian's Chromium (driven by Playwright) visits
-every page listed in the navigation. Each page must show its French heading and no
-error box; a full-page screenshot of each lands in `test-artifacts/screenshots/`.
+every page listed in the navigation while `pre-eval process` replaces the published copy, then every
+page once more on the new copy. Each page must show its French heading and no error box; a full-page
+screenshot of each lands in `test-artifacts/screenshots/`.
 
 On each page (and on the sign-in page) axe-core checks accessibility once (WCAG 2.1 A and AA
 rules and best practices): no serious or critical finding may remain in the app's own content;
@@ -167,7 +168,7 @@ def chromium() -> Path:
 @pytest.fixture(scope="module")
 def published_home(chromium, tmp_path_factory, processed_homes) -> DataHome:
     """A data home whose published copy comes from six generated sites (the dashboard tests' data,
-    processed by `pre-eval process`), this module's own copy: its last test processes more files."""
+    processed by `pre-eval process`), this module's own copy: `browsed_while_processing` processes more files."""
     home = processed_homes.get(**SIX_SITES).copy(tmp_path_factory.mktemp("navigateur") / "data")
     assert any(home.published.iterdir()), "aucune copie publiée après le traitement"
     authorise(home.root)
@@ -357,9 +358,66 @@ def _check_print(page, visit: Visit) -> None:
         visit.print_problems.append("tableau à imprimer masqué à l'impression")
 
 
+NEW_FILES_SITES = ["PRE08105", "PRE10387"]  # a new site, and a newer snapshot of 10387 (one of SIX_SITES)
+
+
+def _process(home: DataHome, files: list[Path], outcome: dict) -> None:
+    env = {**os.environ, "PRE_HOME": str(home.root), "DAGSTER_HOME": str(home.root.parent / "dagster")}
+    for file in files:
+        shutil.copy(file, home.inbox / file.name)
+    run = subprocess.run([PRE_EVAL, "process"], env=env, capture_output=True, text=True, timeout=900)
+    outcome["code"], outcome["stderr"] = run.returncode, run.stderr[-2000:]
+
+
 @pytest.fixture(scope="module")
-def visits(chromium, server) -> dict[str, Visit]:
-    """Every page of the navigation, visited once; keyed by its URL."""
+def browsed_while_processing(chromium, server, published_home, tmp_path_factory) -> dict:
+    """A real browser goes round every page while `pre-eval process` replaces the published copy (2
+    submissions: a newer snapshot of a site already published and a new site), until processing ends. The
+    browser is mid-page whenever the copy is replaced, however long the processing (this test once had 10
+    files of 2021–2025 in 5 runs, then 4 files in 2 runs: that only lengthened it, by minutes of CI each).
+    Every page is then visited again on the new copy by `visits`, with all its checks."""
+    import threading
+
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    from pipelines.demo.generate import generate
+
+    base, _log = server
+    home = published_home
+    files = [f.path for f in generate(tmp_path_factory.mktemp("nouveaux"), seed=8, sites=NEW_FILES_SITES,
+                                      from_year=2025, to_year=2025, home=home)]
+    assert [f.name[:8] for f in files] == NEW_FILES_SITES
+    outcome: dict = {}
+    worker = threading.Thread(target=_process, args=(home, files, outcome))
+    seen: list[Visit] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
+            _sign_in(page, base)
+            links = _nav_links(page)
+            worker.start()
+            while worker.is_alive():
+                for text, url in links:
+                    if not worker.is_alive():
+                        break
+                    visit = Visit(link_text=text, url=url)
+                    try:
+                        _open(page, visit)
+                    except PlaywrightError as exc:
+                        visit.failure = f"la page ne s'est pas affichée : {exc.message.splitlines()[0]}"
+                    seen.append(visit)
+        finally:
+            browser.close()
+            worker.join(900)
+    return {"outcome": outcome, "seen": seen, "files": files, "links": links}
+
+
+@pytest.fixture(scope="module")
+def visits(chromium, server, browsed_while_processing) -> dict[str, Visit]:
+    """Every page of the navigation, visited once after `browsed_while_processing` (so on the published copy
+    that processing replaced); keyed by its URL."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -477,77 +535,26 @@ def test_printed_pages_have_no_sidebar_and_whole_tables(visits):
 
 # --- the dashboard read in a browser while files are processed ---------------------------------------------
 
-NEW_FILES_SITES = ["PRE08105", "PRE10387"]  # a new site, and a newer snapshot of 10387 (one of SIX_SITES)
 
-
-def _process(home: DataHome, files: list[Path], outcome: dict) -> None:
-    env = {**os.environ, "PRE_HOME": str(home.root), "DAGSTER_HOME": str(home.root.parent / "dagster")}
-    for file in files:
-        shutil.copy(file, home.inbox / file.name)
-    run = subprocess.run([PRE_EVAL, "process"], env=env, capture_output=True, text=True, timeout=900)
-    outcome["code"], outcome["stderr"] = run.returncode, run.stderr[-2000:]
-
-
-def test_pages_keep_working_while_submissions_are_processed(chromium, server, published_home, tmp_path_factory):
-    """The real server answers a real browser going round every page while `pre-eval process`
-    replaces the published copy (2 submissions: a newer snapshot of a site already published and a new
-    site). The browser is mid-page whenever the copy is replaced, however long the processing: more runs,
-    files or years (this test once had 10 files of 2021–2025 in 5 runs, then 4 files in 2 runs) only
-    lengthened it, by minutes of CI each."""
-    import threading
-
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
-    from pipelines.demo.generate import generate
-
-    base, log_path = server
-    home = published_home
-    files = [f.path for f in generate(tmp_path_factory.mktemp("nouveaux"), seed=8, sites=NEW_FILES_SITES,
-                                      from_year=2025, to_year=2025, home=home)]
-    assert [f.name[:8] for f in files] == NEW_FILES_SITES
-    outcome: dict = {}
-    worker = threading.Thread(target=_process, args=(home, files, outcome))
-    seen: list[Visit] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="fr-FR")
-            _sign_in(page, base)
-            links = _nav_links(page)
-            worker.start()
-            after: set[str] = set()  # the pages opened since processing ended
-            during = 0  # the pages opened while it ran
-            while len(after) < len(links):  # go round until processing ends, then until each page is seen again
-                for text, url in links:
-                    finished = not worker.is_alive()
-                    if finished and url in after:
-                        continue
-                    visit = Visit(link_text=text, url=url)
-                    try:
-                        _open(page, visit)
-                    except PlaywrightError as exc:
-                        visit.failure = f"la page ne s'est pas affichée : {exc.message.splitlines()[0]}"
-                    seen.append(visit)
-                    if finished:
-                        after.add(url)
-                    else:
-                        during += 1
-        finally:
-            browser.close()
-            worker.join(900)
+def test_pages_keep_working_while_submissions_are_processed(browsed_while_processing, visits, published_home, server):
+    """While the copy was replaced, every page opened answered without error; once processing ended, every page
+    was opened again on the new copy (`visits`, whose other tests check each page's content)."""
+    outcome, seen = browsed_while_processing["outcome"], browsed_while_processing["seen"]
+    files, links = browsed_while_processing["files"], browsed_while_processing["links"]
     assert outcome["code"] == 0, outcome["stderr"]
     problems = [(v.link_text, v.problems()) for v in seen if v.problems()]
-    assert problems == [], f"{problems}\n--- journal Streamlit ---\n{log_path.read_text()[-3000:]}"
-    assert during >= 1 and len(after) == len(links) >= len(EXPECTED_TITLES)
-    assert "Traceback" not in log_path.read_text()
+    assert problems == [], f"{problems}\n--- journal Streamlit ---\n{server[1].read_text()[-3000:]}"
+    assert len(seen) >= 1 and len(links) >= len(EXPECTED_TITLES)
+    after = {url for url, visit in visits.items() if url != SIGN_IN and not visit.problems()}
+    assert after >= {url for _, url in links}
+    assert "Traceback" not in server[1].read_text()
     import duckdb
 
-    con = duckdb.connect(str(home.published / "entrepot.duckdb"), read_only=True)
+    con = duckdb.connect(str(published_home.published / "entrepot.duckdb"), read_only=True)
     try:
         accepted = con.execute("select count(*) from marts.depots where statut = 'accepte' and fichier in "
                                f"({', '.join('?' for _ in files)})", [f.name for f in files]).fetchone()[0]
     finally:
         con.close()
     assert accepted == len(files)
-    print(f"\n{during} pages affichées pendant le traitement de {len(files)} dépôts, {len(after)} après, 0 erreur")
+    print(f"\n{len(seen)} pages affichées pendant le traitement de {len(files)} dépôts, {len(after)} après, 0 erreur")

@@ -85,6 +85,7 @@ def test_a_chart_is_named_after_its_title_and_drawn_in_the_accessible_palette(dr
     assert config["axis"]["labelColor"] == config["axis"]["titleColor"] == "#3a3a3a"
     assert config["legend"]["labelColor"] == config["title"]["color"] == "#3a3a3a"
     assert config["locale"]["number"]["decimal"] == ","
+    assert config["mark"]["aria"] is False  # marks hidden from screen readers: the chart is named, its data tabled
 
     display.chart(bars.properties(title="Sans importance"), "Note.", description="Courbes d'attente par structure.")
     assert drawn["altair_chart"][1][1]["alt"] == "Courbes d'attente par structure."

@@ -95,16 +95,19 @@ def test_the_day_of_receipt_is_counted_in_paris():
 
 
 @pytest.mark.slow  # about a minute: a real `pre-eval process`
-def test_an_inbox_file_is_judged_on_the_day_it_was_received(tmp_path):
+def test_an_inbox_file_is_judged_on_the_day_it_was_received(tmp_path, monkeypatch):
     """Through `pre-eval process`: the file's reception time (its modification time, the ledger's
     recu_le) decides, not the day the check runs."""
     home = DataHome(tmp_path / "data").ensure()
     early = write_zip(home.inbox / "recu_la_veille.zip", base_tables())
     received = datetime(2024, 12, 14, 12, 0, tzinfo=UTC).timestamp()
     os.utime(early, (received, received))
-    env = isolated_env(home.root, tmp_path, DAGSTER_HOME=str(home.root / "dagster"))
-    result = subprocess.run([PRE_EVAL, "process"], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
+    monkeypatch.setenv("PRE_HOME", str(home.root))  # in this process: the command's own code, without the
+    monkeypatch.setenv("DAGSTER_HOME", str(home.root / "dagster"))  # start-up of another interpreter
+    monkeypatch.setenv("PRE_PROCESSUS", "1")
+    from pipelines.process import process
+
+    assert process(home).ok
     [report_path] = (home.root / "reports").rglob("*recu_la_veille.zip.json")
     report = json.loads(report_path.read_text(encoding="utf-8"))
     assert report["verdict"] == "refuse" and report["recu_le"].startswith("2024-12-14T12:00:00")
