@@ -22,7 +22,6 @@ materialised without run config (the Dagster UI, a backfill), both through `repl
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,12 +35,11 @@ from pipelines.contracts.reader import read_submission
 from pipelines.contracts.referential import load_sites
 from pipelines.contracts.validator import Context, day_of_receipt, validate_many
 from pipelines.ingest import pseudonym
-from pipelines.ingest.lifecycle import identifier_columns, ready_frames, replace_site_rows
+from pipelines.ingest.lifecycle import _CODE_PRE, _safe_name, identifier_columns, ready_frames, replace_site_rows
 from pipelines.warehouse.store import connect
 
 JOURNAL_NAME = "rejeux.jsonl"
 MAX_REASON = 300
-_SITE_CODE = re.compile(r"^PRE([0-9]{5}|2[AB][0-9]{3})$")
 
 
 class ReplayError(ValueError):
@@ -93,7 +91,7 @@ def checked_reason(text: object) -> str:
 def checked_sites(codes: list[str]) -> list[str]:
     """Site codes as given on the command line or by Dagster's partitions: well-formed or refused (a
     malformed code is not echoed)."""
-    bad = [c for c in codes if not isinstance(c, str) or not _SITE_CODE.match(c)]
+    bad = [c for c in codes if not isinstance(c, str) or not _CODE_PRE.match(c)]
     if bad:
         raise ReplayError(f"{formats.plural(len(bad), 'code de site invalide', 'codes de site invalides')} : "
                           "un code de site s'écrit PRE suivi de cinq caractères (ex. PRE51454).")
@@ -159,8 +157,7 @@ def _archived(home: DataHome, chemin: str | None) -> Path | None:
 
 def _write_report(home: DataHome, code: str, fichier: str, rep, site_name: str | None, moment: datetime) -> str:
     target = share_dir(home.reports / code)  # a well-formed, known code: checked by the caller's ledger
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", fichier)[-120:] or "fichier"
-    stem = f"{moment:%Y%m%d-%H%M%S}_rejeu_{safe}"
+    stem = f"{moment:%Y%m%d-%H%M%S}_rejeu_{_safe_name(fichier)}"
     (target / f"{stem}.json").write_text(reports.to_json(rep, {"rejeu": True}), encoding="utf-8")
     (target / f"{stem}.md").write_text(
         f"{reports.to_markdown(rep, site_name)}\n_Rejeu du dépôt en vigueur ({moment:%d/%m/%Y %H:%M} UTC) : ce "

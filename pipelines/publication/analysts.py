@@ -37,8 +37,6 @@ FORMATS = ("csv", "xlsx", "parquet")
 COPY_FOLDER = "analyse"  # under the data home: the latest copy only
 COLUMNS = ["indicateur", "libelle", "categorie", "libelle_categorie", "niveau", "territoire", "periode", "valeur",
            "effectif", "borne_basse", "borne_haute", "complet", "part_sites_complets", "diffusion"]
-# Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AnalystError(ValueError):
@@ -117,8 +115,7 @@ def _cell(value) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return formats.neutralise(str(value))
 
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> None:
