@@ -13,13 +13,14 @@ listed before it: `calibration` (the figures), `sites` (which sites), `writers` 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from pipelines.common import formats, progress, workers
 from pipelines.common.datahome import DataHome
 from pipelines.contracts.model import DATA_TABLES
 from pipelines.demo.flaws import write_error_files
-from pipelines.demo.simulation import SiteData, simulate_site
+from pipelines.demo.simulation import LAST_EXTRACTION_DAY, SiteData, simulate_site
 from pipelines.demo.sites import GENERATED_SITES_FILE, Site, choose_sites
 from pipelines.demo.writers import (
     VARIANTS,
@@ -46,6 +47,11 @@ def generate(out_dir: Path, *, seed: int = 42, sites: list[str] | None = None,
         raise ValueError(f"Période invalide : {from_year} est après {to_year}.")
     if to_year < 2005:
         raise ValueError("Les PRE existent depuis 2005 : choisissez une année de fin ≥ 2005.")
+    if date(to_year + 1, 1, LAST_EXTRACTION_DAY) > date.today():
+        # Each site extracts early in the year after `to_year`: that day must be past, or every file is refused.
+        raise ValueError(f"L'année de fin doit être passée : les extractions simulées ont lieu du 2 au "
+                         f"{LAST_EXTRACTION_DAY} janvier de l'année suivante, qui n'est pas encore écoulé pour "
+                         f"{to_year}.")
     if sites_count is not None and sites_count < 1:
         raise ValueError("Le nombre de sites doit être au moins 1.")
     home = home or DataHome.from_settings()

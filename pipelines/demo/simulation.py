@@ -63,6 +63,7 @@ from pipelines.demo.writers import VARIANTS
 # Read from the data contracts, in their order: index arrays point into these lists.
 
 _CONTRACTS = load_contracts()
+LAST_EXTRACTION_DAY = 14  # of January after the last simulated year: extractions fall on 2–14 January
 SEXES = tuple(_CONTRACTS.code_list("parcours.sexe"))
 NIVEAUX = tuple(_CONTRACTS.code_list("parcours.niveau_scolaire"))
 ORIGINES = tuple(_CONTRACTS.code_list("parcours.origine_orientation"))
@@ -240,7 +241,9 @@ def simulate_site(site: Site, *, seed: int, from_year: int, to_year: int,
         software = None
     offsets = rng.integers(1, 4000, size=6)
 
-    extraction = date(to_year, 12, 9) + timedelta(days=int(rng.integers(0, 13)))
+    # Sites extract early in the next year (2 to 14 January), for the year's report: the demo's last
+    # calendar year is complete, as a funder's first visit expects.
+    extraction = date(to_year + 1, 1, LAST_EXTRACTION_DAY - 12) + timedelta(days=int(rng.integers(0, 13)))
     ext = _day(extraction)
     start = date(max(from_year, 2005), 1, 1)
     window_start = max(date(2005, 1, 1), date(start.year - 3, 1, 1)) if has_start else start

@@ -203,11 +203,22 @@ def test_every_chart_has_a_dated_footnote(app, sql):
 
 
 def test_incomplete_period_is_flagged(app, sql):
-    state = pick(sql("select * from marts.completude"), niveau="national", territoire="FR", periode="2024")
+    # The sites extracted in early January 2025: the calendar year 2025 has begun but is far from covered.
+    state = pick(sql("select * from marts.completude"), niveau="national", territoire="FR", periode="2025")
     assert state and not state["complet"]
-    at = app("synthese", periode="2024")
-    assert any("Période 2024 incomplète" in w.value for w in at.warning)
-    assert any("Périodes incomplètes" in c.value and "2024" in c.value for c in at.caption)
+    at = app("synthese", periode="2025")
+    assert any("Période 2025 incomplète" in w.value for w in at.warning)
+    assert any("Périodes incomplètes" in c.value and "2025" in c.value for c in at.caption)
+
+
+def test_the_first_visit_opens_on_the_last_simulated_year_complete(app, sql):
+    # The demo's extractions fall on 2–14 January after the last simulated year (2024): 2024 is complete
+    # everywhere, and the page opened without any choice shows it with no incompleteness warning.
+    extractions = sql("select date_extraction as d from marts.depots where en_vigueur")["d"].to_list()
+    assert extractions and all(d.year == 2025 and d.month == 1 and 2 <= d.day <= 14 for d in extractions)
+    at = app("synthese")
+    assert at.query_params["periode"] == "2024"
+    assert not any("incomplète" in w.value for w in at.warning)
 
 
 # --- filters and URL --------------------------------------------------------------------------------------
@@ -342,13 +353,14 @@ def test_the_sites_of_a_departement_show_the_published_masks(app, sql):
 
 
 def test_the_volets_show_the_published_masks(app, sql):
-    for site, periode in [(s, p) for s in SITES for p in ("2023", "2022", "2024")]:
-        volets = sql("select categorie, valeur, masque from marts.indicateurs where indicateur = 'actions' "
-                     "and niveau = 'pre' and territoire = ? and periode = ?", [site, periode])
-        if volets["masque"].any() and not volets["masque"].all():
-            break
-    else:
-        pytest.fail("aucun site avec des volets masqués et d'autres affichés")
+    # A site and calendar year where some volets are masked and others shown (latest first).
+    mixed = sql("select territoire, periode from marts.indicateurs where indicateur = 'actions' and niveau = 'pre' "
+                "and periode not like '%-%' group by all having bool_or(masque) and not bool_and(masque) "
+                "order by periode desc, territoire")
+    assert mixed.height, "aucun site avec des volets masqués et d'autres affichés"
+    site, periode = mixed.row(0)
+    volets = sql("select categorie, valeur, masque from marts.indicateurs where indicateur = 'actions' "
+                 "and niveau = 'pre' and territoire = ? and periode = ?", [site, periode])
     at = app("actions", niveau="pre", territoire=site, periode=periode)
     shown_ = table(at, "Volet")
     labels = catalogue_categories()["volets"]

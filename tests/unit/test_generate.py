@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import fastexcel
@@ -454,6 +455,18 @@ def test_sites_restriction_and_unknown_code(tmp_path):
     few = generate(tmp_path / "few", sites_count=2, from_year=2024, home=home)
     assert len(few) == 2
     assert not (home.referentiel / GENERATED_SITES_FILE).exists()
+
+
+def test_extractions_fall_early_in_the_next_year_and_never_in_the_future(tmp_path):
+    # Activity up to 2024, extracted on 2–14 January 2025 (the year's report): 2024 is a complete year.
+    home = DataHome(tmp_path / "home")
+    files = generate(tmp_path / "out", seed=9, sites_count=4, from_year=2024, to_year=2024, home=home)
+    dates = {f.path.name.split("_")[1][:10] for f in files}
+    assert dates and all(d.startswith("2025-01-") and 2 <= int(d[-2:]) <= 14 for d in dates), dates
+    # A year whose next 14 January is not past would give files dated in the future, all refused.
+    this_year = date.today().year
+    with pytest.raises(ValueError, match=f"L'année de fin doit être passée .* pas encore écoulé pour {this_year}"):
+        generate(tmp_path / "futur", to_year=this_year, home=home)
 
 
 def test_progress_messages(tmp_path):
