@@ -8,7 +8,8 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import polars as pl
@@ -19,7 +20,9 @@ import access
 import accessibility
 import data
 import labels
+import territory_sheet
 from filters import MIRROR, Filters, sidebar, territory_label
+from pipelines.access.authorisations import ROLE_LABELS, Person
 from pipelines.common import formats
 from pipelines.publication import editions
 from pipelines.publication.disclosure import SECRET, explanation, threshold
@@ -98,18 +101,21 @@ def page_title(title: str) -> str:
     return f"{title} — {accessibility.SITE_NAME}"
 
 
+LIVE_WARNING = ("Données en continu, provisoires : elles changent à chaque dépôt accepté. Pour citer un chiffre, "
+                "choisissez une édition figée dans le menu « Chiffres ».")
+UNMASKED_NOTE = ("Chiffres non masqués de votre site : vous seul(e) les voyez ainsi, en tant que coordination du PRE. "
+                 "Ne les diffusez pas : partout ailleurs, ce sont les chiffres masqués qui s'appliquent.")
+
+
 def header(f: Filters) -> None:
     """Which figures, the territory and period, with a warning when the period is incomplete."""
     if f.source == editions.LIVE:
-        st.warning("Données en continu, provisoires : elles changent à chaque dépôt accepté. Pour citer un "
-                   "chiffre, choisissez une édition figée dans le menu « Chiffres ».")
+        st.warning(LIVE_WARNING)
     else:
         st.caption(f"Édition {f.source} : chiffres figés, qui ne changent plus.")
     st.markdown(f"**{f.label}** — période **{f.period}**")
     if data.shows_unmasked(f.level, f.territory):
-        st.info("Chiffres non masqués de votre site : vous seul(e) les voyez ainsi, en tant que coordination du "
-                "PRE. Ne les diffusez pas : partout ailleurs, ce sont les chiffres masqués qui s'appliquent.",
-                icon=":material/visibility:")
+        st.info(UNMASKED_NOTE, icon=":material/visibility:")
     warning = completeness_warning(f.level, f.territory, f.period)
     if warning:
         st.warning(warning)
@@ -134,7 +140,7 @@ def completeness_warning(level: str, territory: str, period: str) -> str | None:
     if row is None or row["complet"]:
         return None
     return (f"Période {period} incomplète : les données couvrent toute la période pour "
-            f"{formats.number(row['nb_sites_complets'])} site(s) sur {formats.number(row['nb_sites'])} "
+            f"{formats.plural(row['nb_sites_complets'], 'site')} sur {formats.number(row['nb_sites'])} "
             f"({formats.percent(row['part_sites_complets'], 0)}). Les chiffres sont provisoires.")
 
 
@@ -145,19 +151,23 @@ def data_date(level: str, territory: str) -> date | None:
     return dates.max()
 
 
+def source_line(f: Filters) -> str:
+    return (f"Source : dépôts des PRE, données extraites jusqu'au {formats.day(data_date(f.level, f.territory))} "
+            "(date d'extraction la plus récente).")
+
+
 def note(f: Filters, periods: Sequence[str] | None = None, *, masked: int = 0,
          previous: str | None = None) -> str:
     """Footnote: source and data date, incomplete periods, masked cells, period of the changes shown."""
     periods = list(periods or [f.period])
-    parts = [f"Source : dépôts des PRE, données extraites jusqu'au "
-             f"{formats.day(data_date(f.level, f.territory))} (date d'extraction la plus récente)."]
+    parts = [source_line(f)]
     incomplete = [p for p in periods if (row := completeness(f.level, f.territory, p)) and not row["complet"]]
     if incomplete:
         label = "Période incomplète" if len(incomplete) == 1 else "Périodes incomplètes"
         parts.append(f"{label} (données d'au moins un site manquantes sur une partie de la période) : "
                      f"{', '.join(incomplete)}.")
     if masked:
-        parts.append(f"{formats.number(masked)} valeur(s) non affichée(s) : {SECRET}.")
+        parts.append(f"{formats.plural(masked, 'valeur non affichée', 'valeurs non affichées')} : {SECRET}.")
     if previous:
         parts.append(f"Variations (sous chaque chiffre) par rapport à {previous}.")
     return " ".join(parts)
@@ -391,6 +401,69 @@ def print_table(shown: pl.DataFrame) -> str:
 def download_stem(f: Filters, subject: str) -> str:
     """The download's file name without extension (users see it: French subject, codes of the choice)."""
     return f"pre_{subject}_{f.level}_{f.territory}_{f.period}"
+
+
+# --- the printable territory sheet ------------------------------------------------------------------------
+
+PRINT_LABEL = "Imprimer / PDF"
+PRINT_HELP = ("Fiche territoire au format PDF (A4, une ou deux pages) : les chiffres de cette page, masqués comme à "
+              "l'écran, avec la période, votre périmètre, la source et les dates d'extraction.")
+# The level of the territories a role's perimeter codes name.
+ROLE_LEVELS = {"national": "national", "exploitant": "national", "region": "region", "departement": "departement",
+               "site": "pre"}
+PARIS = ZoneInfo("Europe/Paris")  # the time printed on the sheet
+
+
+def page_notices(f: Filters) -> list[str]:
+    """The warnings `header` shows above the figures, as text (the printed sheet repeats them)."""
+    found = [LIVE_WARNING] if f.source == editions.LIVE else []
+    if data.shows_unmasked(f.level, f.territory):
+        found.append(UNMASKED_NOTE)
+    warning = completeness_warning(f.level, f.territory, f.period)
+    return found + ([warning] if warning else [])
+
+
+def perimeter(person: Person) -> str:
+    """`département (DDETS, préfecture) : 51 — Marne`: the role and the territories it opens in detail."""
+    level = ROLE_LEVELS[person.role]
+    return f"{ROLE_LABELS[person.role]} : " + ", ".join(territory_label(level, code) for code in person.codes)
+
+
+def sheet_dates(f: Filters) -> str:
+    """The extraction dates of the territory's sites: each one's for the sites whose submissions the person
+    may follow, a count for the others."""
+    codes = data.territory_sites(f.level, f.territory)["code_pre"].to_list()
+    found = data.extraction_dates().filter(pl.col("code_pre").is_in(codes) & pl.col("date_extraction").is_not_null())
+    followed = access.own_submission_sites(found["code_pre"].to_list())
+    dates = [(territory_label("pre", code), day) for code, day in found.select("code_pre", "date_extraction").rows()
+             if code in followed]
+    return territory_sheet.extraction_dates(dates, found.height - len(dates))
+
+
+def print_button(slot, f: Filters, *, page: str, table_title: str, shown: pl.DataFrame, key: str,
+                 facts: Sequence[tuple[str, str]] = (), lead: str = "", notes: Sequence[str] = (),
+                 pinned: Sequence[bool] = (), subject: str = "") -> None:
+    """« Imprimer / PDF » in `slot` (a container near the page's top): the page's table as displayed (`shown`,
+    masked cells included), its lead sentence and notes, and the view's facts, as an A4 sheet of one or two
+    pages (`territory_sheet`). Nothing is looked up again for the sheet but the facts of the view."""
+    person = access.current()  # captured: the file is built later, when asked for
+    masked = SECRET in lead or any(SECRET in row for row in shown.rows())
+    sheet = territory_sheet.Sheet(
+        page=page, territory=f.label, period=f.period,
+        facts=[("Territoire", f.label), ("Niveau territorial", labels.LEVELS[f.level]),
+               ("Période", f"{f.period} ({labels.PERIOD_TYPES[f.period_type].lower()})"),
+               ("Chiffres", data.sources().get(f.source, f.source)), *facts,
+               ("Périmètre de consultation", perimeter(person))],
+        table_title=table_title, table=shown, notices=page_notices(f), lead=lead,
+        notes=[*notes, sheet_dates(f), *([explanation()] if masked else [])], pinned=pinned, source=source_line(f))
+    name = territory_sheet.file_name(f.label, f.period, subject)
+
+    def build() -> bytes:
+        access.record_for(person, "telechargement", fichier=name)
+        return territory_sheet.render(sheet, datetime.now(PARIS))
+
+    slot.download_button(PRINT_LABEL, data=build, file_name=name, mime="application/pdf", key=key,
+                         on_click="ignore", icon=":material/print:", help=PRINT_HELP)
 
 
 # --- charts -----------------------------------------------------------------------------------------------

@@ -411,7 +411,7 @@ def verdict_line(home: DataHome, entry: dict) -> str | None:
     # `archive/<site>/<stem>` or `quarantine/<site>/<stem>`, the stem ending with the file's name.
     folder, stem = (parts[1], parts[2]) if len(parts) == 3 else (None, parts[-1] if parts else "")
     name = entry.get("fichier") if isinstance(entry.get("fichier"), str) else stem.split("_", 2)[-1]
-    site = "site non identifié" if folder in (None, UNKNOWN_SITE) else printable(folder, 20)
+    site = "site non lu" if folder in (None, UNKNOWN_SITE) else printable(folder, 20)
     text = f"{STATUS_WORDS[statut]} : {printable(name)} ({site})"
     report = home.reports / folder / f"{stem}.md" if folder and _plain(folder) and _plain(stem) else None
     if statut == "refuse" and report is not None:

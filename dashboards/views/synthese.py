@@ -5,6 +5,7 @@ import streamlit as st
 
 import data
 from display import (
+    INTERVAL_NOTE,
     Column,
     chart,
     comparison,
@@ -12,10 +13,12 @@ from display import (
     download_stem,
     header,
     indicator_row,
+    interval_text,
     line_chart,
     metric,
     note,
     page,
+    print_button,
     table,
     trend,
 )
@@ -30,6 +33,7 @@ PER_ROW = 5
 
 def body(f: Filters) -> None:
     header(f)
+    printing = st.container()  # « Imprimer / PDF », filled once the table below is built
     index = f.periods.index(f.period)
     previous = f.periods[index - 1] if index > 0 else None
     current = data.territory_indicators(f.level, f.territory, [f.period])
@@ -46,24 +50,31 @@ def body(f: Filters) -> None:
     st.caption(note(f, masked=masked, previous=previous))
 
     upper = comparison(f)
-    st.header(f"Comparaison avec {upper[2]}" if upper else "Tableau des chiffres clés")
+    heading = f"Comparaison avec {upper[2]}" if upper else "Tableau des chiffres clés"
+    st.header(heading)
     above = data.territory_indicators(upper[0], upper[1], [f.period]) if upper else data.empty_indicators()
     rows = []
     for code in KEY_FIGURES:
         ind, row, row_upper = indicator(code), indicator_row(current, code), indicator_row(above, code)
         rows.append({"indicateur": ind.libelle, "unite": ind.unite, "format": ind.format,
                      "valeur": row and row["valeur"], "effectif": row and row["effectif"],
+                     "intervalle": row and interval_text(row["borne_basse"], row["borne_haute"], ind.format),
                      "masque": bool(row and row["masque"]),
                      "valeur_upper": row_upper and row_upper["valeur"],
                      "effectif_upper": row_upper and row_upper["effectif"],
                      "masque_upper": bool(row_upper and row_upper["masque"])})
     columns = [Column("indicateur", "Indicateur"), Column("unite", "Unité"),
-               Column("valeur", f.label, "*", "masque"), Column("effectif", "Effectif", "entier", "masque")]
+               Column("valeur", f.label, "*", "masque"), Column("intervalle", "IC à 95 %", None, "masque"),
+               Column("effectif", "Effectif", "entier", "masque")]
     if upper:
         columns += [Column("valeur_upper", upper[2], "*", "masque_upper"),
                     Column("effectif_upper", f"Effectif ({upper[2]})", "entier", "masque_upper")]
-    table(pl.DataFrame(rows, infer_schema_length=None), columns, key="synthese_comparaison",
-          file_stem=download_stem(f, "synthese"), notes=[note(f)])
+    shown = table(pl.DataFrame(rows, infer_schema_length=None), columns, key="synthese_comparaison",
+                  file_stem=download_stem(f, "synthese"), notes=[note(f), INTERVAL_NOTE])
+    st.caption(INTERVAL_NOTE)
+    # The sheet: this table, under the key figures' note (without the changes, which it does not show).
+    print_button(printing, f, page="Synthèse", table_title=heading, shown=shown, key="synthese_pdf",
+                 notes=[note(f, masked=masked), INTERVAL_NOTE])
 
     st.header("Évolution")
     code = st.selectbox("Indicateur", KEY_FIGURES, format_func=lambda c: indicator(c).libelle,

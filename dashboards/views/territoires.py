@@ -22,6 +22,7 @@ from display import (
     interval_text,
     note,
     page,
+    print_button,
     table,
     value_with_interval,
 )
@@ -155,6 +156,7 @@ def distribution(f: Filters, shown: pl.DataFrame, ind: Indicator, heading: str, 
 
 def body(f: Filters) -> None:
     header(f)
+    printing = st.container()  # « Imprimer / PDF », filled once the table below is built
     choice = st.columns(4)
     code = choice[0].selectbox("Indicateur", [i.code for i in catalogue()], key="territoires_indicator",
                                format_func=lambda c: indicator(c).libelle)
@@ -196,8 +198,8 @@ def body(f: Filters) -> None:
 
     heading = ind.libelle + (f" — {category_names[category]}" if ind.categories else "")
     caption = note(f, masked=masked)
-    st.markdown(f"{heading}, {f.period} : **{value_with_interval(reference, ind.format)}** pour "
-                f"{territory_label(*scope)} ({ind.unite}).")
+    value, scope_label = value_with_interval(reference, ind.format), territory_label(*scope)
+    st.markdown(f"{heading}, {f.period} : **{value}** pour {scope_label} ({ind.unite}).")
     if df.filter(visible).height:
         shown = df.filter(visible).with_columns(
             text=pl.col("valeur").map_elements(lambda v: formats.by_kind(v, ind.format), return_dtype=pl.String),
@@ -230,7 +232,7 @@ def body(f: Filters) -> None:
         funnel_plot(f, df.filter(visible & (pl.col("effectif") > 0)), reference, heading, level, scope, caption)
 
     st.header("Tableau")
-    table(df, [Column("rank", "Rang", "entier"), Column("name", "Territoire"),
+    shown = table(df, [Column("rank", "Rang", "entier"), Column("name", "Territoire"),
                Column("valeur", f"{heading} ({ind.unite})", ind.format, "masque"),
                Column("effectif", "Effectif", "entier", "masque"),
                *([Column("borne_basse", "Borne basse (IC à 95 %)", ind.format, "masque"),
@@ -238,8 +240,13 @@ def body(f: Filters) -> None:
                Column("part_sites_complets", "Sites aux données complètes (%)", "pourcentage"),
                Column("chosen", "Territoire choisi")],
           key="territoires_tableau", file_stem=download_stem(f, f"territoires_{code}"), notes=[caption])
-    st.caption(f"Effectif : {ind.effectif}. Rang : ordre décroissant des valeurs affichées."
-               + (f" {INTERVAL_NOTE}" if ind.intervalle else ""))
+    bases = f"Effectif : {ind.effectif}. Rang : ordre décroissant des valeurs affichées." + (
+        f" {INTERVAL_NOTE}" if ind.intervalle else "")
+    st.caption(bases)
+    print_button(printing, f, page="Territoires", table_title=f"{heading} par {labels.LEVELS_SINGULAR[level]}",
+                 shown=shown, key="territoires_pdf", lead=f"{heading}, {f.period} : {value} pour {scope_label} "
+                 f"({ind.unite}).", notes=[caption, bases], pinned=df["chosen"].to_list(), subject=code,
+                 facts=[("Indicateur", heading), ("Comparaison", f"{labels.LEVELS_PLURAL[level]} de {scope_label}")])
     confidentiality_note()
 
 

@@ -24,6 +24,7 @@ MAX_EXAMPLES = 10  # examples kept per rule for the human report
 MAX_LINES = 1000  # line numbers kept per rule for the machine-readable report
 
 NOT_SHOWN = "valeur non reproduite"
+VARIANT = "variant"  # key of a finding's values that picks one of the rule's message variants
 NAME_UNREADABLE = "nom illisible"
 NAME_NOT_SHOWN = "nom non reproduit"
 MAX_NAME = 60  # characters of a name (member, sheet, header) a report may repeat
@@ -174,6 +175,17 @@ class Findings:
             fill = (values[i] if values else {}) or {}
             group.examples.append((None if line is None else int(line), render(rule, fill)))
 
+    def add_per_file(self, rule: Rule, *, table: str | None, column: str | None, lines: Sequence[int],
+                     count: int, values: dict[str, Any]) -> None:
+        """`count` occurrences said in one message (`Rule.per_file`): it names how many lines and which
+        (`lignes`), it is the rule's variant `one` for a single line; `lines`, the first of them, are kept
+        for the machine-readable report. The count stays the number of occurrences (exchange format §5)."""
+        listed = line_list(lines, count if count > len(lines) else None)
+        self.add_many(rule, table=table, column=column, lines=[None], count=count,
+                      values=[{**values, "lignes": listed, VARIANT: "one" if count == 1 else None}])
+        group = self._group(rule, table, column)
+        group.lines.extend(int(x) for x in list(lines)[:max(0, MAX_LINES - len(group.lines))])
+
     def to_list(self) -> list[dict]:
         """Plain data (for staging between pipeline steps and for JSON reports)."""
         return [{"regle": g.rule.code, "table": g.table, "colonne": g.column, "nombre": g.count,
@@ -269,13 +281,14 @@ def render(rule: Rule, values: dict[str, Any]) -> str:
 
     `valeur` and `autre` come from the file: whatever was not made safe by the caller goes through
     `shown_value` here. `detail` is the platform's own French text, `lignes` the lines a finding
-    names (`line_list`).
+    names (`line_list`). `VARIANT` names the rule's message for a particular case (`Rule.variant`).
     """
+    message = rule.variant(values.get(VARIANT))
     fill = {"valeur": "", "autre": "", "detail": "", "lignes": "lignes signalées",
             **{k: v for k, v in rule.params.items() if isinstance(v, (int, float, str))}}
     fill.update({k: (shown_value(v) if k in ("valeur", "autre") else v)
-                 for k, v in values.items() if v is not None})
+                 for k, v in values.items() if v is not None and k != VARIANT})
     try:
-        return rule.message.format(**fill)
+        return message.format(**fill)
     except (KeyError, IndexError, ValueError):
-        return rule.message
+        return message

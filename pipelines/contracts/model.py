@@ -77,6 +77,20 @@ class Rule:
     def blocking(self) -> bool:
         return self.severity == BLOQUANT
 
+    def has_variant(self, name: str) -> bool:
+        return name in self.params.get("variants", {})
+
+    def variant(self, name: str | None) -> str:
+        """The rule's message, or its variant `name` for a particular case (`implementation.variants`:
+        same rule, same code, a message that says what is really wrong, e.g. a date that does not exist)."""
+        return self.message if name is None else self.params["variants"][name]
+
+    @property
+    def per_file(self) -> bool:
+        """Said once per file, with its count and lines, as information: there is nothing to correct
+        (`implementation.per_file`; its message is plural, its variant `one` singular)."""
+        return bool(self.params.get("per_file"))
+
 
 @dataclass(frozen=True)
 class Column:
@@ -148,6 +162,12 @@ def _rules(table: str, column: str | None, quality: list | None, path: Path) -> 
         if not q.id or not q.description:
             raise ContractError(f"{path.name}: règle sans code ou sans message")
         params = {k: v for k, v in impl.items() if k != "kind"}
+        variants = params.get("variants", {})
+        if not isinstance(variants, dict) or not all(isinstance(v, str) and v for v in variants.values()):
+            raise ContractError(f"{path.name}: règle {q.id!r} : « variants » associe un nom à un message")
+        if params.get("per_file") and (q.severity != AVERTISSEMENT or "one" not in variants):
+            raise ContractError(f"{path.name}: règle {q.id!r} : « per_file » veut un avertissement et une variante "
+                                "« one » (le message d'une seule ligne)")
         rule_column = params.pop("column", column)
         rules.append(Rule(q.id, table, rule_column, kind, q.severity, q.engine, q.name or q.id,
                           q.description, params))

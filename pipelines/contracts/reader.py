@@ -14,6 +14,7 @@ ask for hundreds of gigabytes). Names read in the file reach reports only throug
 
 from __future__ import annotations
 
+import calendar
 import codecs
 import csv
 import io
@@ -34,13 +35,14 @@ from pipelines.contracts.findings import (
     MAX_LINES,
     NAME_NOT_SHOWN,
     NAME_UNREADABLE,
+    VARIANT,
     Findings,
     Shown,
     line_list,
     shown_name,
     shown_value,
 )
-from pipelines.contracts.model import TABLES, Column, Contracts, Table, load_contracts
+from pipelines.contracts.model import TABLES, Column, Contracts, Rule, Table, load_contracts
 
 LINE = "_ligne"  # physical line (CSV) or row number (XLSX) of each record
 
@@ -57,6 +59,10 @@ PERSONAL_TOKENS = {
     "naissance", "ddn", "photo", "ville_naissance",
 }
 NULL_TOKENS = {"", "NULL", "null", "NaN", "nan", "#N/A", "N/A"}
+# Variants of rule messages (`implementation.variants` of the contracts) the reader picks.
+MISSING_KEY = "missing_key"  # a required line of the manifest is absent (not a column)
+IMPOSSIBLE_DATE = "impossible_date"  # a date's shape, but no day of the calendar (31/02/2023)
+EURO_SIGN = "euro_sign"  # an amount written with its € sign (350 €)
 
 # Shapes no real export has; each is refused with a French message naming the limit.
 MAX_LINE_BYTES = 1_000_000  # one physical line of a CSV file
@@ -514,8 +520,9 @@ def _decode(data: bytes, table: str, contracts: Contracts, sub: Submission) -> b
     """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         sub.findings.add(contracts.envelope_rule("file_readable"), table=table, detail=(
-            f"le fichier {table}.csv est encodé en UTF-16 : enregistrez-le en UTF-8 "
-            "(ou « CSV (séparateur : point-virgule) » d'Excel)."))
+            f"le fichier {table}.csv est enregistré dans un codage que la plateforme ne lit pas (UTF-16, le "
+            "« Texte Unicode » d'Excel) : enregistrez-le en « CSV UTF-8 » (Excel : Enregistrer sous… > CSV UTF-8 ; "
+            "LibreOffice : Enregistrer sous… > Texte CSV, jeu de caractères « Unicode (UTF-8) »)."))
         return None
     if data[:3] == b"\xef\xbb\xbf":
         data = data[3:]
@@ -822,9 +829,9 @@ def _build_manifest(table: Table, frame: pl.DataFrame, row_lines: pl.Series, con
         values[key] = value
         sub.manifest_lines[key] = line
     for column in table.columns:
-        if column.name not in values and column.required:
+        if column.name not in values and column.required:  # a line of the manifest, not a column
             sub.findings.add(env("required_column"), table=table.name, line=None, column=column.name,
-                             valeur=Shown(column.name))
+                             valeur=Shown(column.name), **{VARIANT: MISSING_KEY})
             sub.unusable.add(table.name)
     frame = pl.DataFrame({c.name: [values.get(c.name)] for c in table.columns},
                          schema={c.name: pl.String for c in table.columns})
@@ -923,6 +930,48 @@ def _type(frame: pl.DataFrame, table: Table, sub: Submission, lines: dict[str, i
             bad_lines = [lines.get(c.name)] if lines is not None else refused.head(MAX_LINES).to_list()
             examples = frame[c.name].filter(failed).head(MAX_EXAMPLES).to_list()
             sub.findings.add_many(rule, table=table.name, column=c.name, lines=bad_lines,
-                                  values=[{"valeur": shown_value(v)} for v in examples],
+                                  values=[_type_values(c, rule, v) for v in examples],
                                   count=len(bad_lines) if lines is not None else refused.len())
     return typed
+
+
+def _type_values(column: Column, rule: Rule, text: str) -> dict:
+    """What a refused cell's message says: that the date does not exist when it has a date's shape
+    (`IMPOSSIBLE_DATE`), that the € must go when the amount is fine without it (`EURO_SIGN`), else
+    that the value is not of the column's type."""
+    values: dict = {"valeur": shown_value(text)}
+    if column.logical_type == "date" and rule.has_variant(IMPOSSIBLE_DATE):
+        problem = impossible_date(text)
+        if problem:
+            values.update({"detail": problem, VARIANT: IMPOSSIBLE_DATE})
+    elif rule.has_variant(EURO_SIGN):
+        amount = text.strip()
+        amount = amount[1:] if amount.startswith("€") else amount.removesuffix("€")  # € before or after
+        if amount != text.strip() and "€" not in amount and \
+                pl.DataFrame({column.name: [amount]}).select(_typed_expr(column)).item() is not None:
+            values[VARIANT] = EURO_SIGN
+    return values
+
+
+_DAY_FIRST = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_YEAR_FIRST = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]00:00:00(?:\.0+)?)?")
+
+
+def impossible_date(text: str) -> str | None:
+    """Why a value written as a date (JJ/MM/AAAA or AAAA-MM-JJ) is no day of the calendar
+    (« ce mois n'a que 28 jours »), or None: not a date's shape, or a real day."""
+    text = text.strip()
+    if match := _DAY_FIRST.fullmatch(text):
+        day, month, year = (int(x) for x in match.groups())
+    elif match := _YEAR_FIRST.fullmatch(text):
+        year, month, day = (int(x) for x in match.groups())
+    else:
+        return None
+    if year < 1:
+        return None
+    if not 1 <= month <= 12:
+        return f"il n'y a pas de mois {month}"
+    if day < 1:
+        return "il n'y a pas de jour 0"
+    last = calendar.monthrange(year, month)[1]
+    return f"ce mois n'a que {last} jours" if day > last else None

@@ -14,8 +14,8 @@ import unicodedata
 from typing import Any
 
 from pipelines.common import formats
-from pipelines.contracts.findings import MAX_LINES, NOT_SHOWN, line_list, quotable
-from pipelines.contracts.model import BLOQUANT
+from pipelines.contracts.findings import MAX_LINES, NOT_SHOWN, RuleFindings, line_list, quotable
+from pipelines.contracts.model import BLOQUANT, load_contracts
 from pipelines.contracts.validator import Report
 
 KIND_LABEL = {"zip": "archive ZIP", "xlsx": "classeur XLSX", "inconnu": "format non reconnu"}
@@ -59,7 +59,7 @@ def site_code(report: Report) -> str | None:
 
 def summary_line(report: Report, site_name: str | None = None) -> str:
     """One French line per file, for `pre-eval validate` and `pre-eval process`."""
-    site = site_code(report) or "site inconnu"
+    site = site_code(report) or "site non lu"  # no code read (a code read but not in the register is quoted)
     if site_name:
         site = f"{site} ({site_name})"
     verdict = "ACCEPTÉ" if report.accepted else "REFUSÉ"
@@ -71,6 +71,38 @@ def summary_line(report: Report, site_name: str | None = None) -> str:
 def row_counts(rows: dict[str, int]) -> str:
     """`1 parcours, 0 action, 2 bilans, 0 demande`: the rows read, each table's word agreed."""
     return ", ".join(formats.plural(rows.get(t, 0), one, many) for t, (one, many) in TABLE_LABEL.items())
+
+
+# Findings on the manifest's own columns (its header), not on one of its key lines.
+_MANIFEST_HEADER_KINDS = frozenset({"no_extra_column", "no_personal_column", "column_once"})
+# The title of `depot.colonne_manquante` (« Colonne obligatoire absente ») when what is missing is a key.
+MISSING_KEY_TITLE = "Ligne obligatoire du manifeste absente"
+
+
+def _on_manifest_key(group: RuleFindings) -> bool:
+    """Whether a group is about one key of the manifest (a line of its `cle,valeur` sheet)."""
+    manifest = load_contracts().tables["manifeste"]
+    return (group.table == manifest.name and group.column in manifest.column_names
+            and group.rule.kind not in _MANIFEST_HEADER_KINDS)
+
+
+def _title(group: RuleFindings) -> str:
+    if group.rule.kind == "required_column" and _on_manifest_key(group):
+        return MISSING_KEY_TITLE
+    return group.rule.title
+
+
+def _where(group: RuleFindings, md) -> list[str]:
+    """Where a group of findings is, as its heading says it: « table parcours, colonne sexe »; a key of
+    the manifest is a line of it, never a column: « ligne code_pre du manifeste »."""
+    if _on_manifest_key(group):
+        return [f"ligne {md(group.column)} du manifeste"]
+    where = []
+    if group.table:
+        where.append(f"table {md(group.table)}")
+    if group.column:
+        where.append(f"colonne {md(group.column)}")
+    return where
 
 
 def _warnings_heading(report: Report, check_only: bool) -> str:
@@ -119,26 +151,26 @@ def _report_text(report: Report, site_name: str | None, check_only: bool, *, mar
                          "les données déjà en vigueur pour le site restent inchangées.")
     lines.append("")
     groups = report.findings.groups()
-    for severity, title in ((BLOQUANT, "Anomalies bloquantes (à corriger)"),
-                            ("avertissement", _warnings_heading(report, check_only))):
-        selected = [g for g in groups if g.severity == severity]
+    # A warning said once per file with nothing to correct (`Rule.per_file`) is information, under its own
+    # heading: a refused file's warnings are « à corriger aussi ».
+    for title, selected in (
+            ("Anomalies bloquantes (à corriger)", [g for g in groups if g.severity == BLOQUANT]),
+            (_warnings_heading(report, check_only),
+             [g for g in groups if g.severity != BLOQUANT and not g.rule.per_file]),
+            ("Pour information (rien à corriger)", [g for g in groups if g.severity != BLOQUANT and g.rule.per_file])):
         if not selected:
             continue
         lines += [*_heading(title, 2, markdown), ""]
         for g in selected:
-            where = []
-            if g.table:
-                where.append(f"table {md(g.table)}")
-            if g.column:
-                where.append(f"colonne {md(g.column)}")
-            lines += _heading(f"{md(g.rule.title)} — {formats.plural(g.count, 'occurrence')}"
+            where = _where(g, md)
+            lines += _heading(f"{md(_title(g))} — {formats.plural(g.count, 'occurrence')}"
                               f"{' (' + ', '.join(where) + ')' if where else ''}", 3, markdown)
             lines.append(f"Règle `{g.rule.code}`." if markdown else f"Règle {g.rule.code}.")
             lines.append("")
             for line, message in g.examples:
                 prefix = f"ligne {line} : " if line is not None else ""
                 lines.append(f"- {prefix}{md(message)}")
-            if g.count > len(g.examples):
+            if g.count > len(g.examples) and not g.rule.per_file:  # a per-file message lists its lines
                 # Every line of the rule, compactly (« lignes 2, 3, 4, 6–10 et 12–15 »), in the report itself.
                 rest = formats.plural(g.count - len(g.examples), "autre occurrence", "autres occurrences")
                 listed = line_list(g.lines, g.count if len(g.lines) >= MAX_LINES else None)
@@ -162,7 +194,7 @@ def to_json(report: Report, extra: dict[str, Any] | None = None) -> str:
         "constats": [
             {
                 "regle": g.rule.code,
-                "intitule": g.rule.title,
+                "intitule": _title(g),
                 "gravite": g.severity,
                 "table": g.table,
                 "colonne": g.column,

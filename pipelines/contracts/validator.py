@@ -161,6 +161,12 @@ class _Batch:
             sub = self.subs[depot]
             # The report keeps MAX_LINES lines and MAX_EXAMPLES messages: only those are built.
             head = part.head(MAX_LINES)
+            if rule.per_file:  # once per file: how many lines, and which (`autre`: the same for all)
+                first = values(part.head(1))[0] if values else {}
+                self.findings[depot].add_per_file(rule, table=table.name, column=rule.column,
+                                                  lines=head[LINE].to_list(), count=part.height,
+                                                  values={**first, "valeur": Shown(formats.number(part.height))})
+                continue
             # manifeste: the line of the key, not of a row
             lines = [sub.manifest_lines.get(rule.column)] * head.height if table.key_value else head[LINE].to_list()
             self.findings[depot].add_many(rule, table=table.name, column=rule.column, lines=lines,

@@ -454,7 +454,7 @@ def summary_lines(home: DataHome, shas: list[str]) -> list[str]:
 
     lines = []
     for fichier, statut, code, nom, p, a, b, d, nb_b, nb_a, rapport in rows:
-        site = f"{code} ({nom})" if code and nom else (code or "site non identifié")
+        site = f"{code} ({nom})" if code and nom else (code or "site non lu")
         counts = ", ".join(formats.plural(n, one, many) if n is not None else f"— {many}"
                            for n, one, many in ((p, "parcours", "parcours"), (a, "action", "actions"),
                                                 (b, "bilan", "bilans"), (d, "demande", "demandes")))

@@ -124,6 +124,8 @@ class Visit:
     axe_streamlit: list[str] = field(default_factory=list)  # findings in Streamlit's own elements
     axe_minor: list[str] = field(default_factory=list)  # moderate or minor findings, for the record
     print_problems: list[str] = field(default_factory=list)
+    pdf: bytes | None = None  # the territory sheet its « Imprimer / PDF » button gave (Synthèse, Territoires)
+    printed_table: list[list[str]] = field(default_factory=list)  # the page's first table, as it prints
 
     def problems(self) -> list[str]:
         found = []
@@ -358,6 +360,22 @@ def _check_print(page, visit: Visit) -> None:
         visit.print_problems.append("tableau à imprimer masqué à l'impression")
 
 
+PRINT_BUTTON = "Imprimer / PDF"
+FIRST_TABLE = """() => [...(document.querySelector('table.print-only')?.rows || [])]
+    .map(r => [...r.cells].map(c => c.innerText.trim()))"""
+
+
+def _download_sheet(page, visit: Visit) -> None:
+    """On a page with the « Imprimer / PDF » button, the PDF it downloads and the page's first table."""
+    button = page.get_by_role("button", name=PRINT_BUTTON)
+    if not button.count():
+        return
+    visit.printed_table = page.evaluate(FIRST_TABLE)
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+        button.first.click()
+    visit.pdf = Path(download.value.path()).read_bytes()
+
+
 NEW_FILES_SITES = ["PRE08105", "PRE10387"]  # a new site, and a newer snapshot of 10387 (one of SIX_SITES)
 
 
@@ -456,6 +474,7 @@ def visits(chromium, server, browsed_while_processing) -> dict[str, Visit]:
                     _screenshot(page, visit.screenshot)
                     _check_accessibility(page, visit)
                     _check_print(page, visit)
+                    _download_sheet(page, visit)
                 except PlaywrightError as exc:
                     visit.failure = f"la page ne s'est pas affichée : {exc.message.splitlines()[0]}"
                     with contextlib.suppress(PlaywrightError):
@@ -534,6 +553,33 @@ def test_printed_pages_have_no_sidebar_and_whole_tables(visits):
 
 
 # --- the dashboard read in a browser while files are processed ---------------------------------------------
+
+
+def test_the_print_button_gives_the_page_s_figures_on_an_a4_sheet(visits):
+    """« Imprimer / PDF » on Synthèse and Territoires downloads a one- or two-page A4 PDF holding the page's
+    own table as the page prints it (masked cells included), read back by rendering it with pdfium."""
+    import pypdfium2 as pdfium
+
+    sheets = {v.link_text: v for v in visits.values() if v.pdf is not None}
+    assert set(sheets) == {"Synthèse", "Territoires"}, sorted(sheets)
+    for name, visit in sheets.items():
+        pdf = pdfium.PdfDocument(visit.pdf)
+        assert 1 <= len(pdf) <= 2, (name, len(pdf))
+        width, height = pdf[0].get_size()
+        assert abs(width - 595.3) < 1 and abs(height - 841.9) < 1, (name, width, height)
+        text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        flat = " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
+        assert flat.startswith("Fiche territoire — "), (name, flat[:80])
+        assert visit.h1 and f"page « {name} »" in flat
+        # Every figure of the page's table (numbers and « secret statistique »), in the sheet as on screen.
+        cells = [" ".join(c.replace("\u202f", " ").replace("\xa0", " ").split())
+                 for row in visit.printed_table[1:] for c in row]
+        figures = [c for c in cells if c and (c[0].isdigit() or c == "secret statistique")]
+        assert figures, name
+        words = set(flat.split())
+        for cell in figures:
+            assert cell in flat or set(cell.split()) <= words, (name, cell)
+        assert "Source : " in flat and "page 1 / " in flat
 
 
 def test_pages_keep_working_while_submissions_are_processed(browsed_while_processing, visits, published_home, server):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import time
 
@@ -209,6 +210,9 @@ def test_incomplete_period_is_flagged(app, sql):
     at = app("synthese", periode="2025")
     assert any("Période 2025 incomplète" in w.value for w in at.warning)
     assert any("Périodes incomplètes" in c.value and "2025" in c.value for c in at.caption)
+    # Counts agree with their noun (« 0 site sur 6 », « 3 valeurs non affichées »), never « site(s) ».
+    assert not [t for t in texts(at) if "(s)" in t]
+    assert any(re.search(r"\b0 site sur 6 ", w.value) for w in at.warning)
 
 
 def test_the_first_visit_opens_on_the_last_simulated_year_complete(app, sql):

@@ -114,7 +114,7 @@ def _cases() -> list[tuple[str, str, bytes, str | None, str]]:
         ("trop d'éléments", "membres.zip", _zip_members({f"f{i}.csv": b"a" for i in range(250)}), "depot.illisible",
          "éléments"),
         ("csv utf-16", "utf16.zip", _zip_members(_base_members(**{"parcours.csv": utf16.encode("utf-16")})),
-         "depot.illisible", "UTF-16"),
+         "depot.illisible", "enregistrez-le en « CSV UTF-8 » (Excel : Enregistrer sous… > CSV UTF-8 ; LibreOffice"),
         ("chemin ../", "remontee.zip", _zip_members({**_base_members(), "../parcours2.csv": b"x"}),
          "depot.membre_inconnu", "« nom illisible »"),
         ("chemin absolu", "absolu.zip", _zip_members({**_base_members(), "/etc/parcours.csv": b"x"}),

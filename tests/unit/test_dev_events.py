@@ -70,7 +70,7 @@ def test_each_event_gives_one_french_line(tmp_path):
     assert sorted(_texts(watcher.poll())) == sorted([
         "Doublon : troyes (2).zip — contenu identique à archive/PRE10387/20261201-104203_abcdef123456_troyes.zip, "
         "retiré de la boîte de dépôt",
-        "Refusé : inconnu.xlsx (site non identifié) — 3 anomalies bloquantes — rapport : "
+        "Refusé : inconnu.xlsx (site non lu) — 3 anomalies bloquantes — rapport : "
         "reports/INCONNU/20261201-104300_bbbbbbbbbbbb_inconnu.xlsx.md",
         "Ignoré : vieux.zip (PRE51454) — plus ancien que les données en vigueur du site — rapport : "
         "reports/PRE51454/20261201-104400_cccccccccccc_vieux.zip.md",
@@ -113,7 +113,7 @@ def test_nothing_raw_reaches_the_terminal(tmp_path):
         "Fichier reçu : x]0;titre.zip",
         "Accepté : a[2J[31mbcRefusé : d.zip (PRE10387) — rapport : "
         "reports/PRE10387/20261201-104203_abcdef123456_troyes.zip.md",
-        "Refusé : p.zip (site non identifié)",
+        "Refusé : p.zip (site non lu)",
         "Refusé : q.zip (PRE10387) — rapport : reports/PRE10387/20261201-104203_abcdef123456_troyes.zip.md",
     ])
     # A journal line still being written is read once it is complete.

@@ -67,7 +67,7 @@ def test_an_extraction_dated_tomorrow_is_refused_and_today_accepted(tmp_path):
                               f"fichier a été reçu ({_paris_today():%d/%m/%Y})")
     assert [f.rule for f in report.findings] == [FUTURE_RULE]  # nothing else in the file is wrong
     text = to_markdown(report)
-    assert f"Règle `{FUTURE_RULE}`" in text and "table manifeste, colonne date\\_extraction" in text
+    assert f"Règle `{FUTURE_RULE}`" in text and "(ligne date\\_extraction du manifeste)" in text
     assert f"- ligne {EXTRACTION_LINE} : La date d'extraction" in text
 
     today = validate_file(write_zip(tmp_path / "jour.zip", _with_extraction(_paris_today().isoformat())),

@@ -128,7 +128,7 @@ def break_rule(rule):
         i = _first_filled(rows, *needs)
         reference = _other_value(t, rule, rows[i])
         rows[i][rule.column] = _shift(reference, 1 if p["op"] in ("<=", "<") else -1)
-        return Case(t, _line(i), rule.column)
+        return Case(t, None if rule.per_file else _line(i), rule.column)  # per file: its lines in the message
     if kind == "pair_in_set":
         rows = _rows(t, rule)
         volet = rows[0][p["other"]]

@@ -15,7 +15,7 @@ import pytest
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import from_excel
 
-from pipelines.contracts.documents.site_docs import CODES_PAGE, INDEX, render_site_docs, write_site_docs
+from pipelines.contracts.documents.site_docs import ANNEX_PAGE, CODES_PAGE, INDEX, render_site_docs, write_site_docs
 from pipelines.contracts.documents.template import (
     LISTS_SHEET,
     MANIFEST_HEADER,
@@ -27,6 +27,24 @@ from pipelines.contracts.model import TABLES
 from support import REPO_ROOT
 
 DOCS_DIR = REPO_ROOT / "docs" / "format"
+
+# Words a PRE coordinator (a social worker, a local official) should not meet without an explanation:
+# they belong to the technical annex (issue 17, point 11).
+JARGON = {
+    "HMAC": r"\bHMAC",
+    "SHA-256": r"\bSHA-?\d",
+    "BOM": r"\bBOM\b",
+    "casse": r"\bcasse\b",
+    "statut `ignore`": r"`ignore`|statut ignore\b",
+    "expression régulière": r"\bregex|expressions? régulières?",
+    "motif d'expression régulière": r"motif `|\^\[|\{1,64\}|\]\$",
+    "Windows-1252": r"Windows-1252|\bcp1252\b",
+    "UTF-16": r"\bUTF-16\b",
+    "LF/CRLF": r"\bCR?LF\b",
+    "encodage": r"\bencodage\b",
+    "Table Schema": r"Table Schema|frictionless",
+    "commande pre-eval": r"pre-eval",
+}
 
 
 @pytest.fixture(scope="module")
@@ -237,13 +255,88 @@ def test_manifest_rows(workbook, contracts):
 def test_readme_sheet(workbook, contracts):
     text = "\n".join(str(c.value) for row in workbook[README_SHEET].iter_rows() for c in row
                      if c.value is not None)
-    for needle in ("pre-eval validate", "Un fichier par site", "photographie complète",
+    for needle in ("« Déposer un fichier »", "Un fichier par site", "photographie complète",
                    "JJ/MM/AAAA", "virgule", "liste déroulante", "Données personnelles",
                    "Lisez-moi", "listes", "bloquante", "Avertissement"):
         assert needle in text, needle
     for name in contracts.tables:
         assert name in text
     assert "1 250,50" in text  # French number formatting
+    assert ("Déposez le fichier sur la page « Déposer un fichier » de la plateforme d'évaluation : il y est "
+            "d'abord vérifié avec exactement les contrôles de la plateforme, et un rapport liste les anomalies "
+            "(table, ligne, colonne, code de règle, message). Vous ne l'envoyez qu'ensuite.") in text
+    assert "Les majuscules et minuscules comptent : P12 et p12 sont deux numéros différents." in text
+
+
+def test_readme_prints_on_a4_without_being_cut(workbook):
+    """Issue 17, point 11: the printed Lisez-moi lost its right part (a 110-character column, no page setup)."""
+    ws = workbook[README_SHEET]
+    setup = ws.page_setup
+    assert int(setup.paperSize) == 9  # A4
+    assert setup.orientation == "portrait"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert setup.fitToWidth in (None, 1)  # absent means 1 (OOXML default): one page wide
+    assert int(setup.fitToHeight) == 0  # as many pages tall as the text needs
+    assert ws.page_margins.left == ws.page_margins.right == 0.5
+    texts = [c for c in ws["A"] if c.value]
+    assert ws.print_area == f"'Lisez-moi'!$A$1:$A${texts[-1].row}"  # column A only, down to the last line
+    # A4 is 21 cm wide; 2 × 1,27 cm of margins leave 18,46 cm, 698 pixels at 96 per inch; a column of
+    # width w takes 7 w + 5 pixels in Calibri 11, so the text column must be at most 99 wide.
+    width = ws.column_dimensions["A"].width
+    assert 80 <= width <= 99, width
+    assert all(dim.min == dim.max == 1 for dim in ws.column_dimensions.values() if dim.width)
+    assert ws.max_column == 1
+    for cell in texts:
+        assert cell.alignment.wrap_text, f"A{cell.row}"
+        # LibreOffice fits at most about 115 characters of Calibri 11 in a line of this column
+        # (rendered by hand once): a row must hold at least that many lines of 15 points.
+        lines = -(-len(cell.value) // 115)
+        height = ws.row_dimensions[cell.row].height or 15
+        assert height >= 15 * lines, (cell.row, height, cell.value[:40])
+    long = next(c for c in texts if c.value.startswith("• Identifiants"))
+    assert ws.row_dimensions[long.row].height >= 60  # 431 characters: four lines at least
+
+
+def test_coordinator_texts_have_no_jargon(workbook, pages):
+    """Issue 17, point 11: the pages and the Lisez-moi speak plain French; the jargon is in the annex."""
+    texts = {name: re.sub(r"<!--.*?-->", "", text) for name, text in pages.items() if name != ANNEX_PAGE}
+    texts[README_SHEET] = "\n".join(str(c.value) for c in workbook[README_SHEET]["A"] if c.value)
+    assert len(texts) == len(pages)  # every page but the annex, plus the Lisez-moi
+    found = [(name, word, match.group(0)) for name, text in texts.items() for word, pattern in JARGON.items()
+             for match in re.finditer(pattern, text, flags=re.IGNORECASE)]
+    assert found == []
+    # « UTF-8 » only where it is said how to save a file so.
+    for name, text in texts.items():
+        for line in text.splitlines():
+            if "UTF-8" in line:
+                assert "Enregistrer sous" in line, (name, line[:80])
+    assert ("- **Fichiers CSV** : enregistrez-les en CSV UTF-8, la forme qui conserve les accents (dans LibreOffice : "
+            "*Enregistrer sous…* > type « Texte CSV », jeu de caractères « Unicode (UTF-8) » ; dans Excel : "
+            "*Enregistrer sous…* > « CSV UTF-8 (délimité par des virgules) »).") in texts[INDEX]
+    assert ("est conservé, mais il n'est pas appliqué : il ne remplace pas les données plus récentes (la page "
+            "« Mes dépôts » l'indique comme « ignoré »)") in texts[INDEX]
+    assert ("- **Identifiants** : lus tels quels, les majuscules et minuscules comptent (`P12` et `p12` sont deux "
+            "numéros différents)") in texts[INDEX]
+    assert ("| `code_commune` | texte | oui | Code INSEE de la commune de résidence. | Code INSEE sur 5 caractères "
+            "(pas le code postal). | forme contrôlée : voir la règle « Code commune invalide » ci-dessous | `51454` |"
+            ) in texts["parcours.md"]
+
+
+def test_technical_annex(pages, contracts):
+    """The technical notes taken out of the pages for coordinators are in the annex, linked from every page."""
+    annex = pages[ANNEX_PAGE]
+    assert "\n# Annexe technique (pour les informaticiens)\n" in annex
+    for needle in ("HMAC-SHA256", "SHA-256", "avec ou sans BOM", "Windows-1252", "UTF-16", "CRLF",
+                   "sensibles à la casse", "`ignore`", "`accepte`", "`refuse`", "pre-eval validate",
+                   "Table Schema", "parcours.schema.json"):
+        assert needle in annex, needle
+    assert ("| parcours | `code_commune` | `^([0-9]{5}\\|2[AB][0-9]{3})$` | `parcours.code_commune.format` |"
+            in annex)
+    assert annex.count("`^[A-Za-z0-9_-]{1,64}$`") == 11  # every identifier column
+    for name, text in pages.items():
+        if name != INDEX:  # the index has no navigation bar: it links the annex in its first paragraph
+            assert f"[Annexe technique]({ANNEX_PAGE})" in text, name
+    assert f"l'[annexe technique]({ANNEX_PAGE})" in pages[INDEX]
 
 
 def test_identifiers_need_a_digit_where_they_are_described(workbook, contracts):
@@ -337,7 +430,7 @@ def pages(contracts):
 
 
 def test_pages(pages, contracts):
-    assert list(pages) == [INDEX, *(f"{t}.md" for t in contracts.tables), CODES_PAGE]
+    assert list(pages) == [INDEX, *(f"{t}.md" for t in contracts.tables), CODES_PAGE, ANNEX_PAGE]
     for name, text in pages.items():
         assert text.endswith("\n") and not text.endswith("\n\n"), name
         for link in re.findall(r"\]\(([^)]+\.md)\)", text):
@@ -378,9 +471,9 @@ def test_every_column_is_documented(pages, contracts):
 def test_index_covers_the_essentials(pages):
     index = pages[INDEX]
     for needle in ("ZIP", "XLSX", "photographie complète", "bloquant", "avertissement",
-                   "Données personnelles", "Vie d'un dépôt", "quarantaine", "`ignore`",
-                   "pre-eval validate", "Windows-1252", "JJ/MM/AAAA", "__MACOSX",
-                   "Lisez-moi", "HMAC-SHA256"):
+                   "Données personnelles", "Vie d'un dépôt", "quarantaine", "« ignoré »",
+                   "« Déposer un fichier »", "Enregistrer sous", "JJ/MM/AAAA", "__MACOSX",
+                   "Lisez-moi", "pseudonyme"):
         assert needle in index, needle
 
 

@@ -47,6 +47,18 @@ LAST_ROW = 1_048_575  # last row of a sheet (0-based): validations cover the who
 MIN_DATE = dt.date(1900, 1, 1)  # a date validation with no bound from the contracts
 INT_BOUND = 2_147_483_647  # a whole-number validation with no bound from the contracts
 
+# The "Lisez-moi" sheet prints on A4 portrait: one column of wrapped text, as wide as the page
+# between its margins (18.5 cm, 698 pixels; a column of width w takes 7 w + 5 pixels in Calibri 11),
+# and the page setup fits it to one page wide, however many pages tall.
+README_WIDTH = 90  # characters (Excel column width unit): 635 pixels
+README_MARGINS = {"left": 0.5, "right": 0.5, "top": 0.6, "bottom": 0.6}  # inches (1.27 and 1.52 cm)
+A4 = 9  # xlsxwriter paper code
+# Characters a line of the column holds, by style (font size, bold, indent): LibreOffice with Carlito
+# (Calibri's metrics) fits about 113 in a paragraph line; counted about 8 % low, so that a row is never
+# too short for its text. Points a line.
+README_LINE_CHARS = {"title": 62, "section": 85, "para": 104, "bullet": 100, "code": 72}
+README_LINE_HEIGHT = {"title": 21, "section": 16, "para": 15, "bullet": 15, "code": 15}
+
 INPUT_TITLE_MAX = 32  # Excel limits of a data validation
 INPUT_MESSAGE_MAX = 255
 AUTHOR = "Plateforme PRE"
@@ -227,12 +239,14 @@ class _Formats:
         self.key = wb.add_format({**base, "num_format": "@", "bold": True, "bg_color": "#DDEBF7",
                                   "border": 1})
         self.title = wb.add_format({**base, "bold": True, "font_size": 16,
-                                    "font_color": "#1F4E79"})
+                                    "font_color": "#1F4E79", "text_wrap": True, "valign": "top"})
         self.section = wb.add_format({**base, "bold": True, "font_size": 12,
-                                      "font_color": "#1F4E79", "bottom": 1})
+                                      "font_color": "#1F4E79", "bottom": 1, "text_wrap": True,
+                                      "valign": "top"})
         self.para = wb.add_format({**base, "text_wrap": True, "valign": "top"})
         self.bullet = wb.add_format({**base, "text_wrap": True, "valign": "top", "indent": 1})
-        self.code = wb.add_format({"font_name": "Consolas", "font_size": 11, "indent": 1})
+        self.code = wb.add_format({"font_name": "Consolas", "font_size": 11, "indent": 1,
+                                   "text_wrap": True, "valign": "top"})
 
     def for_column(self, column: Column):
         return {"date": self.date, "integer": self.integer,
@@ -374,11 +388,12 @@ def readme_lines(contracts: Contracts) -> list[tuple[str, str]]:
                    f"accent, chiffres, « _ » et « - », 64 caractères au plus), {IDENTIFIER_DIGIT}. "
                    "Les colonnes "
                    "d'identifiants et de codes sont au format texte pour conserver les zéros "
-                   "initiaux (code commune 08105, par exemple)."),
+                   "initiaux (code commune 08105, par exemple). Les majuscules et minuscules "
+                   "comptent : P12 et p12 sont deux numéros différents."),
         ("section", "Données personnelles : interdites"),
         ("bullet", "• Ne saisissez jamais de nom, prénom, adresse, téléphone, adresse "
                    "électronique, date de naissance complète, NIR (numéro de sécurité sociale), "
-                   "INE, ni commentaire libre."),
+                   "INE (identifiant national élève), ni commentaire libre."),
         ("bullet", "• Un identifiant qui ressemble à un nom, une adresse électronique, un numéro "
                    "de téléphone ou un NIR fait refuser tout le dépôt. Utilisez les numéros "
                    "pseudonymisés de votre logiciel. Un identifiant sans chiffre, fait seulement "
@@ -387,22 +402,37 @@ def readme_lines(contracts: Contracts) -> list[tuple[str, str]]:
         ("bullet", "• L'enfant est décrit par son sexe et son année de naissance (4 chiffres), "
                    "jamais par sa date de naissance."),
         ("section", "Vérifier avant d'envoyer"),
-        ("para", "Contrôlez le fichier avec la commande suivante ; elle applique exactement les "
-                 "contrôles de la plateforme et liste les anomalies (table, ligne, colonne, "
-                 "code de règle, message) :"),
-        ("code", "pre-eval validate chemin/vers/modele-depot.xlsx"),
+        ("para", "Déposez le fichier sur la page « Déposer un fichier » de la plateforme "
+                 "d'évaluation : il y est d'abord vérifié avec exactement les contrôles de la "
+                 "plateforme, et un rapport liste les anomalies (table, ligne, colonne, code de "
+                 "règle, message). Vous ne l'envoyez qu'ensuite."),
         ("bullet", "• Anomalie bloquante : le dépôt entier est refusé et vos données "
                    "précédentes restent en vigueur. Corrigez puis déposez à nouveau."),
         ("bullet", "• Avertissement : le dépôt est accepté ; l'anomalie vous est signalée pour "
                    "correction au prochain dépôt."),
         ("para", "La documentation du format d'échange détaille chaque colonne, chaque code "
-                 "admis et chaque règle, avec son code et son message."),
+                 "admis et chaque règle, avec son code et son message. Les détails techniques "
+                 "(lecture des fichiers CSV, calcul des pseudonymes, vérification sans passer par "
+                 "la page) sont réunis dans son annexe technique, destinée aux informaticiens."),
     ]
     return lines
 
 
+def wrapped_lines(text: str, width: int) -> int:
+    """Lines `text` takes once wrapped at word boundaries in `width` characters."""
+    lines, used = 1, 0
+    for word in text.split():
+        if used and used + 1 + len(word) > width:
+            lines, used = lines + 1, 0
+        used += len(word) + (1 if used else 0)
+        while used > width:  # a word longer than the line is broken
+            lines, used = lines + 1, used - width
+    return lines
+
+
 def _write_readme(ws: Worksheet, contracts: Contracts, fmt: _Formats) -> None:
-    ws.set_column(0, 0, 110)
+    """The instructions, in one column of wrapped text that prints on A4 portrait, one page wide."""
+    ws.set_column(0, 0, README_WIDTH)
     ws.hide_gridlines(2)
     styles = {"title": fmt.title, "section": fmt.section, "para": fmt.para,
               "bullet": fmt.bullet, "code": fmt.code}
@@ -411,9 +441,15 @@ def _write_readme(ws: Worksheet, contracts: Contracts, fmt: _Formats) -> None:
         if style == "section":
             row += 1
         ws.write_string(row, 0, text, styles[style])
-        if style in ("para", "bullet") and len(text) > 105:
-            ws.set_row(row, 15 * (len(text) // 105 + 1))
+        lines = wrapped_lines(text, README_LINE_CHARS[style])
+        ws.set_row(row, README_LINE_HEIGHT[style] * lines + (3 if style in ("title", "section") else 0))
         row += 1
+    ws.set_paper(A4)
+    ws.set_portrait()
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
+    ws.set_margins(**README_MARGINS)
+    ws.print_area(0, 0, row - 1, 0)
+    ws.set_footer("&LModèle de dépôt PRE — Lisez-moi&RPage &P")
     ws.activate()
 
 
