@@ -36,8 +36,20 @@ def old_module(rev: str) -> types.ModuleType:
     source = subprocess.run(["git", "show", f"{rev}:pipelines/publication/disclosure.py"], cwd=REPO,
                             check=True, capture_output=True, text=True).stdout
     module = types.ModuleType("disclosure_avant")
+    sys.modules[module.__name__] = module  # dataclasses look their module up there
+    module.__file__ = str(REPO / "pipelines" / "publication" / "disclosure.py")  # its files beside it: today's
     exec(compile(source, f"{rev}:disclosure.py", "exec"), module.__dict__)  # the project's own history
     return module
+
+
+def warehouse_indicators(dossier: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The unmasked `marts.indicateurs` of a data home's warehouse, and its sites' hierarchy."""
+    con = duckdb.connect(str(DataHome(Path(dossier)).warehouse), read_only=True)
+    try:
+        return (con.sql("select * from marts.indicateurs").pl(),
+                con.sql("select code_pre, departement, region from staging.sites_en_vigueur").pl())
+    finally:
+        con.close()
 
 
 def shares(masked: pl.DataFrame) -> dict[str, str]:
@@ -61,12 +73,7 @@ def main() -> int:
     if args.regions and not args.proteger:
         parser.error("--regions demande --proteger (la copie publiée couvre toute la France)")
     home = DataHome(Path(args.dossier))
-    con = duckdb.connect(str(home.warehouse), read_only=True)
-    try:
-        rows = con.sql("select * from marts.indicateurs").pl()
-        sites = con.sql("select code_pre, departement, region from staging.sites_en_vigueur").pl()
-    finally:
-        con.close()
+    rows, sites = warehouse_indicators(args.dossier)
     if args.periode:
         rows = rows.filter(pl.col("periode") == args.periode)
     if args.regions:

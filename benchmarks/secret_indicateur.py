@@ -16,14 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from secret_avant_apres import warehouse_indicators  # noqa: E402
 
 from pipelines.common import formats  # noqa: E402
-from pipelines.common.datahome import DataHome  # noqa: E402
 from pipelines.publication import disclosure  # noqa: E402
 from pipelines.warehouse.catalogue import catalogue  # noqa: E402
 
@@ -38,13 +39,7 @@ def main() -> int:
     codes = {i.code for i in catalogue()}
     if args.indicateur not in codes:
         parser.error("indicateur inconnu du catalogue")
-    home = DataHome(Path(args.dossier))
-    con = duckdb.connect(str(home.warehouse), read_only=True)
-    try:
-        rows = con.sql("select * from marts.indicateurs").pl()
-        sites = con.sql("select code_pre, departement, region from staging.sites_en_vigueur").pl()
-    finally:
-        con.close()
+    rows, sites = warehouse_indicators(args.dossier)
     code = args.indicateur
     others = rows.filter(pl.col("indicateur") != code)
     print(f"{formats.number(rows.height)} lignes, dont {formats.number(rows.height - others.height)} de {code}")

@@ -36,12 +36,16 @@ _SAFE_VALUE = re.compile(r"[A-Z0-9_.,/-]{1,20}")
 # ("DURAND", "J.DUPONT", "LE-GALL") looks like this, so it is not repeated. One letter is not a name.
 _NAME_LIKE = re.compile(r"[A-Z]+([.' -][A-Z]+)*\.?")
 
-# Values that may identify a person are never echoed back in a report.
-_PERSONAL = [
-    re.compile(r"@"),
-    re.compile(r"^(\+33|0033|0)[1-9]([ ./-]?[0-9]{2}){4}$"),  # French phone number
-    re.compile(r"^[12][0-9]{12}([0-9]{2})?$"),  # NIR, with or without its key
-    re.compile(r"^[0-9]{9,10}[A-Z]{1,2}$"),  # INE (national pupil number)
+# Values that surely identify a person: e-mail address, French phone number, NIR (with or without its key),
+# INE (national pupil number). One home: the warehouse's checks search its text columns for the same.
+STRONG_PERSONAL_PATTERNS = (
+    r"@",
+    r"^(\+33|0033|0)[1-9]([ ./-]?[0-9]{2}){4}$",
+    r"^[12][0-9]{12}([0-9]{2})?$",
+    r"^[0-9]{9,10}[A-Z]{1,2}$",
+)
+# Values that may identify a person are never echoed back in a report: those, and capitalised word(s).
+_PERSONAL = [re.compile(p) for p in STRONG_PERSONAL_PATTERNS] + [
     re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]+([ '-][A-ZÀ-Ýa-zà-ÿ][a-zà-ÿ]+)*$"),  # Capitalised word(s): a name?
 ]
 # Phone numbers and NIR as names (headers, sheets) may carry them: digits with spaces or dots.

@@ -594,6 +594,10 @@ def _parse_csv(data: bytes, table: str, contracts: Contracts,
     row_lines = array("q")  # 8 bytes a line, not a Python int each
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")  # decoded as it is read
     reader = csv.reader(text, delimiter=sep, quotechar='"')
+    # The limit is the process's: a library imported beside the reader may have raised it (frictionless does,
+    # on import), and a field of many megabytes (an unclosed quote) would then be read whole. Ours, while
+    # this file is read.
+    outer_limit = csv.field_size_limit(MAX_CSV_FIELD)
     start = 1
     width = None
     bad = []  # the first MAX_LINES malformed lines (line, detail), and how many in all
@@ -615,6 +619,8 @@ def _parse_csv(data: bytes, table: str, contracts: Contracts,
     except csv.Error as exc:
         n_bad += 1
         bad.append((start, f"erreur de lecture : {_csv_error(exc)}"))
+    finally:
+        csv.field_size_limit(outer_limit)
     if bad:
         rule = contracts.envelope_rule("row_shape")
         sub.findings.add_many(rule, table=table, column=None, lines=[b[0] for b in bad],

@@ -27,12 +27,13 @@ from datetime import date
 import duckdb
 
 from pipelines.common import formats
+from pipelines.contracts.findings import STRONG_PERSONAL_PATTERNS
 from pipelines.contracts.model import DATA_TABLES, load_contracts
 from pipelines.warehouse.catalogue import catalogue
 
 PSEUDONYM = "^[0-9a-f]{32}$"
 # Strong patterns only (a capitalised word is a label here, not a name): e-mail, French phone number, NIR, INE.
-PERSONAL = r"@|^(\+33|0033|0)[1-9]([ ./-]?[0-9]{2}){4}$|^[12][0-9]{12}([0-9]{2})?$|^[0-9]{9,10}[A-Z]{1,2}$"
+PERSONAL = "|".join(STRONG_PERSONAL_PATTERNS)
 EXEMPT = {("depots", "depose_par")}  # the sender's professional address (access.md: the portal)
 DRIFT_LOW, DRIFT_HIGH, DRIFT_MIN = 0.5, 2.0, 20
 TOLERANCE = 1e-9

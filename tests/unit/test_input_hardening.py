@@ -408,6 +408,23 @@ def _crafted() -> dict[str, tuple[bytes, str]]:
     }
 
 
+def test_the_quoted_field_limit_holds_whatever_the_process_imported(tmp_path):
+    # frictionless raises the csv module's process-wide field limit when imported; the reader keeps its own.
+    import csv
+
+    import frictionless  # noqa: F401
+
+    raised = csv.field_size_limit(1 << 30)
+    try:
+        path = tmp_path / "champ_geant.zip"
+        path.write_bytes(_zip(_members(actions=b'id_action\n"' + b"a\n" * (2 * MIB) + b'"\n')))
+        messages = [f.message for f in read_submission(path).findings if f.rule == "depot.ligne_malformee"]
+        assert any("un champ entre guillemets dépasse 131 072 caractères" in m for m in messages), messages
+        assert csv.field_size_limit() == 1 << 30  # the process's own setting given back
+    finally:
+        csv.field_size_limit(raised)
+
+
 def test_crafted_files_are_refused_by_the_reader(tmp_path):
     """The same crafted files, read in this process (the quick loop's guard; memory is measured below)."""
     for name, (content, fragment) in _crafted().items():
