@@ -90,7 +90,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                          with_errors=args.with_errors, home=DataHome.from_settings(),
                          on_site=lambda msg: print(msg, flush=True))
     valid = sum(1 for f in files if f.expected_rule is None)
-    print(f"{valid} dépôts valides et {len(files) - valid} dépôts volontairement erronés écrits dans {args.out}")
+    flawed = len(files) - valid
+    written = "écrit" if valid + flawed < 2 else "écrits"
+    print(f"{formats.plural(valid, 'dépôt valide', 'dépôts valides')} et "
+          f"{formats.plural(flawed, 'dépôt volontairement erroné', 'dépôts volontairement erronés')} "
+          f"{written} dans {args.out}")
     return 0
 
 

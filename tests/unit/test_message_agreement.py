@@ -396,3 +396,15 @@ def test_every_help_is_in_french():
 ])
 def test_translate_argparse_messages(english, french):
     assert translate(english) == french
+
+
+def test_generate_summary_agrees_with_its_counts(tmp_path, monkeypatch, capsys):
+    # One valid file and no flawed one: « 1 dépôt valide et 0 dépôt volontairement erroné écrit » (was « 0 dépôts
+    # volontairement erronés écrits »).
+    from pipelines import cli
+
+    monkeypatch.setenv("PRE_HOME", str(tmp_path / "home"))
+    assert cli.main(["generate", "--out", str(tmp_path / "out"), "--sites", "PRE51454", "--from-year", "2024",
+                     "--to-year", "2024"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"1 dépôt valide et 0 dépôt volontairement erroné écrit dans {tmp_path / 'out'}")
