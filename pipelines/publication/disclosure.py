@@ -554,20 +554,124 @@ def _cost(system: PeriodSystem, var: Var) -> float:
     return (system.values[var] + 1) * LEVEL_COST[var[3]] * max(rows, 1)
 
 
-def _candidates(system: PeriodSystem, free: set[Var], objective: dict[Var, float]) -> list[Var]:
+def _candidates(system: PeriodSystem, free: set[Var], objective: dict[Var, float],
+                distances: Distances | None = None) -> list[Var]:
     """The shown counts nearest the objective: those in a relation with it, else those in a
-    relation with the masked counts around it, hop by hop through masked counts."""
+    relation with the masked counts around it, hop by hop through masked counts.
+
+    The walk out from the objective is tried first within `WALK_BUDGET` counts; beyond (a period where
+    nearly every count is masked, the first years of the national set), the same counts are found by a
+    search guided by `distances`, shared by all the period's objectives, and for the rest of the period
+    that search comes first (in such a period most walks would cross the budget before giving up)."""
+    shown = None
+    if distances is None or not distances.engaged:
+        shown = _nearest_shown(system, free, objective, WALK_BUDGET if distances is not None else None)
+    if shown is None:
+        distances.refresh(free)
+        shown = distances.nearest_shown(free, objective)
+    if not shown:
+        return []
+    # A count that would stay tied to shown counts only hides nothing by itself: the others first.
+    useful = {var for var in shown if not _pinned(system, free, var)}
+    return sorted(useful or shown)
+
+
+WALK_BUDGET = 4_000  # counts a walk out from one objective may cross before the guided search takes over
+
+
+def _nearest_shown(system: PeriodSystem, free: set[Var], objective: dict[Var, float],
+                   budget: int | None = None) -> set[Var] | None:
+    """The shown counts at the fewest relations from the objective through masked counts (the definition);
+    None when the walk crossed more than `budget` counts without meeting one."""
     seen, frontier = set(objective), set(objective)
     while frontier:
         near = set().union(*(system.neighbours(var) for var in frontier)) - seen
         shown = {var for var in near if var not in free}
         if shown:
-            # A count that would stay tied to shown counts only hides nothing by itself: the others first.
-            useful = {var for var in shown if not _pinned(system, free, var)}
-            return sorted(useful or shown)
+            return shown
         seen |= near
+        if budget is not None and len(seen) > budget:
+            return None
         frontier = near
-    return []
+    return set()
+
+
+class Distances:
+    """Each count's distance to the nearest shown count, through masked counts, as it was when last
+    computed for the whole period (one walk from all shown counts at once).
+
+    Masking only adds counts, so a distance computed earlier never exceeds today's: it is a lower bound
+    of the relations still to cross, and a consistent one (a count is at most one relation further than
+    its neighbour). `nearest_shown` uses it to search only along the shortest routes (A* with unit steps),
+    and finds exactly the counts the walk of `_nearest_shown` finds (the test compares both on random
+    systems). The distances are computed again when the masked counts have grown by a tenth, so that
+    they stay tight; how stale they are changes the time of a search, never its result."""
+
+    def __init__(self, system: PeriodSystem) -> None:
+        self.system = system
+        self.bound: dict[Var, int] = {}
+        self.masked_then = -1
+
+    @property
+    def engaged(self) -> bool:
+        """Whether the distances were needed once in this period (and are kept up to date since)."""
+        return self.masked_then >= 0
+
+    def refresh(self, free: set[Var]) -> None:
+        if self.masked_then >= 0 and len(free) - self.masked_then < max(64, self.masked_then // 10):
+            return
+        self.compute(free)
+
+    def compute(self, free: set[Var]) -> None:
+        bound = {var: 0 for var in self.system.values if var not in free}
+        frontier = list(bound)
+        step = 0
+        while frontier:
+            step += 1
+            reached = []
+            for var in frontier:
+                for other in self.system.neighbours(var):
+                    if other in free and other not in bound:
+                        bound[other] = step
+                        reached.append(other)
+            frontier = reached
+        self.bound, self.masked_then = bound, len(free)
+
+    def nearest_shown(self, free: set[Var], objective: dict[Var, float]) -> set[Var]:
+        """The shown counts nearest the objective (as `_nearest_shown`), searched along shortest routes.
+
+        A masked count missing from the bounds was cut off from every shown count when they were
+        computed, and still is (a path from it to a count shown now would have reached that count then)."""
+        start = set(objective)
+        best: dict[Var, int] = dict.fromkeys(start, 0)
+        buckets: dict[int, list[tuple[Var, int]]] = defaultdict(list)
+        for var in start:
+            if var in self.bound:
+                buckets[self.bound[var]].append((var, 0))
+        found: set[Var] = set()
+        reach: int | None = None
+        estimate = min(buckets, default=None)
+        while estimate is not None and (reach is None or estimate <= reach):
+            entries = buckets.pop(estimate)
+            while entries:
+                var, steps = entries.pop()
+                if best[var] < steps:
+                    continue  # reached since by a shorter route
+                if var not in start and var not in free:
+                    reach = steps
+                    found.add(var)
+                    continue  # a shown count ends a route
+                for other in self.system.neighbours(var):
+                    if other in start or best.get(other, steps + 2) <= steps + 1:
+                        continue
+                    lower = self.bound.get(other)
+                    if lower is None:
+                        continue
+                    best[other] = steps + 1
+                    (entries if steps + 1 + lower == estimate else buckets[steps + 1 + lower]).append(
+                        (other, steps + 1))
+            estimate = min(buckets, default=None)
+        return found
 
 
 def _pinned(system: PeriodSystem, free: set[Var], var: Var) -> bool:
@@ -773,6 +877,7 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
     # Masking one more count only widens what a reader can reach for the others (the shown values
     # stay a feasible point), so an objective proved wide enough once stays so.
     proved: set[str] = set()
+    distances = Distances(system)
     while dirty:
         # Smallest first: the same data and key give the same masks, whatever the process's hash seed.
         first = min(dirty)
@@ -797,7 +902,7 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
             if high - low >= threshold - TOLERANCE:
                 proved.add(name)
                 continue
-            candidates = _candidates(system, free, objective)
+            candidates = _candidates(system, free, objective, distances)
             if not candidates:
                 continue  # everything around is masked already: nothing more to hide
             needed = threshold - (high - low)

@@ -364,6 +364,58 @@ def _clusters_by_definition(system, members, objectives, hops) -> list[list[int]
     return sorted(parts.values())
 
 
+def _nearest_shown_by_definition(system, free: set, objective: dict) -> set:
+    """Every shown count's length of route from the objective, a route going through masked counts only
+    (the objective's own counts excepted), measured one by one; those at the shortest length."""
+    def adjacent(v):
+        return {o for c in system.incident[v] for o in system.constraints[c].coeffs} - set(objective)
+
+    lengths = {}
+    for target in system.values:
+        if target in free or target in objective:
+            continue
+        # Breadth-first from the objective to this target alone, through masked counts.
+        frontier, seen, length = set(objective), set(objective), 0
+        while frontier and target not in lengths:
+            length += 1
+            frontier = {o for v in frontier for o in adjacent(v)} - seen
+            if target in frontier:
+                lengths[target] = length
+            frontier = {o for o in frontier if o in free}
+            seen |= frontier
+    shortest = min(lengths.values(), default=None)
+    return {t for t, n in lengths.items() if n == shortest}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_guided_search_finds_the_nearest_shown_counts(seed):
+    """`Distances.nearest_shown` (a search guided by distances computed earlier, with fewer masked counts)
+    finds exactly the shown counts nearest the objective, and so does the plain walk `_nearest_shown`."""
+    rng = random.Random(seed)
+    system = disclosure.PeriodSystem()
+    counts = [("E", "x", str(i), "pre") for i in range(rng.randint(10, 90))]
+    for var in counts:
+        system.values[var] = rng.randint(0, 30)
+    for _ in range(rng.randint(5, len(counts))):
+        system.add({v: 1.0 for v in rng.sample(counts, rng.choice((2, 2, 3, 4, 6)))}, equality=rng.random() < 0.5)
+    free_then = {v for v in counts if rng.random() < rng.choice((0.3, 0.6, 0.85))}
+    free = free_then | {v for v in counts if rng.random() < 0.15}  # masking since only adds counts
+    distances = disclosure.Distances(system)
+    distances.compute(free_then if rng.random() < 0.7 else free)
+    for _ in range(8):
+        objective = {rng.choice(sorted(free) or counts): 1.0}
+        if rng.random() < 0.3:
+            objective[rng.choice(counts)] = -1.0
+        expected = _nearest_shown_by_definition(system, free, objective)
+        assert distances.nearest_shown(free, objective) == expected, (seed, objective)
+        assert disclosure._nearest_shown(system, free, objective) == expected, (seed, objective)
+        assert disclosure._nearest_shown(system, free, objective, budget=3) in (None, expected)
+        # What the protection asks: the same candidates whether the guided search is engaged or not.
+        assert distances.engaged
+        assert disclosure._candidates(system, free, objective, distances) == \
+            disclosure._candidates(system, free, objective)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_clusters_are_those_of_overlapping_neighbourhoods(seed):
     """`_clusters` finds, in one walk, the parts that walking every objective's neighbourhood gives."""
