@@ -108,17 +108,19 @@ UNMASKED_NOTE = ("Chiffres non masqués de votre site : vous seul(e) les voyez a
 
 
 def header(f: Filters) -> None:
-    """Which figures, the territory and period, with a warning when the period is incomplete."""
+    """Which figures, the territory and period, with a warning when the period is incomplete (the notices
+    of `page_notices`, which the printed sheet repeats)."""
+    notices = page_notices(f)
     if f.source == editions.LIVE:
-        st.warning(LIVE_WARNING)
+        st.warning(notices.pop(0))
     else:
         st.caption(f"Édition {f.source} : chiffres figés, qui ne changent plus.")
     st.markdown(f"**{f.label}** — période **{f.period}**")
-    if data.shows_unmasked(f.level, f.territory):
-        st.info(UNMASKED_NOTE, icon=":material/visibility:")
-    warning = completeness_warning(f.level, f.territory, f.period)
-    if warning:
-        st.warning(warning)
+    for text in notices:
+        if text == UNMASKED_NOTE:
+            st.info(text, icon=":material/visibility:")
+        else:
+            st.warning(text)
 
 
 def confidentiality_note() -> None:
@@ -415,7 +417,7 @@ PARIS = ZoneInfo("Europe/Paris")  # the time printed on the sheet
 
 
 def page_notices(f: Filters) -> list[str]:
-    """The warnings `header` shows above the figures, as text (the printed sheet repeats them)."""
+    """The notices above a page's figures, in order: live figures, own site unmasked, incomplete period."""
     found = [LIVE_WARNING] if f.source == editions.LIVE else []
     if data.shows_unmasked(f.level, f.territory):
         found.append(UNMASKED_NOTE)
