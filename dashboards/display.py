@@ -158,6 +158,27 @@ def source_line(f: Filters) -> str:
             "(date d'extraction la plus récente).")
 
 
+# Actions still running at extraction count their planned sessions but only the sessions held so far: over
+# this span after a period's end, its attendance rate is provisionally low (the demo's 2024 reads 61 % against
+# 80 % for 2023 for that reason alone).
+RUNNING_ACTIONS_SPAN_DAYS = 365
+
+
+def attendance_note(f: Filters) -> str | None:
+    """Why the attendance rate of a recent period is low, when the territory's data were extracted less than a
+    year after the period's end; None otherwise."""
+    found = data.periods().filter(pl.col("periode") == f.period)["fin"]
+    extracted = data_date(f.level, f.territory)
+    if found.is_empty() or found[0] is None or extracted is None:
+        return None
+    if (extracted - found[0]).days >= RUNNING_ACTIONS_SPAN_DAYS:
+        return None
+    return (f"Taux d'assiduité : des actions commencées pendant la période {f.period} peuvent être encore en cours à "
+            f"la date d'extraction ({formats.day(extracted)}). Leurs séances prévues sont toutes comptées, mais "
+            "seules les séances déjà réalisées le sont : le taux de cette période est provisoirement plus bas et "
+            "augmentera avec les dépôts suivants, à mesure que ces actions se terminent.")
+
+
 def note(f: Filters, periods: Sequence[str] | None = None, *, masked: int = 0,
          previous: str | None = None) -> str:
     """Footnote: source and data date, incomplete periods, masked cells, period of the changes shown."""

@@ -7,6 +7,7 @@ import streamlit as st
 import data
 from display import (
     Column,
+    attendance_note,
     chart,
     confidentiality_note,
     download_stem,
@@ -50,6 +51,9 @@ def body(f: Filters) -> None:
     masked = sum(bool((r := indicator_row(current, c)) and r["masque"]) for c in KEY_FIGURES)
     st.caption(note(f, masked=masked, previous=previous)
                + " Actions commencées pendant la période ; coûts non renseignés ignorés.")
+    attendance = attendance_note(f)
+    if attendance:
+        st.caption(attendance)
 
     st.header("Actions par volet")
     strands = pl.DataFrame([{"label": name, "actions": row and row["valeur"], "masque": bool(row and row["masque"])}

@@ -7,6 +7,7 @@ import data
 from display import (
     INTERVAL_NOTE,
     Column,
+    attendance_note,
     chart,
     comparison,
     confidentiality_note,
@@ -48,6 +49,9 @@ def body(f: Filters) -> None:
             with column:
                 metric(indicator(code), row, indicator_row(before, code))
     st.caption(note(f, masked=masked, previous=previous))
+    attendance = attendance_note(f)
+    if attendance:
+        st.caption(attendance)
 
     upper = comparison(f)
     heading = f"Comparaison avec {upper[2]}" if upper else "Tableau des chiffres clés"
@@ -74,7 +78,7 @@ def body(f: Filters) -> None:
     st.caption(INTERVAL_NOTE)
     # The sheet: this table, under the key figures' note (without the changes, which it does not show).
     print_button(printing, f, page="Synthèse", table_title=heading, shown=shown, key="synthese_pdf",
-                 notes=[note(f, masked=masked), INTERVAL_NOTE])
+                 notes=[note(f, masked=masked), *([attendance] if attendance else []), INTERVAL_NOTE])
 
     st.header("Évolution")
     code = st.selectbox("Indicateur", KEY_FIGURES, format_func=lambda c: indicator(c).libelle,

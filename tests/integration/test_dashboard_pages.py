@@ -769,3 +769,23 @@ def test_navigation_follows_the_role(app):
     assert not {"depot", "mes-depots", "journal"} & pages(app())
     assert {"depot", "mes-depots"} <= pages(app(role="site")) and "journal" not in pages(app(role="site"))
     assert {"depot", "mes-depots", "journal"} <= pages(app(role="exploitant"))
+
+
+def test_a_recent_period_s_attendance_rate_is_said_to_be_provisional(app, warehouse):
+    # Actions begun in 2024 and still running at the January 2025 extractions count every planned session
+    # but only the sessions held so far. Checked on the row-level warehouse: far more of 2024's actions run on
+    # than of 2022's, which is what makes 2024's rate low, and what the note says.
+    running = warehouse("""
+        select year(a.date_debut) as annee,
+               avg(case when a.date_fin is null or a.date_fin > d.date_extraction then 1 else 0 end) as en_cours
+        from staging.actions as a inner join marts.depots as d on d.code_pre = a.code_pre and d.en_vigueur
+        where a.seances_prevues > 0 and a.seances_realisees is not null group by all""")
+    share = dict(running.select("annee", "en_cours").rows())
+    assert share[2024] > 0.2 > 0.05 > share[2022], share
+    for page in ("synthese", "actions"):
+        recent = [c.value for c in app(page, periode="2024").caption if c.value.startswith("Taux d'assiduité :")]
+        assert len(recent) == 1, page
+        assert "période 2024 peuvent être encore en cours" in recent[0]
+        assert re.search(r"date d'extraction \(\d\d/01/2025\)", recent[0])
+        # Two years on, the actions of 2022 are over: no such note.
+        assert not [c.value for c in app(page, periode="2022").caption if "Taux d'assiduité :" in c.value], page
