@@ -238,6 +238,12 @@ class _Program:
         self.h.changeColsCost(n, np.arange(n, dtype=np.int32), c)
         self.h.run()
         status = self.h.getModelStatus()
+        if status not in (self.status.kOptimal, self.status.kUnbounded, self.status.kInfeasible):
+            # A re-solve from the previous basis that HiGHS leaves undecided ("Unknown"): solved again
+            # from scratch, as a reader with a solver would.
+            self.h.clearSolver()
+            self.h.run()
+            status = self.h.getModelStatus()
         if status == self.status.kOptimal:
             return "optimal", self.h.getInfo().objective_function_value
         if status == self.status.kUnbounded:
