@@ -98,8 +98,8 @@ def _median_site(files: list[Path]) -> Path:
     return zips[len(zips) // 2]
 
 
-def _resubmission(original: Path, target: Path) -> Path:
-    """The same site's submission, extracted one day later (a new snapshot that replaces it)."""
+def _resubmission(original: Path, target: Path, days: int = 1) -> Path:
+    """The same site's submission, extracted `days` later (a new snapshot that replaces it)."""
     with zipfile.ZipFile(original) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     text = members["manifeste.csv"].decode("cp1252")
@@ -109,7 +109,7 @@ def _resubmission(original: Path, target: Path) -> Path:
         key, _, value = line.partition(sep)
         if key == "date_extraction":
             day = (datetime.strptime(value, "%d/%m/%Y").date() if "/" in value else date.fromisoformat(value))
-            later = day + timedelta(days=1)
+            later = day + timedelta(days=days)
             value = later.strftime("%d/%m/%Y") if "/" in value else later.isoformat()
             line = f"{key}{sep}{value}"
         lines.append(line)

@@ -474,3 +474,42 @@ def test_a_group_is_examined_again_only_after_a_count_was_masked_in_it(seed, mon
     assert visits
     repeated = [(len(group), n) for (_, group, n), times in collections.Counter(visits).items() if times > 1]
     assert not repeated, f"groupes revus sans masquage entre deux visites : {repeated}"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_audit_s_unbounded_counts_leave_its_verdicts_unchanged(seed, monkeypatch):
+    """When the batch proofs leave many counts of a group doubtful, the audit first finds those that can grow
+    without limit (increased by a ray of the group's program) and bounds only the others. Forced here on every
+    group, with no batch proof at all, on masks drawn at random (most rows, so that some counts are unbounded
+    and some narrow): the same narrow counts as the audit without it, and as the independent intruder."""
+    rng = random.Random(500 + seed)
+    tree = random_tree(rng)
+    sites = sites_frame(tree)
+    df = random_indicators(rng, tree)
+    masked = df.with_columns(pl.Series(MASK_COLUMN, [rng.random() < 0.7 for _ in range(df.height)]))
+    masked = masked.with_columns(*(pl.when(pl.col(MASK_COLUMN)).then(None).otherwise(pl.col(c)).alias(c)
+                                   for c in ("valeur", "effectif")))
+    plain = audit(masked, sites, threshold=S)
+    lifted = []
+    real = disclosure.GroupSolver.rising
+
+    def spy(self, objectives):
+        found = real(self, objectives)
+        lifted.append(len(found))
+        return found
+
+    monkeypatch.setattr(disclosure.GroupSolver, "rising", spy)
+    monkeypatch.setattr(disclosure, "RISING_FROM", 0)
+    monkeypatch.setattr(disclosure, "CERTIFY_ROUNDS", 0)  # no batch proof: every count goes the way under test
+    with_rays = audit(masked, sites, threshold=S)
+    assert sum(lifted) > 10, "trop peu de chiffres non bornés trouvés : le chemin testé n'a pas servi"
+
+    def verdicts(result):
+        return sorted((period, name, round(low, 6), round(high, 6)) for period, name, low, high in result.narrow)
+
+    assert plain.narrow, "des masques tirés au hasard laissent des chiffres retrouvables"
+    assert verdicts(with_rays) == verdicts(plain)
+    assert with_rays.masked_counts == plain.masked_counts
+    independent = attack(masked, sites, threshold=S)
+    assert sorted((round(lo, 6), round(hi, 6)) for _, _, lo, hi in independent.narrow) == \
+        sorted((round(lo, 6), round(hi, 6)) for _, _, lo, hi in plain.narrow)

@@ -1,0 +1,214 @@
+"""The live path through the running daemon: a site's new file dropped into the inbox, until its verdict
+and until the published figures include it.
+
+    .venv/bin/python benchmarks/chemin_direct.py DOSSIER [--depots 5] [--intervalle-publication 0]
+        [--sans-publication]
+
+DOSSIER is a data home after a full load (the national benchmark's, kept with `benchmarks/national.py
+--dossier DOSSIER`). It is copied first (the copy receives the drops), unless `--sur-place`.
+
+`dagster dev` is started on the copy, as `pre-eval dev` starts it (webserver, daemon, sensors running), and
+the median ZIP of the archive is dropped again N times, each time extracted one day later (a new snapshot
+of that site, which replaces the one in force). For each drop:
+- **verdict**: from the file's arrival in the inbox to its ledger entry (report written, status known);
+- **publication**: from the verdict to the published copy being replaced, split into the wait (the
+  batching interval, `PRE_INTERVALLE_PUBLICATION_MIN`, and the sensor's tick) and the publication run's
+  own duration (from Dagster's run record).
+
+It prints p50 and p95 of each, and the targets of issue 15 beside them. Nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from national import _machine, _median_site, _resubmission  # noqa: E402
+
+from pipelines.common import formats  # noqa: E402
+from pipelines.common.datahome import DataHome  # noqa: E402
+
+BIN = Path(sys.executable).parent
+VERDICT_TARGET_S = 5.0
+
+
+def _s(seconds: float) -> str:
+    return f"{formats.number(seconds, 1)} s"
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (p95 of 5 values is the largest)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * share // 1))
+    return ordered[int(rank) - 1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def _ledger_entry(home: DataHome, name: str) -> dict | None:
+    for path in home.ledger.glob("*.json"):
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(entry, dict) and entry.get("fichier") == name:
+            return entry
+    return None
+
+
+def _published_version(home: DataHome) -> tuple[int, int] | None:
+    try:
+        stat = (home.published / "entrepot.duckdb").stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def _last_publication_run(dagster_home: Path, after: float) -> tuple[float, float] | None:
+    """(start, end) of the latest successful publication run that started after `after` (epoch seconds)."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_run_records(
+            dg.RunsFilter(job_name="publication", statuses=[dg.DagsterRunStatus.SUCCESS]), limit=5)
+    runs = [(r.start_time, r.end_time) for r in records if r.start_time and r.end_time and r.start_time >= after]
+    return min(runs) if runs else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dossier")
+    parser.add_argument("--depots", type=int, default=5, help="dépôts successifs mesurés (5 par défaut)")
+    parser.add_argument("--intervalle-publication", type=float, default=0.0,
+                        help="PRE_INTERVALLE_PUBLICATION_MIN du démon (0 par défaut : publier dès que possible)")
+    parser.add_argument("--sans-publication", action="store_true",
+                        help="mesurer les verdicts seulement (publication repoussée à 24 h)")
+    parser.add_argument("--sur-place", action="store_true", help="déposer dans DOSSIER lui-même, sans copie")
+    parser.add_argument("--delai", type=float, default=1800, help="attente maximale d'une étape (s)")
+    args = parser.parse_args()
+    if not 1 <= args.depots <= 50:
+        parser.error("--depots : de 1 à 50")
+
+    source = DataHome(Path(args.dossier))
+    if not source.warehouse.is_file():
+        parser.error(f"{args.dossier} n'est pas un dossier de données chargé (entrepôt absent)")
+    work = Path(tempfile.mkdtemp(prefix="chemin-direct-"))
+    if args.sur_place:
+        home = source
+    else:
+        started = time.perf_counter()
+        shutil.copytree(source.root, work / "data", symlinks=True)
+        home = DataHome(work / "data")
+        print(f"Copie du dossier de données : {_s(time.perf_counter() - started)}", flush=True)
+    dagster_home = home.dagster
+    zips = sorted(home.archive.glob("*/*.zip"))
+    if not zips:
+        parser.error("aucun dépôt ZIP archivé dans ce dossier")
+    original = _median_site(zips)
+
+    port = _free_port()
+    interval = "1440" if args.sans_publication else str(args.intervalle_publication)
+    env = {**os.environ, "PRE_HOME": str(home.root), "DAGSTER_HOME": str(dagster_home),
+           "PRE_INTERVALLE_PUBLICATION_MIN": interval}
+    from pipelines.process import dagster_instance
+
+    os.environ.update(PRE_HOME=str(home.root), DAGSTER_HOME=str(dagster_home))
+    dagster_instance(home)  # writes the instance's dagster.yaml, as `pre-eval dev` does
+    log = (work / "dagster.log").open("w", encoding="utf-8")
+    dagster = subprocess.Popen([str(BIN / "dagster"), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1",
+                                "-p", str(port)], cwd=home.root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    verdicts, waits, runs, totals = [], [], [], []
+    try:
+        if not _wait_http(f"http://127.0.0.1:{port}/server_info", 180):
+            raise SystemExit(f"Dagster ne répond pas ; voir {work / 'dagster.log'}")
+        time.sleep(15)  # the daemon's first sensor ticks
+        print(f"{_machine()}\nDossier : {source.root} ; site médian : {original.parent.name} "
+              f"({formats.number(original.stat().st_size)} octets) ; intervalle de publication : {interval} min",
+              flush=True)
+        print("| dépôt | verdict | attente de la publication | publication (exécution) | dépôt → publié |")
+        print("|---|---|---|---|---|")
+        for k in range(1, args.depots + 1):
+            name = f"renvoi{k}_{original.name.split('_', 2)[-1]}"
+            staged = _resubmission(original, work / name, days=k)
+            before = _published_version(home)
+            dropped_at = time.time()
+            os.replace(staged, home.inbox / name)  # arrives whole, as an uploader's rename
+            entry = None
+            while entry is None:
+                if time.time() - dropped_at > args.delai:
+                    raise SystemExit(f"pas de verdict pour {name} après {args.delai} s ; voir {work / 'dagster.log'}")
+                time.sleep(0.1)
+                entry = _ledger_entry(home, name)
+            verdict = time.time() - dropped_at
+            if entry.get("statut") != "accepte":
+                raise SystemExit(f"{name} : statut {entry.get('statut')} (attendu : accepte)")
+            verdicts.append(verdict)
+            if args.sans_publication:
+                print(f"| {k} | {_s(verdict)} | — | — | — |", flush=True)
+                continue
+            while _published_version(home) == before:
+                if time.time() - dropped_at > args.delai:
+                    raise SystemExit(f"pas de publication après {args.delai} s ; voir {work / 'dagster.log'}")
+                time.sleep(0.2)
+            published = time.time() - dropped_at
+            run = _last_publication_run(dagster_home, dropped_at)
+            duration = (run[1] - run[0]) if run else float("nan")
+            wait = published - verdict - duration
+            waits.append(wait)
+            runs.append(duration)
+            totals.append(published)
+            print(f"| {k} | {_s(verdict)} | {_s(wait)} | {_s(duration)} | {_s(published)} |", flush=True)
+    finally:
+        os.killpg(dagster.pid, signal.SIGTERM)
+        try:
+            dagster.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(dagster.pid, signal.SIGKILL)
+        log.close()
+
+    print()
+    for label, values in (("verdict", verdicts), ("attente de la publication", waits),
+                          ("publication (exécution)", runs), ("dépôt → publié", totals)):
+        if values:
+            print(f"- {label} : p50 {_s(statistics.median(values))}, p95 {_s(_percentile(values, 0.95))} "
+                  f"({len(values)} dépôts)")
+    p50 = statistics.median(verdicts)
+    print(f"- objectif « verdict p50 ≤ {formats.number(VERDICT_TARGET_S)} s » : {_s(p50)} — "
+          f"{'atteint' if p50 <= VERDICT_TARGET_S else 'non atteint'}")
+    print(f"Journal de Dagster : {work / 'dagster.log'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
