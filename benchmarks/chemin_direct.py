@@ -112,7 +112,7 @@ def main() -> int:
     parser.add_argument("--intervalle-publication", type=float, default=0.0,
                         help="PRE_INTERVALLE_PUBLICATION_MIN du démon (0 par défaut : publier dès que possible)")
     parser.add_argument("--sans-publication", action="store_true",
-                        help="mesurer les verdicts seulement (publication repoussée à 24 h)")
+                        help="mesurer les verdicts seulement (le capteur de publication est arrêté)")
     parser.add_argument("--sur-place", action="store_true", help="déposer dans DOSSIER lui-même, sans copie")
     parser.add_argument("--delai", type=float, default=1800, help="attente maximale d'une étape (s)")
     args = parser.parse_args()
@@ -137,7 +137,7 @@ def main() -> int:
     original = _median_site(zips)
 
     port = _free_port()
-    interval = "1440" if args.sans_publication else str(args.intervalle_publication)
+    interval = str(args.intervalle_publication)
     env = {**os.environ, "PRE_HOME": str(home.root), "DAGSTER_HOME": str(dagster_home),
            "PRE_INTERVALLE_PUBLICATION_MIN": interval}
     from pipelines.process import dagster_instance
@@ -145,6 +145,11 @@ def main() -> int:
     os.environ.update(PRE_HOME=str(home.root), DAGSTER_HOME=str(dagster_home))
     dagster_instance(home)  # writes the instance's dagster.yaml, as `pre-eval dev` does
     log = (work / "dagster.log").open("w", encoding="utf-8")
+    if args.sans_publication:
+        # Stopped in the instance before the daemon starts: with no publication yet, the first verdict would
+        # otherwise start one at once (the whole protection of a national warehouse, on both cores).
+        subprocess.run([str(BIN / "dagster"), "sensor", "stop", "publication_groupee", "-m", "pipelines.definitions"],
+                       cwd=home.root, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
     dagster = subprocess.Popen([str(BIN / "dagster"), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1",
                                 "-p", str(port)], cwd=home.root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
@@ -154,7 +159,8 @@ def main() -> int:
             raise SystemExit(f"Dagster ne répond pas ; voir {work / 'dagster.log'}")
         time.sleep(15)  # the daemon's first sensor ticks
         print(f"{_machine()}\nDossier : {source.root} ; site médian : {original.parent.name} "
-              f"({formats.number(original.stat().st_size)} octets) ; intervalle de publication : {interval} min",
+              f"({formats.number(original.stat().st_size)} octets) ; "
+              + ("publication arrêtée" if args.sans_publication else f"intervalle de publication : {interval} min"),
               flush=True)
         print("| dépôt | verdict | attente de la publication | publication (exécution) | dépôt → publié |")
         print("|---|---|---|---|---|")
@@ -177,13 +183,19 @@ def main() -> int:
             if args.sans_publication:
                 print(f"| {k} | {_s(verdict)} | — | — | — |", flush=True)
                 continue
-            while _published_version(home) == before:
+            # The publication that includes the file is the first to start after its verdict (the sensor
+            # looks at finished ingestion runs); the published copy is replaced by its last step.
+            verdict_at = dropped_at + verdict
+            run = None
+            while run is None:
                 if time.time() - dropped_at > args.delai:
                     raise SystemExit(f"pas de publication après {args.delai} s ; voir {work / 'dagster.log'}")
-                time.sleep(0.2)
-            published = time.time() - dropped_at
-            run = _last_publication_run(dagster_home, dropped_at)
-            duration = (run[1] - run[0]) if run else float("nan")
+                time.sleep(0.5)
+                run = _last_publication_run(dagster_home, verdict_at)
+            if _published_version(home) == before:
+                raise SystemExit("la publication a réussi sans remplacer la copie publiée")
+            duration = run[1] - run[0]
+            published = run[1] - dropped_at
             wait = published - verdict - duration
             waits.append(wait)
             runs.append(duration)
