@@ -24,13 +24,11 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +37,7 @@ from national import _machine, _median_site, _resubmission  # noqa: E402
 
 from pipelines.common import formats  # noqa: E402
 from pipelines.common.datahome import DataHome  # noqa: E402
+from pipelines.dev import stop_services, wait_http  # noqa: E402
 
 BIN = Path(sys.executable).parent
 VERDICT_TARGET_S = 5.0
@@ -61,17 +60,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _wait_http(url: str, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return True
-        except OSError:
-            time.sleep(0.5)
-    return False
 
 
 def _ledger_entry(home: DataHome, name: str) -> dict | None:
@@ -155,7 +143,7 @@ def main() -> int:
                                stdin=subprocess.DEVNULL, start_new_session=True)
     verdicts, waits, runs, totals = [], [], [], []
     try:
-        if not _wait_http(f"http://127.0.0.1:{port}/server_info", 180):
+        if not wait_http(f"http://127.0.0.1:{port}/server_info", 180):
             raise SystemExit(f"Dagster ne répond pas ; voir {work / 'dagster.log'}")
         time.sleep(15)  # the daemon's first sensor ticks
         print(f"{_machine()}\nDossier : {source.root} ; site médian : {original.parent.name} "
@@ -202,11 +190,7 @@ def main() -> int:
             totals.append(published)
             print(f"| {k} | {_s(verdict)} | {_s(wait)} | {_s(duration)} | {_s(published)} |", flush=True)
     finally:
-        os.killpg(dagster.pid, signal.SIGTERM)
-        try:
-            dagster.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(dagster.pid, signal.SIGKILL)
+        stop_services([dagster], timeout=60)
         log.close()
 
     print()

@@ -45,7 +45,7 @@ DASHBOARD_LOG = "tableau-de-bord-dev.log"
 INSTANCE_SECRET = "PRE_DAGSTER_POSTGRES_URL"
 
 
-def _wait_http(url: str, seconds: float) -> bool:
+def wait_http(url: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -241,8 +241,8 @@ def run_dev(home: DataHome, *, dagster_port: int, dashboard_port: int, host: str
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        ok_dagster = _wait_http(f"http://{host}:{dagster_port}/server_info", 90)
-        ok_dashboard = _wait_http(f"http://{host}:{dashboard_port}/_stcore/health", 60)
+        ok_dagster = wait_http(f"http://{host}:{dagster_port}/server_info", 90)
+        ok_dashboard = wait_http(f"http://{host}:{dashboard_port}/_stcore/health", 60)
         print(f"Interface Dagster (démon et capteurs actifs) : http://{host}:{dagster_port}"
               + ("" if ok_dagster else " — ne répond pas encore"), flush=True)
         print(f"Tableau de bord : http://{host}:{dashboard_port}" + ("" if ok_dashboard else " — ne répond pas encore"),
