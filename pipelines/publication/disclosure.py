@@ -66,6 +66,7 @@ CERTIFY_ROUNDS = 12  # batch proofs tried before exact bounds, one objective at 
 CERTIFY_IDLE = 3  # rounds in a row that prove nothing more end them
 LOCAL_FROM = 200  # a group of more masked counts is proved on neighbourhoods first (see `Prover`)
 RISING_FROM = 50  # doubtful counts of one group from which the audit first looks for the unbounded ones
+AUDIT_BATCH = 200  # doubtful counts proved together in the audit's second pass (see `_audit_period`)
 RAY_SUPPORT = 0.5  # objectives a ray increases reach 1 in `GroupSolver.rising`, the others stay at 0
 LOCAL_HOPS = 3  # how far a neighbourhood reaches, in relations through masked counts
 _SETTLED = None  # HiGHS statuses that answer the question (filled on first use: highspy loads lazily)
@@ -1176,6 +1177,14 @@ def _audit_period(job: tuple[pl.DataFrame, pl.DataFrame, int]) -> Audit:
         if len(doubtful) > RISING_FROM:  # those unbounded above are as wide as can be
             rising = solver.rising([objectives[i][1] for i in doubtful])
             doubtful = [i for k, i in enumerate(doubtful) if k not in rising]
+            # The rest in small batches: fewer counts pushed at once compete less for the room of the
+            # masked totals they share (national set, 2014: 1 727 doubtful counts of a group of 11 374,
+            # 418 left after batches of 200 in 22 s, where bounding each took 0,16 s).
+            left = []
+            for start in range(0, len(doubtful), AUDIT_BATCH):
+                part = doubtful[start:start + AUDIT_BATCH]
+                left += [part[k] for k in solver.certify([objectives[i] for i in part], threshold)]
+            doubtful = left
         for i in doubtful:
             name, objective = objectives[i]
             low, high = solver.bounds(objective)

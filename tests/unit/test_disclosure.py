@@ -477,7 +477,8 @@ def test_a_group_is_examined_again_only_after_a_count_was_masked_in_it(seed, mon
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_the_audit_s_unbounded_counts_leave_its_verdicts_unchanged(seed, monkeypatch):
+@pytest.mark.parametrize("second_pass", [False, True])
+def test_the_audit_s_unbounded_counts_leave_its_verdicts_unchanged(seed, second_pass, monkeypatch):
     """When the batch proofs leave many counts of a group doubtful, the audit first finds those that can grow
     without limit (increased by a ray of the group's program) and bounds only the others. Forced here on every
     group, with no batch proof at all, on masks drawn at random (most rows, so that some counts are unbounded
@@ -500,9 +501,13 @@ def test_the_audit_s_unbounded_counts_leave_its_verdicts_unchanged(seed, monkeyp
 
     monkeypatch.setattr(disclosure.GroupSolver, "rising", spy)
     monkeypatch.setattr(disclosure, "RISING_FROM", 0)
-    monkeypatch.setattr(disclosure, "CERTIFY_ROUNDS", 0)  # no batch proof: every count goes the way under test
+    if second_pass:  # the batch proofs as usual, then again in batches of 2 on what the rays left
+        monkeypatch.setattr(disclosure, "AUDIT_BATCH", 2)
+    else:  # no batch proof: every count goes the way under test
+        monkeypatch.setattr(disclosure, "CERTIFY_ROUNDS", 0)
     with_rays = audit(masked, sites, threshold=S)
-    assert sum(lifted) > 10, "trop peu de chiffres non bornés trouvés : le chemin testé n'a pas servi"
+    if not second_pass:
+        assert sum(lifted) > 10, "trop peu de chiffres non bornés trouvés : le chemin testé n'a pas servi"
 
     def verdicts(result):
         return sorted((period, name, round(low, 6), round(high, 6)) for period, name, low, high in result.narrow)
