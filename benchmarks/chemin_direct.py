@@ -33,6 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from latence_tableau_de_bord import percentile  # noqa: E402
 from national import _machine, _median_site, _resubmission  # noqa: E402
 
 from pipelines.common import formats  # noqa: E402
@@ -45,13 +46,6 @@ VERDICT_TARGET_S = 5.0
 
 def _s(seconds: float) -> str:
     return f"{formats.number(seconds, 1)} s"
-
-
-def _percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile (p95 of 5 values is the largest)."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * share // 1))
-    return ordered[int(rank) - 1]
 
 
 def _free_port() -> int:
@@ -197,8 +191,8 @@ def main() -> int:
     for label, values in (("verdict", verdicts), ("attente de la publication", waits),
                           ("publication (exécution)", runs), ("dépôt → publié", totals)):
         if values:
-            print(f"- {label} : p50 {_s(statistics.median(values))}, p95 {_s(_percentile(values, 0.95))} "
-                  f"({len(values)} dépôts)")
+            print(f"- {label} : p50 {_s(statistics.median(values))}, p95 {_s(percentile(values, 95))} "
+                  f"({formats.plural(len(values), 'dépôt')})")
     p50 = statistics.median(verdicts)
     print(f"- objectif « verdict p50 ≤ {formats.number(VERDICT_TARGET_S)} s » : {_s(p50)} — "
           f"{'atteint' if p50 <= VERDICT_TARGET_S else 'non atteint'}")
