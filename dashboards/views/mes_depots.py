@@ -45,10 +45,18 @@ def body(_) -> None:
     # A plain table (a site's submissions are few): readable by screen readers and searchable in the page.
     st.table(pl.DataFrame(rows).to_pandas().set_index("Fichier"))
     if waiting:
-        st.caption("« en attente » : le fichier est dans la boîte de dépôt ; son contrôle et son chargement "
-                   "suivent dans quelques instants.")
-    if received.is_empty():
+        st.caption("« en attente » : le fichier est dans la boîte de dépôt ; son contrôle suit dans quelques "
+                   "secondes. « accepté, chargement en cours » puis « accepté, publication à venir » : le "
+                   "rapport est prêt, les chiffres qui incluent le dépôt paraîtront à la prochaine publication.")
+    # Reports: those of the files just checked first, then those of the published submissions.
+    readable = [{"fichier": r["fichier"], "recu_le": r["recu_le"][:10], "statut": r["statut"],
+                 "rapport": r["rapport"]} for r in waiting if r["rapport"]]
+    if "rapport" in received.columns:
+        readable += [{"fichier": r["fichier"], "recu_le": str(r["recu_le"])[:10], "statut": r["statut"],
+                      "rapport": r["rapport"]} for r in received.iter_rows(named=True)]
+    if not readable:
         return
-    report_viewer(received, label="Ouvrir le rapport de contrôle", key="mes_depots_rapport")
+    report_viewer(pl.DataFrame(readable, schema={c: pl.String for c in ("fichier", "recu_le", "statut", "rapport")}),
+                  label="Ouvrir le rapport de contrôle", key="mes_depots_rapport")
 
 page("Mes dépôts", body, filters=False)

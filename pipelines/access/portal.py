@@ -33,6 +33,7 @@ from pipelines import settings
 from pipelines.access.authorisations import Person, sends_for
 from pipelines.common import formats
 from pipelines.common.datahome import DataHome
+from pipelines.contracts import notices
 from pipelines.contracts.reader import read_submission
 from pipelines.contracts.referential import load_sites
 from pipelines.contracts.report import summary_line, to_json, to_markdown
@@ -203,9 +204,16 @@ def _link_unique(tmp: Path, folder: Path, name: str, sha256: str) -> Path:
     raise PortalError("Impossible de nommer le fichier dans la boîte de dépôt : réessayez.")
 
 
+# A file sent through the portal, not yet in the published figures: where it stands.
+WAITING = "en attente"
+CHECKED = {"accepte": "accepté, chargement en cours", "refuse": "refusé"}
+FILED = {"accepte": "accepté, publication à venir", "refuse": "refusé", "ignore": "ignoré"}
+
+
 def pending(home: DataHome, handled: set[str]) -> list[dict]:
-    """Files sent through the portal whose content the platform has not handled yet (not in
-    `handled`, the published submissions' hashes, nor in the ledger): « en attente »."""
+    """Files sent through the portal whose content is not yet among the published submissions
+    (`handled`, their hashes): « en attente » until checked, then their verdict and report as soon as
+    the inbox sensor has checked them (`pipelines.contracts.notices`), and after that as filed."""
     folder = home.root / FOLDER / "envois"
     rows = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
@@ -214,12 +222,28 @@ def pending(home: DataHome, handled: set[str]) -> list[dict]:
         except (OSError, ValueError):
             continue
         sha256 = str(sent.get("sha256", ""))
-        if not re.fullmatch(r"[0-9a-f]{64}", sha256) or sha256 in handled or (home.ledger / f"{sha256}.json").exists():
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256) or sha256 in handled:
             continue
+        notice = notices.read(home, sha256)
+        filed = _filed_status(home, sha256)
+        if filed is not None and notice is None:  # filed before verdicts had notices: shown once published
+            continue
+        status = FILED.get(filed or "", WAITING) if filed else CHECKED[notice["statut"]] if notice else WAITING
         rows.append({"fichier": sent.get("fichier", ""), "code_pre": sent.get("code_pre", ""),
                      "recu_le": sent.get("envoye_le", ""), "depose_par": sent.get("email", ""),
-                     "statut": "en attente", "rapport": None})
+                     "statut": status, "rapport": notice["rapport"] if notice else None})
     return rows
+
+
+def _filed_status(home: DataHome, sha256: str) -> str | None:
+    """The ledger's status of this content, None when it is not filed yet."""
+    try:
+        entry = json.loads((home.ledger / f"{sha256}.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return ""
+    return str(entry.get("statut", "")) if isinstance(entry, dict) else ""
 
 
 def sender_of(home: DataHome, sha256: str) -> str | None:

@@ -2,6 +2,7 @@
 check, and the site's tables in the warehouse."""
 
 import json
+import time
 
 import dagster as dg
 import polars as pl
@@ -16,9 +17,10 @@ from pipelines.contracts.referential import known_codes
 from pipelines.defs.metadata import PREVIEW_ROWS, markdown_table
 from pipelines.defs.resources import DataHomeResource
 from pipelines.ingest import lifecycle, retention
-from pipelines.ingest.inbox import InboxFile, UntrustedFile, from_config, ready_files, to_config, triage
+from pipelines.ingest.inbox import InboxFile, UntrustedFile, from_config, ready_files, to_config, triage, unstable_wait
 
 sites = dg.DynamicPartitionsDefinition(name="sites")
+WAIT_IN_TICK_S = 3.0  # the longest a tick waits for a file about to be stable (PRE_DELAI_STABILITE_S)
 
 
 
@@ -193,22 +195,56 @@ def sensor_memory(cursor: str | None) -> dict:
         return {}
     if not isinstance(memory, dict):
         return {}
-    hashes, codes = memory.get("empreintes"), memory.get("sites")
+    hashes, codes, seen = memory.get("empreintes"), memory.get("sites"), memory.get("vus")
     return {
         "empreintes": {k: v for k, v in hashes.items() if isinstance(k, str) and isinstance(v, str)}
         if isinstance(hashes, dict) else {},
         "sites": {k: v for k, v in codes.items() if isinstance(k, str) and (v is None or isinstance(v, str))}
         if isinstance(codes, dict) else {},
+        "vus": [k for k in seen if isinstance(k, str)] if isinstance(seen, list) else [],
     }
 
 
-@dg.sensor(job=ingestion_job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Surveille la boîte de dépôt ($PRE_HOME/inbox) : une exécution par contenu nouveau.")
+def early_verdicts(context: dg.SensorEvaluationContext, home: DataHome, pending: list[tuple[str, InboxFile]],
+                   memory: dict) -> None:
+    """Check, in this long-lived process, the files whose run is requested for the first time
+    (`pipelines.ingest.precheck`); a file whose run was requested by an earlier tick is its run's alone,
+    so that the sensor never checks a file its run is handling. Any failure leaves the check to the run."""
+    from pipelines.ingest import precheck
+    from pipelines.ingest.lifecycle import STATUS_LABEL, check_early
+
+    seen = set(memory.get("vus", []))
+    memory["vus"] = sorted(file.sha256 for _, file in pending)
+    precheck.remove(precheck.leftovers(home))
+    first = [file for _, file in pending if file.sha256 not in seen]
+    if not first:
+        return
+    try:
+        verdicts = check_early(home, first)
+    except Exception as error:  # never hold the inbox: the run checks the file
+        context.log.warning(f"Contrôle anticipé impossible ({type(error).__name__}) : le contrôle se fera "
+                            "dans l'exécution d'ingestion.")
+        return
+    for v in verdicts:
+        context.log.info(f"{v.file.name} : {STATUS_LABEL['accepte' if v.accepted else 'refuse']} "
+                         f"(contrôle anticipé) — rapport : {v.report_path}")
+
+
+# The daemon evaluates sensors at most every 5 s (its loop); asking for 1 s makes it evaluate this one at
+# every turn of that loop.
+@dg.sensor(job=ingestion_job, minimum_interval_seconds=1, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Surveille la boîte de dépôt ($PRE_HOME/inbox) : contrôle anticipé de chaque contenu "
+                       "nouveau (rapport et avis sans attendre), puis une exécution par contenu nouveau.")
 def boite_de_depot(context: dg.SensorEvaluationContext, data_home: DataHomeResource) -> dg.SensorResult:
     home = data_home.home.ensure()
     # Uploaders that write in place: wait until a file has not changed for this long.
+    stable = settings.load().DELAI_STABILITE_S
     memory = sensor_memory(context.cursor)
-    pending, duplicates = pending_requests(home, stable_seconds=settings.load().DELAI_STABILITE_S, memory=memory)
+    wait = unstable_wait(home, stable)
+    if 0 < wait <= WAIT_IN_TICK_S:  # a file that will be stable in a moment: wait in this tick, not the next one
+        time.sleep(wait)
+    pending, duplicates = pending_requests(home, stable_seconds=stable, memory=memory)
+    early_verdicts(context, home, pending, memory)
     for file, original in duplicates:
         context.log.info(f"{file.name} : contenu identique à {original}, retiré de la boîte de dépôt")
     existing = set(context.instance.get_dynamic_partitions(sites.name))

@@ -94,6 +94,22 @@ def ready_files(home: DataHome, *, stable_seconds: float = 0.0,
     return sorted(found, key=lambda f: (f.mtime, f.name))
 
 
+def unstable_wait(home: DataHome, stable_seconds: float) -> float:
+    """Seconds until every file of the inbox written less than `stable_seconds` ago has been left alone
+    that long (0: none); files still being written under a temporary name are not counted."""
+    if not stable_seconds or not home.inbox.is_dir():
+        return 0.0
+    now = time.time()
+    wait = 0.0
+    for entry in os.scandir(home.inbox):
+        if not entry.is_file(follow_symlinks=False) or is_being_written(entry.name):
+            continue
+        age = now - entry.stat(follow_symlinks=False).st_mtime
+        if 0 <= age < stable_seconds:
+            wait = max(wait, stable_seconds - age)
+    return wait
+
+
 # --------------------------------------------------------------------------- ledger and journal
 
 

@@ -13,6 +13,7 @@ import contextlib
 import json
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -25,12 +26,14 @@ from pipelines import settings
 from pipelines.access import portal
 from pipelines.common import progress, timings, workers
 from pipelines.common.datahome import PRIVATE_FILE_MODE, DataHome, share_dir, share_file
+from pipelines.contracts import notices
 from pipelines.contracts import report as reports
 from pipelines.contracts.findings import Findings
 from pipelines.contracts.model import DATA_TABLES, Contracts, load_contracts
 from pipelines.contracts.reader import LINE, Submission, read_submission
 from pipelines.contracts.referential import load_sites
 from pipelines.contracts.validator import Context, Report, day_of_receipt, validate_many
+from pipelines.ingest import precheck
 from pipelines.ingest.inbox import InboxFile, ledger_entry, log_arrival, write_ledger
 from pipelines.ingest.pseudonym import load_key, pseudonymise_tables, remember_key
 from pipelines.warehouse.store import connect
@@ -91,6 +94,11 @@ def stage(home: DataHome, run_id: str, files: list[InboxFile]) -> list[Staged]:
         elif file.path(home).is_file():  # else handled meanwhile by another run
             todo.append(file)
     staged = []
+    # Files the inbox sensor already read and checked (`pipelines.ingest.precheck`): their folder is
+    # taken over as it is (one rename), not read again.
+    adopted = [f for f in todo if precheck.adopt(home, f, root / f.sha256)]
+    staged += [Staged(f, root / f.sha256) for f in adopted]
+    todo = [f for f in todo if f not in adopted]
     with progress.phase("Lecture", len(todo)) as bar, timings.measure("lecture"):
         jobs = [(str(f.path(home)), f.name, str(root / f.sha256),
                  {"fichier": f.name, "sha256": f.sha256, "taille": f.size, "mtime": f.mtime}) for f in todo]
@@ -169,6 +177,9 @@ def cleanup_staging(home: DataHome, instance) -> None:
     if not root.is_dir():
         return
     for folder in root.iterdir():
+        if folder.name == precheck.FOLDER:  # the sensor's checks: only those no run will take over
+            precheck.remove(precheck.leftovers(home))
+            continue
         run = instance.get_run_by_id(folder.name)
         if run is None or run.is_finished:
             shutil.rmtree(folder, ignore_errors=True)
@@ -199,20 +210,93 @@ def check(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
     names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
     verdicts: list[Verdict] = []
     with connect(home) as con, progress.phase("Contrôle", len(staged)) as bar:
-        in_force = dict(con.execute(
-            "select code_pre, nb_parcours from ingestion.depots where en_vigueur").fetchall())
-        for lot in _lots(staged):
+        in_force = in_force_counts(con)
+        precheck.write_in_force(home, in_force)
+        staged = [item for item in staged if _still_pending(home, con, item)]
+        # A verdict the sensor already gave stands when it was given against the same snapshot in force
+        # (the only fact of the warehouse a check reads); otherwise the file is checked again.
+        ready = [item for item in staged if precheck.still_valid(item.folder, in_force)]
+        for item in ready:
+            verdicts.append(_verdict_object(item))
+            bar.advance(1, rows=sum(item.meta["raw_rows"].values()))
+        todo = [item for item in staged if item not in ready]
+        for lot in _lots(todo):
             subs = [load_staged(s, contracts) for s in lot]
             rows = sum(sum(s.raw_rows.values()) for s in subs)
             with timings.measure("controle", rows=rows):
-                # The day of receipt is the file's (the ledger's recu_le), not the day the check runs.
-                contexts = [Context(known_sites=known, in_force_parcours=in_force.get(_manifest_code(s)),
-                                    received_on=day_of_receipt(item.file.received_at))
-                            for item, s in zip(lot, subs, strict=True)]
-                reports_ = validate_many(subs, contexts, contracts)
-                verdicts += _file_verdicts(home, con, lot, subs, reports_, known, names)
+                verdicts += judge(home, lot, subs, contracts, known, names, in_force)
             bar.advance(len(lot), rows=rows)
+        by_sha = {item.file.sha256: item for item in staged}
+        for verdict in verdicts:
+            if not verdict.accepted:
+                _file_refused(home, con, by_sha[verdict.file.sha256], _verdict(by_sha[verdict.file.sha256])["folder"])
     return verdicts
+
+
+def check_early(home: DataHome, files: list[InboxFile], *, budget_s: float = precheck.BUDGET_S,
+                contracts: Contracts | None = None) -> list[Verdict]:
+    """The sensor's early verdicts (`pipelines.ingest.precheck`): read and check each file in this
+    process, one at a time, without the warehouse; files too big, or past the time budget, are left to
+    their run. A file already checked is not checked again."""
+    started = time.monotonic()
+    contracts = contracts or load_contracts()
+    sites = load_sites(home)
+    known = set(sites["code_pre"].to_list())
+    names = dict(zip(sites["code_pre"].to_list(), sites["nom"].to_list(), strict=True))
+    in_force = precheck.read_in_force(home)
+    if in_force is None and not home.warehouse.exists():
+        in_force = {}  # no warehouse yet: nothing is in force
+    verdicts = []
+    for file in files:
+        if time.monotonic() - started > budget_s:
+            break
+        if file.size > precheck.MAX_BYTES or precheck.done(home, file) or not file.path(home).is_file():
+            continue
+        target = precheck.folder(home, file.sha256)
+        shutil.rmtree(target, ignore_errors=True)  # a partial folder of an interrupted tick
+        _read_to_staging((str(file.path(home)), file.name, str(target),
+                          {"fichier": file.name, "sha256": file.sha256, "taille": file.size, "mtime": file.mtime}))
+        item = Staged(file, target)
+        verdicts += judge(home, [item], [load_staged(item, contracts)], contracts, known, names, in_force)
+    return verdicts
+
+
+def in_force_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Pathways of each site's snapshot in force (the one warehouse fact a contract check reads)."""
+    return dict(con.execute("select code_pre, nb_parcours from ingestion.depots where en_vigueur").fetchall())
+
+
+def judge(home: DataHome, lot: list[Staged], subs: list[Submission], contracts: Contracts, known: set[str],
+          names: dict[str, str], in_force: dict[str, int] | None) -> list[Verdict]:
+    """Check staged files against the contracts; write each report, its verdict (`verdict.json`) and the
+    verdict's notice (`pipelines.contracts.notices`). Touches neither the warehouse nor the files themselves."""
+    # The day of receipt is the file's (the ledger's recu_le), not the day the check runs.
+    contexts = [Context(known_sites=known, in_force_parcours=(in_force or {}).get(_manifest_code(s)),
+                        received_on=day_of_receipt(item.file.received_at))
+                for item, s in zip(lot, subs, strict=True)]
+    reps = validate_many(subs, contexts, contracts)
+    verdicts = []
+    for item, sub, rep in zip(lot, subs, reps, strict=True):
+        folder = site_folder(rep.code_pre, known)
+        report_path = _write_report(home, item.file, folder, rep, names.get(rep.code_pre or ""))
+        code = _manifest_code(sub)
+        verdict = {
+            "accepted": rep.accepted, "blocking": rep.blocking_count, "warnings": rep.warning_count,
+            "report": report_path, "code_pre": code, "folder": folder, "rules": sorted(rep.findings.rules()),
+            "date_extraction": rep.date_extraction.isoformat() if rep.date_extraction else None,
+            "date_debut_donnees": _date_or_none(sub.manifest.get("date_debut_donnees")),
+            "rows": {t: (None if t in sub.unusable else sub.raw_rows.get(t)) for t in DATA_TABLES},
+            precheck.IN_FORCE_USED: precheck.used(in_force, code),
+        }
+        (item.folder / "verdict.json").write_text(json.dumps(verdict), encoding="utf-8")
+        notices.write(home, item.file.sha256, verdict)
+        verdicts.append(_verdict_object(item))
+    return verdicts
+
+
+def _verdict_object(item: Staged) -> Verdict:
+    v = _verdict(item)
+    return Verdict(item.file, v["code_pre"], v["accepted"], v["blocking"], v["warnings"], v["report"], v["rules"])
 
 
 def _lots(staged: list[Staged]) -> list[list[Staged]]:
@@ -229,29 +313,6 @@ def _lots(staged: list[Staged]) -> list[list[Staged]]:
         lots[-1].append(item)
         size += rows
     return [lot for lot in lots if lot]
-
-
-def _file_verdicts(home: DataHome, con: duckdb.DuckDBPyConnection, staged: list[Staged], subs: list[Submission],
-                   reps: list[Report], known: set[str], names: dict[str, str]) -> list[Verdict]:
-    verdicts = []
-    for item, sub, rep in zip(staged, subs, reps, strict=True):
-        if not _still_pending(home, con, item):
-            continue
-        folder = site_folder(rep.code_pre, known)
-        report_path = _write_report(home, item.file, folder, rep, names.get(rep.code_pre or ""))
-        verdict = Verdict(item.file, _manifest_code(sub), rep.accepted, rep.blocking_count, rep.warning_count,
-                          report_path, sorted(rep.findings.rules()))
-        (item.folder / "verdict.json").write_text(json.dumps({
-            "accepted": rep.accepted, "blocking": rep.blocking_count, "warnings": rep.warning_count,
-            "report": report_path, "code_pre": verdict.code_pre, "folder": folder,
-            "date_extraction": rep.date_extraction.isoformat() if rep.date_extraction else None,
-            "date_debut_donnees": _date_or_none(sub.manifest.get("date_debut_donnees")),
-            "rows": {t: (None if t in sub.unusable else sub.raw_rows.get(t)) for t in DATA_TABLES},
-        }), encoding="utf-8")
-        if not rep.accepted:
-            _file_refused(home, con, item, folder)
-        verdicts.append(verdict)
-    return verdicts
 
 
 def _date_or_none(value) -> str | None:
@@ -368,6 +429,7 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
             if applied is not None:
                 done.append(applied)
             bar.advance(1, rows=rows if applied else 0)
+        precheck.write_in_force(home, in_force_counts(con))  # what the sensor's next checks compare with
     return done
 
 

@@ -49,6 +49,7 @@ import duckdb
 from pipelines import settings
 from pipelines.common import formats
 from pipelines.common.datahome import DataHome
+from pipelines.ingest import precheck
 from pipelines.warehouse.store import writer_lock
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -373,6 +374,9 @@ def _purge_staging(home: DataHome, instance, result: PurgeResult) -> None:
                 if not stat.S_ISDIR(info.st_mode):
                     result.left.append(f"{_shown(chemin)} : n'est pas un dossier d'exécution (lien ou fichier)")
                     continue
+                if name == precheck.FOLDER:  # the inbox sensor's checks: only those no run will take over
+                    _purge_prechecks(home, result)
+                    continue
                 run = instance.get_run_by_id(name)
                 if run is not None and not run.is_finished:
                     result.left.append(f"{chemin} : exécution en cours ({run.status.value}), conservé")
@@ -391,6 +395,16 @@ def _purge_staging(home: DataHome, instance, result: PurgeResult) -> None:
         return
     except Unsafe:
         result.left.append(f"{STAGING}/ : lien symbolique, jamais suivi ni purgé")
+
+
+def _purge_prechecks(home: DataHome, result: PurgeResult) -> None:
+    for path in precheck.leftovers(home):
+        chemin = str(path.relative_to(home.root))
+        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+        deletion = Deletion(chemin, STAGING, None, None,
+                            "contrôle anticipé d'un fichier qui n'attend plus dans la boîte de dépôt, "
+                            "données brutes lues", size)
+        _delete(home, result, deletion, lambda path=path: shutil.rmtree(path))
 
 
 def remove_leftover_staging(home: DataHome, instance) -> PurgeResult:

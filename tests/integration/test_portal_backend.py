@@ -12,6 +12,7 @@ import pytest
 from pipelines.access.authorisations import Person
 from pipelines.access.portal import PortalError, check, pending, safe_name, send, sender_of
 from pipelines.common.datahome import DataHome
+from pipelines.contracts import notices
 from pipelines.demo.generate import generate
 from pipelines.ingest.inbox import ready_files
 from support import PRE_EVAL, isolated_env
@@ -66,8 +67,19 @@ def test_a_valid_file_of_ones_own_site_is_checked_like_the_command_and_sent_once
     assert (waiting["fichier"], waiting["code_pre"], waiting["depose_par"], waiting["statut"]) == (
         file.path.name, "PRE51454", "coord@reims.fr", "en attente")
     assert pending(home, {checked.sha256}) == []
+    # Checked by the inbox sensor: its verdict and report at once, before the file is filed.
+    verdict = {"accepted": True, "blocking": 0, "warnings": 2, "report": "reports/PRE51454/r.md",
+               "code_pre": "PRE51454"}
+    notices.write(home, checked.sha256, verdict)
+    [waiting] = pending(home, set())
+    assert (waiting["statut"], waiting["rapport"]) == ("accepté, chargement en cours", "reports/PRE51454/r.md")
     (home.root / "registre").mkdir(exist_ok=True)
-    (home.root / "registre" / f"{checked.sha256}.json").write_text("{}", encoding="utf-8")
+    (home.root / "registre" / f"{checked.sha256}.json").write_text('{"statut": "accepte"}', encoding="utf-8")
+    [waiting] = pending(home, set())
+    assert (waiting["statut"], waiting["rapport"]) == ("accepté, publication à venir", "reports/PRE51454/r.md")
+    assert pending(home, {checked.sha256}) == []  # published: the page shows it from the published copy
+    # Filed before verdicts had notices: shown once published, as before.
+    (home.reports / notices.FOLDER / f"{checked.sha256}.json").unlink()
     assert pending(home, set()) == []
 
 
