@@ -10,8 +10,11 @@ DOSSIER is a data home after a full load (the national benchmark's, kept with `b
 `dagster dev` is started on the copy, as `pre-eval dev` starts it (webserver, daemon, sensors running), and
 the median ZIP of the archive is dropped again N times, each time extracted one day later (a new snapshot
 of that site, which replaces the one in force). For each drop:
-- **verdict**: from the file's arrival in the inbox to its ledger entry (report written, status known);
-- **publication**: from the verdict to the published copy being replaced, split into the wait (the
+- **verdict**: from the file's arrival in the inbox to its notice (`reports/avis/<sha256>.json`: status and
+  report written, shown by /mes-depots), given by the inbox sensor's early check;
+- **classé**: to its ledger entry (`registre/`, and its row of `ingestion.depots`): the ingestion run has
+  filed and loaded it, in the writer's queue;
+- **publication**: from the filing to the published copy being replaced, split into the wait (the
   batching interval, `PRE_INTERVALLE_PUBLICATION_MIN`, and the sensor's tick) and the publication run's
   own duration (from Dagster's run record).
 
@@ -38,7 +41,9 @@ from national import _machine, _median_site, _resubmission  # noqa: E402
 
 from pipelines.common import formats  # noqa: E402
 from pipelines.common.datahome import DataHome  # noqa: E402
+from pipelines.contracts import notices  # noqa: E402
 from pipelines.dev import stop_services, wait_http  # noqa: E402
+from pipelines.ingest.inbox import sha256_of  # noqa: E402
 
 BIN = Path(sys.executable).parent
 VERDICT_TARGET_S = 5.0
@@ -135,7 +140,7 @@ def main() -> int:
     dagster = subprocess.Popen([str(BIN / "dagster"), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1",
                                 "-p", str(port)], cwd=home.root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
-    verdicts, waits, runs, totals = [], [], [], []
+    verdicts, filings, waits, runs, totals = [], [], [], [], []
     try:
         if not wait_http(f"http://127.0.0.1:{port}/server_info", 180):
             raise SystemExit(f"Dagster ne répond pas ; voir {work / 'dagster.log'}")
@@ -144,51 +149,63 @@ def main() -> int:
               f"({formats.number(original.stat().st_size)} octets) ; "
               + ("publication arrêtée" if args.sans_publication else f"intervalle de publication : {interval} min"),
               flush=True)
-        print("| dépôt | verdict | attente de la publication | publication (exécution) | dépôt → publié |")
-        print("|---|---|---|---|---|")
+        print("| dépôt | verdict | classé | attente de la publication | publication (exécution) | dépôt → publié |")
+        print("|---|---|---|---|---|---|")
         for k in range(1, args.depots + 1):
             name = f"renvoi{k}_{original.name.split('_', 2)[-1]}"
             staged = _resubmission(original, work / name, days=k)
             before = _published_version(home)
+            sha = sha256_of(staged)
             dropped_at = time.time()
             os.replace(staged, home.inbox / name)  # arrives whole, as an uploader's rename
+            notice = None
+            while notice is None:
+                if time.time() - dropped_at > args.delai:
+                    raise SystemExit(f"pas de verdict pour {name} après {args.delai} s ; voir {work / 'dagster.log'}")
+                time.sleep(0.05)
+                notice = notices.read(home, sha)
+            verdict = time.time() - dropped_at
+            if notice["statut"] != "accepte" or not (home.root / notice["rapport"]).is_file():
+                raise SystemExit(f"{name} : verdict {notice['statut']} (attendu : accepte, avec son rapport)")
             entry = None
             while entry is None:
                 if time.time() - dropped_at > args.delai:
                     raise SystemExit(f"pas de verdict pour {name} après {args.delai} s ; voir {work / 'dagster.log'}")
                 time.sleep(0.1)
                 entry = _ledger_entry(home, name)
-            verdict = time.time() - dropped_at
+            filed = time.time() - dropped_at
             if entry.get("statut") != "accepte":
                 raise SystemExit(f"{name} : statut {entry.get('statut')} (attendu : accepte)")
             verdicts.append(verdict)
+            filings.append(filed)
             if args.sans_publication:
-                print(f"| {k} | {_s(verdict)} | — | — | — |", flush=True)
+                print(f"| {k} | {_s(verdict)} | {_s(filed)} | — | — | — |", flush=True)
                 continue
             # The publication that includes the file is the first to start after its verdict (the sensor
             # looks at finished ingestion runs); the published copy is replaced by its last step.
-            verdict_at = dropped_at + verdict
+            filed_at = dropped_at + filed
             run = None
             while run is None:
                 if time.time() - dropped_at > args.delai:
                     raise SystemExit(f"pas de publication après {args.delai} s ; voir {work / 'dagster.log'}")
                 time.sleep(0.5)
-                run = _last_publication_run(dagster_home, verdict_at)
+                run = _last_publication_run(dagster_home, filed_at)
             if _published_version(home) == before:
                 raise SystemExit("la publication a réussi sans remplacer la copie publiée")
             duration = run[1] - run[0]
             published = run[1] - dropped_at
-            wait = published - verdict - duration
+            wait = published - filed - duration
             waits.append(wait)
             runs.append(duration)
             totals.append(published)
-            print(f"| {k} | {_s(verdict)} | {_s(wait)} | {_s(duration)} | {_s(published)} |", flush=True)
+            print(f"| {k} | {_s(verdict)} | {_s(filed)} | {_s(wait)} | {_s(duration)} | {_s(published)} |",
+                  flush=True)
     finally:
         stop_services([dagster], timeout=60)
         log.close()
 
     print()
-    for label, values in (("verdict", verdicts), ("attente de la publication", waits),
+    for label, values in (("verdict", verdicts), ("classé", filings), ("attente de la publication", waits),
                           ("publication (exécution)", runs), ("dépôt → publié", totals)):
         if values:
             print(f"- {label} : p50 {_s(statistics.median(values))}, p95 {_s(percentile(values, 95))} "
