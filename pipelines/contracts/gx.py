@@ -143,6 +143,11 @@ def _validation(table: str, rules: list[Rule]):
     return validation
 
 
+def prepare(table: str, rules: list[Rule]) -> None:
+    """Build (once per process) the validation these rules will run with."""
+    _validation(table, rules)
+
+
 def run_suite(table: str, frame: pl.DataFrame, rules: list[Rule]) -> dict[str, list[tuple[int, int]]]:
     """Run the rules on `frame`; return, per rule code, the (submission, line) of failing rows.
 

@@ -205,6 +205,24 @@ def sensor_memory(cursor: str | None) -> dict:
     }
 
 
+_warmed = False
+
+
+def _warm(context: dg.SensorEvaluationContext) -> None:
+    """Once per code server, on a tick with nothing to check: GX imported and its suites built (about
+    5 s), so that the first file's verdict does not wait for them."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+    from pipelines.contracts.validator import warm
+
+    try:
+        warm()
+    except Exception as error:  # only a head start: the first check builds them anyway
+        context.log.warning(f"Préparation des contrôles impossible ({type(error).__name__}).")
+
+
 def early_verdicts(context: dg.SensorEvaluationContext, home: DataHome, pending: list[tuple[str, InboxFile]],
                    memory: dict) -> None:
     """Check, in this long-lived process, the files whose run is requested for the first time
@@ -218,6 +236,7 @@ def early_verdicts(context: dg.SensorEvaluationContext, home: DataHome, pending:
     precheck.remove(precheck.leftovers(home))
     first = [file for _, file in pending if file.sha256 not in seen]
     if not first:
+        _warm(context)
         return
     try:
         verdicts = check_early(home, first)
