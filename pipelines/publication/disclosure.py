@@ -604,6 +604,9 @@ class Protection:
     secondary: int = 0  # counts masked to protect others
     seconds: float = 0.0
     reused_periods: int = 0  # periods whose masks were recalled unchanged (see `protect`'s memo)
+    incremental_periods: int = 0  # periods solved again from their last protection
+    groups: int = 0  # groups of masked counts in the periods solved (at their start)
+    visited_groups: int = 0  # of which examined
 
 
 def _free(system: PeriodSystem, free: set[Var], var: Var) -> None:
@@ -934,8 +937,39 @@ class Groups:
         return self.root(top)
 
 
+@dataclass
+class Previous:
+    """A period's last protection: its rows (unmasked values) with, per row, whether its effectif and its
+    numerator were masked, and the hierarchy it was protected with. Kept in the memo folder (under
+    secret/, never published) to start the period's next protection from it (see `_protect_period`)."""
+
+    rows: pl.DataFrame  # PREVIOUS_COLUMNS
+    sites: pl.DataFrame
+
+
+@dataclass
+class PeriodStats:
+    primary: int = 0
+    secondary: int = 0
+    groups: int = 0  # groups of masked counts at the start
+    visited: int = 0  # of which examined (all of them without a previous protection)
+    incremental: bool = False
+
+
 def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indicator], threshold: int,
-                    seed: bytes) -> tuple[set[Var], PeriodSystem, int, int]:
+                    seed: bytes, previous: Previous | None = None) -> tuple[set[Var], PeriodSystem, PeriodStats]:
+    """The masks of one period. Without `previous`, from the primary rule: every group of masked counts is
+    examined, and counts are masked in complement until every masked count is wide enough.
+
+    With `previous` (the same period's last protection, complete under the same rules, threshold and key),
+    the protection starts from its masks and examines only the groups whose program may differ from
+    then: the masks of counts whose value is unchanged are kept (with the primary masks of today), and a
+    group is examined when one of its relations holds a "touched" count (a changed value, a relation
+    added or removed, a count masked then and not now or the reverse). Every other group has exactly
+    the program it had at the end of the previous protection, where each of its masked counts was proved
+    wide enough (or nothing more could hide it): that proof still holds. The examined groups are
+    completed as without `previous`. The masks then depend on the previous ones: fewer cells change from
+    one publication to the next, and a period with one changed site is not solved whole again."""
     system = _system(rows, sites, rules)
     free: set[Var] = set()
     for i in range(len(rows)):
@@ -947,11 +981,19 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
             n, base = system.values[num], system.values[eff]
             if 1 <= n < threshold or 1 <= base - n < threshold:
                 free.add(num)
-    primary = len(free)
+    stats = PeriodStats(primary=len(free))
+    touched = _warm_start(system, free, previous, rules) if previous is not None else None
     groups = Groups(system)
     for var in sorted(free):
         groups.add(var)
-    dirty = {groups.root(var) for var in free}
+    roots = {groups.root(var) for var in free}
+    if touched is None:
+        dirty = roots
+    else:
+        dirty = {groups.root(var) for var in free
+                 if var in touched or not touched.isdisjoint(system.neighbours(var))}
+        stats.incremental = True
+    stats.groups, stats.visited = len(roots), len(dirty)
     # Masking one more count only widens what a reader can reach for the others (the shown values
     # stay a feasible point), so an objective proved wide enough once stays so.
     proved: set[str] = set()
@@ -1008,17 +1050,56 @@ def _protect_period(rows: list[dict], sites: pl.DataFrame, rules: dict[str, Indi
                 near |= _neighbourhood(system, var, hops=2)
             near.update(objective)
             dirty.update(groups.root(var) for var in merged)
-    return free, system, primary, len(free) - primary
+    stats.secondary = len(free) - stats.primary
+    return free, system, stats
 
 
-def _protect_job(job: tuple[pl.DataFrame, pl.DataFrame, int, bytes]) -> tuple[pl.DataFrame, int, int]:
-    """One period (run in a worker process when there are many)."""
-    frame, sites, threshold, seed = job
+def _constraint_set(system: PeriodSystem) -> set[tuple]:
+    return {(c.equality, frozenset(c.coeffs.items())) for c in system.constraints}
+
+
+def _warm_start(system: PeriodSystem, free: set[Var], previous: Previous, rules: dict[str, Indicator]) -> set[Var]:
+    """Add to `free` (today's primary masks) the previous masks of counts whose value is unchanged; return
+    the touched counts: those whose value, relations or mask differ from the previous protection's."""
+    rows = previous.rows.to_dicts()
+    before = _system(rows, previous.sites, rules)
+    masked_before: set[Var] = set()
+    for i, row in enumerate(rows):
+        if row[PREVIOUS_EFF]:
+            masked_before.add(before.eff_var[i])
+        if row[PREVIOUS_NUM] and before.num_var[i] is not None:
+            masked_before.add(before.num_var[i])
+    changed = {var for var, value in system.values.items() if before.values.get(var) != value}
+    touched = set(changed)
+    # A relation added or removed (a row appeared or left, the hierarchy moved) touches all its counts.
+    for _, coeffs in _constraint_set(system) ^ _constraint_set(before):
+        touched.update(var for var, _ in coeffs)
+    # Any starting set would do (the touched groups are completed, the others were complete): the
+    # previous masks of unchanged counts: a cell masked in one publication is not shown in the next with
+    # the same figures (the two together would give it away).
+    for var in sorted(masked_before):
+        if var in system.values and var not in changed:
+            _free(system, free, var)
+    touched.update(var for var in system.values if (var in free) != (var in masked_before))
+    return touched
+
+
+PREVIOUS_EFF, PREVIOUS_NUM = "_masque_effectif", "_masque_numerateur"
+
+
+def _protect_job(job: tuple) -> tuple[pl.DataFrame, int, int, PeriodStats]:
+    """One period (run in a worker process when there are many): job = (frame, sites, threshold, seed[,
+    previous]). The frame comes back with `masque`, and with PREVIOUS_EFF and PREVIOUS_NUM (what
+    `Previous` keeps)."""
+    frame, sites, threshold, seed, *rest = job
     rows = frame.to_dicts()
-    free, system, primary, secondary = _protect_period(rows, sites, _rules(), threshold, seed)
-    masked = [system.eff_var[i] in free or (system.num_var[i] is not None and system.num_var[i] in free)
-              for i in range(len(rows))]
-    return frame.with_columns(pl.Series(MASK_COLUMN, masked, dtype=pl.Boolean)), primary, secondary
+    free, system, stats = _protect_period(rows, sites, _rules(), threshold, seed, rest[0] if rest else None)
+    eff = [system.eff_var[i] in free for i in range(len(rows))]
+    num = [system.num_var[i] is not None and system.num_var[i] in free for i in range(len(rows))]
+    return frame.with_columns(pl.Series(MASK_COLUMN, [a or b for a, b in zip(eff, num, strict=True)],
+                                        dtype=pl.Boolean),
+                              pl.Series(PREVIOUS_EFF, eff, dtype=pl.Boolean),
+                              pl.Series(PREVIOUS_NUM, num, dtype=pl.Boolean)), stats.primary, stats.secondary, stats
 
 
 ROW_KEY = ("periode", "indicateur", "niveau", "territoire", "categorie")
@@ -1070,6 +1151,42 @@ def _remember(memo: Path, key: str, mask: list[bool], primary: int, secondary: i
     os.replace(tmp, memo / f"{key}.json")
 
 
+PREVIOUS_FOLDER = "precedentes"  # under the memo folder: each period's last protection (`Previous`)
+PREVIOUS_COLUMNS = ("indicateur", "categorie", "niveau", "territoire", "valeur", "effectif", PREVIOUS_EFF, PREVIOUS_NUM)
+
+
+def _previous_path(memo: Path, period: str, threshold: int, seed: bytes) -> Path:
+    """Where a period's last protection is kept: named by the key's HMAC of the period, the rules and the
+    threshold, so that a protection made under other rules, another threshold or another key is never
+    a starting point (and the file name tells nothing of the period)."""
+    digest = hmac.new(seed or b"-", digestmod=hashlib.sha256)
+    for part in (_RULES_VERSION, str(threshold).encode(), period.encode("utf-8")):
+        digest.update(hashlib.sha256(part).digest())
+    return memo / PREVIOUS_FOLDER / f"{digest.hexdigest()}.parquet"
+
+
+def _keep_previous(path: Path, frame: pl.DataFrame, sites: pl.DataFrame) -> None:
+    """One file, written whole then swapped in: the rows and the hierarchy they were protected with."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    hierarchy = json.dumps(sites.select("code_pre", "departement", "region").rows())
+    frame.select(PREVIOUS_COLUMNS).write_parquet(tmp, metadata={"hierarchie": hierarchy})
+    os.replace(tmp, path)
+
+
+def _load_previous(path: Path) -> Previous | None:
+    try:
+        rows = pl.read_parquet(path)
+        hierarchy = json.loads(pl.read_parquet_metadata(path)["hierarchie"])
+        if tuple(rows.columns) != PREVIOUS_COLUMNS:
+            return None
+        sites = pl.DataFrame(hierarchy, schema={"code_pre": pl.String, "departement": pl.String,
+                                                "region": pl.String}, orient="row")
+        return Previous(rows, sites)
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+        return None  # absent or damaged: the period is solved whole
+
+
 def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | None = None,
             seed: bytes = b"", memo: Path | None = None) -> Protection:
     """Mask `indicators` (shaped like `marts.indicateurs`) so that no masked count can be narrowed
@@ -1078,8 +1195,10 @@ def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | N
 
     With `memo` (a folder), each period's masks are kept under the hash of what they depend on, and
     a period whose rows, hierarchy, rules, threshold and key are unchanged reuses them instead of
-    being solved again (a site's new file usually changes its recent periods only). The folder
-    then holds the current periods' masks only."""
+    being solved again (a site's new file usually changes its recent periods only). A changed period
+    starts from its last protection (`Previous`, in the memo's PREVIOUS_FOLDER) and examines only the
+    groups of masked counts its changes touch (`_protect_period`). The folder then holds the current
+    periods' masks and last protections only."""
     started = time.perf_counter()
     threshold = settings.load().SEUIL_SECRET if threshold is None else threshold
     periods = [frame for _, frame in indicators.sort(ROW_KEY).group_by(["periode"], maintain_order=True)]
@@ -1095,21 +1214,34 @@ def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | N
         mask, p, s = hit
         frames[i] = frame.with_columns(pl.Series(MASK_COLUMN, mask, dtype=pl.Boolean))
         primary, secondary, reused = primary + p, secondary + s, reused + 1
-    jobs = [(periods[i], sites, threshold, seed) for i in todo]
-    for i, (frame, p, s) in zip(todo, workers.ordered_map(_protect_job, jobs, parallel_from=4), strict=True):
-        frames[i] = frame
+    kept = [_previous_path(memo, frame["periode"][0], threshold, seed) if memo is not None else None
+            for frame in periods]
+    jobs = [(periods[i], sites, threshold, seed, _load_previous(kept[i]) if kept[i] else None) for i in todo]
+    result = Protection(indicators, reused_periods=reused)
+    for i, (frame, p, s, stats) in zip(todo, workers.ordered_map(_protect_job, jobs, parallel_from=4), strict=True):
+        frames[i] = frame.drop(PREVIOUS_EFF, PREVIOUS_NUM)
         primary, secondary = primary + p, secondary + s
+        result.incremental_periods += stats.incremental
+        result.groups += stats.groups
+        result.visited_groups += stats.visited
         if memo is not None:
+            _keep_previous(kept[i], frame, sites)
             _remember(memo, keys[i], frame[MASK_COLUMN].to_list(), p, s)
     if memo is not None and memo.is_dir():
         current = {f"{k}.json" for k in keys}
         for old in memo.glob("*.json"):
             if old.name not in current:
                 old.unlink(missing_ok=True)
+        current = {path.name for path in kept if path is not None}
+        for old in (memo / PREVIOUS_FOLDER).glob("*.parquet"):
+            if old.name not in current:
+                old.unlink(missing_ok=True)
     out = pl.concat(frames) if frames else indicators.with_columns(pl.lit(False).alias(MASK_COLUMN))
     hidden = [c for c in ("valeur", "effectif", "borne_basse", "borne_haute") if c in out.columns]
     out = out.with_columns(pl.when(pl.col(MASK_COLUMN)).then(None).otherwise(pl.col(c)).alias(c) for c in hidden)
-    return Protection(out, primary, secondary, time.perf_counter() - started, reused)
+    result.masked, result.primary, result.secondary = out, primary, secondary
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 # --------------------------------------------------------------------------- audit

@@ -192,7 +192,11 @@ def random_tree(rng: random.Random):
     return tree
 
 
-def random_indicators(rng: random.Random, tree, values=(0, 0, 1, 2, 3, 5, 8, 10, 11, 12, 15, 25, 40, 90, 300)):
+def random_indicators(rng: random.Random, tree, values=(0, 0, 1, 2, 3, 5, 8, 10, 11, 12, 15, 25, 40, 90, 300),
+                      change: tuple[str, str] | None = None):
+    """Indicators of two periods, upper levels summing their sites. With `change` (period, site), that
+    site's counts in that period are drawn again (as after its new file); everything else is the same
+    as without it, for the same `rng` state."""
     sites = [s for d in tree.values() for ss in d.values() for s in ss]
 
     def small() -> int:
@@ -207,6 +211,14 @@ def random_indicators(rng: random.Random, tree, values=(0, 0, 1, 2, 3, 5, 8, 10,
         volets = {v: {s: small() for s in sites} for v in ("SCOLARITE", "SANTE")}
         requests = {st: {s: small() for s in sites} for st in ("CMPP", "PRE")}
         attended = {s: small() for s in sites}
+        if change is not None and change[0] == period:
+            other, site = random.Random(repr(change)), change[1]
+            entries_bands[site] = [other.choice(values) for _ in range(4)]
+            school[site] = other.randint(0, sum(entries_bands[site]))
+            children[site] = other.choice(values)
+            girls[site] = other.randint(0, children[site])
+            for by_site in (*volets.values(), *requests.values(), attended):
+                by_site[site] = other.choice(values)
         for level, code, members in territories(tree):
             e = sum(sum(entries_bands[s]) for s in members)
             rows.append(("entrees", "", level, code, period, float(e), e))
@@ -315,10 +327,82 @@ def test_remembered_masks_are_the_masks_solved_afresh(tmp_path):
                               .then(pl.col("effectif") + 1).otherwise(pl.col("effectif")).alias("effectif"))
     assert not changed.equals(df)
     after = protect(changed, sites, threshold=S, seed=b"k", memo=memo)
-    assert after.reused_periods == 1
-    assert _masked_cells(after.masked) == _masked_cells(protect(changed, sites, threshold=S, seed=b"k").masked)
-    # Only the current periods' masks are kept.
+    assert (after.reused_periods, after.incremental_periods) == (1, 1)
+    fresh = protect(changed, sites, threshold=S, seed=b"k").masked
+    kept = pl.col("periode") == "2023-2024"
+    assert _masked_cells(after.masked.filter(kept)) == _masked_cells(fresh.filter(kept))
+    found = attack(after.masked, sites, threshold=S)
+    assert found.narrow == [] and found.primary_violations == []
+    # Only the current periods' masks and last protections are kept.
     assert len(list(memo.glob("*.json"))) == 2
+    assert len(list((memo / disclosure.PREVIOUS_FOLDER).glob("*.parquet"))) == 2
+
+
+def _two_versions(seed: int):
+    """Indicators, then the same after one site's counts of 2023 were drawn again."""
+    rng = random.Random(300 + seed)
+    tree = random_tree(rng)
+    state = rng.getstate()
+    before = random_indicators(rng, tree)
+    site = random.Random(seed).choice(sorted(s for d in tree.values() for ss in d.values() for s in ss))
+    rng.setstate(state)
+    after = random_indicators(rng, tree, change=("2023", site))
+    return before, after, sites_frame(tree)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_changed_period_is_protected_again_from_its_last_protection(seed, tmp_path):
+    """A site's new file changes a period: its protection starts from the last one and examines only the
+    groups its changes touch. The intruder finds nothing, and every cell masked before whose figures did
+    not change stays masked (a reader comparing the two publications learns nothing from such a cell)."""
+    before, after, sites = _two_versions(seed)
+    assert not before.equals(after)
+    memo = tmp_path / "masques"
+    first = protect(before, sites, threshold=S, seed=b"k", memo=memo)
+    second = protect(after, sites, threshold=S, seed=b"k", memo=memo)
+    assert (second.reused_periods, second.incremental_periods) == (1, 1)
+    assert 0 < second.visited_groups <= second.groups
+    found = attack(second.masked, sites, threshold=S)
+    assert found.primary_violations == []
+    assert found.narrow == [], found.narrow[:5]
+    assert audit(second.masked, sites, threshold=S).passed
+    key = ["indicateur", "categorie", "niveau", "territoire", "periode"]
+    same = before.join(after, on=key, suffix="_apres").filter(
+        pl.col("valeur").eq_missing(pl.col("valeur_apres")) & pl.col("effectif").eq_missing(pl.col("effectif_apres")))
+    was_masked = same.join(first.masked.filter(pl.col(MASK_COLUMN)).select(key), on=key)
+    still = was_masked.join(second.masked.select(*key, MASK_COLUMN), on=key)
+    assert still.height == was_masked.height > 0 and still[MASK_COLUMN].all()
+
+
+def test_an_unchanged_period_started_from_its_last_protection_examines_nothing(tmp_path):
+    rng = random.Random(8)
+    tree = random_tree(rng)
+    df, sites = random_indicators(rng, tree), sites_frame(tree)
+    memo = tmp_path / "masques"
+    first = protect(df, sites, threshold=S, seed=b"k", memo=memo)
+    for remembered in memo.glob("*.json"):
+        remembered.unlink()  # the masks are not recalled: the periods start from their last protection
+    again = protect(df, sites, threshold=S, seed=b"k", memo=memo)
+    assert (again.reused_periods, again.incremental_periods, again.visited_groups) == (0, 2, 0)
+    assert again.groups > 0
+    assert _masked_cells(again.masked) == _masked_cells(first.masked)
+
+
+def test_a_damaged_or_foreign_last_protection_is_not_a_starting_point(tmp_path):
+    before, after, sites = _two_versions(3)
+    memo = tmp_path / "masques"
+    protect(before, sites, threshold=S, seed=b"k", memo=memo)
+    files = sorted((memo / disclosure.PREVIOUS_FOLDER).glob("*.parquet"))
+    assert len(files) == 2
+    for path in files:
+        path.write_bytes(path.read_bytes()[:100])
+    redone = protect(after, sites, threshold=S, seed=b"k", memo=memo)
+    assert redone.incremental_periods == 0
+    assert _masked_cells(redone.masked) == _masked_cells(protect(after, sites, threshold=S, seed=b"k").masked)
+    # Protected under another key or threshold, a period is never started from these.
+    protect(before, sites, threshold=S, seed=b"k", memo=memo)
+    assert protect(after, sites, threshold=S, seed=b"autre", memo=memo).incremental_periods == 0
+    assert protect(after, sites, threshold=S + 1, seed=b"k", memo=memo).incremental_periods == 0
 
 
 def test_a_damaged_or_foreign_memory_is_not_trusted(tmp_path):
