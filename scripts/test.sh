@@ -34,7 +34,9 @@ echo "== postgresql"
 install_debian postgresql PostgreSQL "les tests de l'instance Dagster" 'ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1'
 echo "== pytest"
 set +e
-.venv/bin/python -m pytest -n 2 --dist loadfile --durations=25 "$@"
+# Three workers on two cores: many tests wait on servers, daemons and browsers (a test file of them used
+# 81 % of one core), and a third worker fills that time.
+.venv/bin/python -m pytest -n 3 --dist loadfile --durations=25 "$@"
 status=$?
 set -e
 echo "Durée totale des tests : $(( $(date +%s) - start )) s"

@@ -235,6 +235,8 @@ def test_a_coordinator_checks_and_sends_through_the_portal(browser, platform):
         assert "ACCEPTÉ" in text
         page.get_by_role("button", name="Envoyer").dblclick()
         _ready(page)
+        # The rerun that files it may end after the page looks ready on a busy machine: wait for its message.
+        page.get_by_text("Fichier reçu").first.wait_for(timeout=TIMEOUT_MS)
         assert "Fichier reçu" in _body(page)
         page.screenshot(path=str(SCREENSHOTS / "depot-envoye.png"), full_page=True)
         # The running sensor handles it; « Mes dépôts » shows it accepted, sent by the coordinator.
