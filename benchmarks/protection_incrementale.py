@@ -9,7 +9,8 @@ of `--periodes`), one after the other on one core:
 1. AVANT's period is protected whole, with a memo folder (what the publication in force did);
 2. APRES's period is protected with that memo folder: it starts from AVANT's protection and examines only
    the groups of masked counts the change touches (`disclosure._protect_period`);
-3. APRES's period is protected whole, without memo (what the publication did before this change);
+3. APRES's period is protected whole, without memo (what the publication did before this change; skipped
+   with `--sans-complete-apres`, AVANT's whole protection then being the reference);
 4. the project's intruder (`disclosure.audit`) attacks the masks of step 2.
 
 It prints, per period, the rows changed, the three times, the groups examined, the rows masked by steps 2
@@ -57,6 +58,9 @@ def main() -> int:
     parser.add_argument("apres", help="dossier de données après le dépôt")
     parser.add_argument("--periodes", help="ces périodes seulement (séparées par des virgules ; par défaut, "
                                            "celles dont les lignes ont changé)")
+    parser.add_argument("--sans-complete-apres", action="store_true",
+                        help="ne pas protéger APRES en entier (étape 3) ; la protection complète d'AVANT "
+                             "sert alors de référence")
     args = parser.parse_args()
     before, sites_before = warehouse_indicators(args.avant)
     after, sites_after = warehouse_indicators(args.apres)
@@ -87,9 +91,12 @@ def main() -> int:
             started = time.perf_counter()
             incremental = disclosure.protect(a, sites_after, threshold=threshold, seed=SEED, memo=memo)
             incremental_s = time.perf_counter() - started
-        started = time.perf_counter()
-        whole = disclosure.protect(a, sites_after, threshold=threshold, seed=SEED)
-        whole_s = time.perf_counter() - started
+        whole = None
+        whole_s = whole_before  # the reference when step 3 is skipped
+        if not args.sans_complete_apres:
+            started = time.perf_counter()
+            whole = disclosure.protect(a, sites_after, threshold=threshold, seed=SEED)
+            whole_s = time.perf_counter() - started
         attack = disclosure.audit(incremental.masked, sites_after, threshold=threshold)
         failed += not attack.passed
         totals = [totals[0] + whole_before, totals[1] + incremental_s, totals[2] + whole_s]
@@ -98,10 +105,11 @@ def main() -> int:
                    f"{len(attack.primary_violations)} lignes sous le seuil")
         print(f"| {period} | {formats.number(a.height)} | {formats.number(changed)} | {_s(whole_before)} | "
               f"{_s(incremental_s)} | {formats.number(incremental.visited_groups)} / "
-              f"{formats.number(incremental.groups)} | {_s(whole_s)} | "
+              f"{formats.number(incremental.groups)} | {_s(whole_s) if whole is not None else '—'} | "
               f"{formats.number(whole_s / max(incremental_s, 1e-9), 1)} | "
               f"{formats.number(int(incremental.masked[disclosure.MASK_COLUMN].sum()))} / "
-              f"{formats.number(int(whole.masked[disclosure.MASK_COLUMN].sum()))} | {verdict} |", flush=True)
+              f"{formats.number(int(whole.masked[disclosure.MASK_COLUMN].sum())) if whole is not None else '—'} | "
+              f"{verdict} |", flush=True)
     if rows:
         print(f"| total | | | {_s(totals[0])} | {_s(totals[1])} | | {_s(totals[2])} | "
               f"{formats.number(totals[2] / max(totals[1], 1e-9), 1)} | | "

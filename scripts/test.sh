@@ -34,9 +34,9 @@ echo "== postgresql"
 install_debian postgresql PostgreSQL "les tests de l'instance Dagster" 'ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1'
 echo "== pytest"
 set +e
-# Three workers on two cores: many tests wait on servers, daemons and browsers (a test file of them used
-# 81 % of one core), and a third worker fills that time.
-.venv/bin/python -m pytest -n 3 --dist loadfile --durations=25 "$@"
+# Two workers on two cores: a third made the run slower (1 885 s instead of about 1 650 s, 2026-12-02: the
+# machine was already 97 % busy, docs/performance.md).
+.venv/bin/python -m pytest -n 2 --dist loadfile --durations=25 "$@"
 status=$?
 set -e
 echo "Durée totale des tests : $(( $(date +%s) - start )) s"

@@ -19,9 +19,9 @@ from support import ProcessedHomes
 
 
 def pytest_addoption(parser):
-    parser.addoption("--crash-trials", type=int, default=4,
+    parser.addoption("--crash-trials", type=int, default=3,
                      help="number of SIGKILL trials of integration/test_crash_safety.py, their kill points "
-                          "spread evenly over a run (default 4)")
+                          "spread evenly over a run (default 3)")
 
 
 def pytest_generate_tests(metafunc):

@@ -4,7 +4,7 @@ After each kill the warehouse holds either the old or the new snapshot of the si
 tables from the same submission), never a mix; the next `pre-eval process` completes the work;
 every file is in exactly one of inbox / archive / quarantine, and the ledger agrees.
 
-Trials: `--crash-trials N` (default 4 in CI; run with `--crash-trials 20` or more on demand), their kill
+Trials: `--crash-trials N` (default 3 in CI; run with `--crash-trials 20` or more on demand), their kill
 points spread evenly over a full run.
 """
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 CONTRACTS = load_contracts()
 SITES = {"PRE51454"}
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-SLOW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SLOW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _refused_cleanly(sub) -> None:
