@@ -60,7 +60,7 @@ def main() -> int:
         masks, seconds = [], []
         for _name, module in versions:
             started = time.perf_counter()
-            masked, _primary, _secondary = module._protect_job((frame, sites, threshold, SEED))
+            masked = module._protect_job((frame, sites, threshold, SEED))[0]  # (frame, counts…) at any revision
             seconds.append(time.perf_counter() - started)
             masks.append("".join("1" if m else "0" for m in masked[disclosure.MASK_COLUMN].to_list()))
         cells = [f"{formats.number(t, 1)} s | {hashlib.sha256(m.encode()).hexdigest()[:12]}"

@@ -1077,7 +1077,7 @@ def _warm_start(system: PeriodSystem, free: set[Var], previous: Previous, rules:
     # Any starting set would do (the touched groups are completed, the others were complete): the
     # previous masks of unchanged counts: a cell masked in one publication is not shown in the next with
     # the same figures (the two together would give it away).
-    for var in sorted(masked_before):
+    for var in masked_before:  # `_free` adds a closure: the order does not matter
         if var in system.values and var not in changed:
             _free(system, free, var)
     touched.update(var for var in system.values if (var in free) != (var in masked_before))
@@ -1087,7 +1087,7 @@ def _warm_start(system: PeriodSystem, free: set[Var], previous: Previous, rules:
 PREVIOUS_EFF, PREVIOUS_NUM = "_masque_effectif", "_masque_numerateur"
 
 
-def _protect_job(job: tuple) -> tuple[pl.DataFrame, int, int, PeriodStats]:
+def _protect_job(job: tuple) -> tuple[pl.DataFrame, PeriodStats]:
     """One period (run in a worker process when there are many): job = (frame, sites, threshold, seed[,
     previous]). The frame comes back with `masque`, and with PREVIOUS_EFF and PREVIOUS_NUM (what
     `Previous` keeps)."""
@@ -1099,7 +1099,7 @@ def _protect_job(job: tuple) -> tuple[pl.DataFrame, int, int, PeriodStats]:
     return frame.with_columns(pl.Series(MASK_COLUMN, [a or b for a, b in zip(eff, num, strict=True)],
                                         dtype=pl.Boolean),
                               pl.Series(PREVIOUS_EFF, eff, dtype=pl.Boolean),
-                              pl.Series(PREVIOUS_NUM, num, dtype=pl.Boolean)), stats.primary, stats.secondary, stats
+                              pl.Series(PREVIOUS_NUM, num, dtype=pl.Boolean)), stats
 
 
 ROW_KEY = ("periode", "indicateur", "niveau", "territoire", "categorie")
@@ -1113,9 +1113,13 @@ def _period_key(frame: pl.DataFrame, sites: pl.DataFrame, threshold: int, seed: 
     links = sorted({row for row in sites.select("code_pre", "departement", "region").iter_rows()
                     if ("pre", row[0]) in present or ("departement", row[1]) in present
                     or ("region", row[2]) in present})
+    return _keyed_digest(seed, _RULES_VERSION, str(threshold).encode(), repr(links).encode(),
+                         frame.select((*ROW_KEY, "valeur", "effectif")).write_csv().encode("utf-8"))
+
+
+def _keyed_digest(seed: bytes, *parts: bytes) -> str:
     digest = hmac.new(seed or b"-", digestmod=hashlib.sha256)
-    for part in (_RULES_VERSION, str(threshold).encode(), repr(links).encode(),
-                 frame.select((*ROW_KEY, "valeur", "effectif")).write_csv().encode("utf-8")):
+    for part in parts:
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
 
@@ -1159,10 +1163,8 @@ def _previous_path(memo: Path, period: str, threshold: int, seed: bytes) -> Path
     """Where a period's last protection is kept: named by the key's HMAC of the period, the rules and the
     threshold, so that a protection made under other rules, another threshold or another key is never
     a starting point (and the file name tells nothing of the period)."""
-    digest = hmac.new(seed or b"-", digestmod=hashlib.sha256)
-    for part in (_RULES_VERSION, str(threshold).encode(), period.encode("utf-8")):
-        digest.update(hashlib.sha256(part).digest())
-    return memo / PREVIOUS_FOLDER / f"{digest.hexdigest()}.parquet"
+    name = _keyed_digest(seed, _RULES_VERSION, str(threshold).encode(), period.encode("utf-8"))
+    return memo / PREVIOUS_FOLDER / f"{name}.parquet"
 
 
 def _keep_previous(path: Path, frame: pl.DataFrame, sites: pl.DataFrame) -> None:
@@ -1185,6 +1187,13 @@ def _load_previous(path: Path) -> Previous | None:
         return Previous(rows, sites)
     except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
         return None  # absent or damaged: the period is solved whole
+
+
+def _prune(files: Iterable[Path], current: set[str]) -> None:
+    """Remove the memo's files of periods or states no longer current."""
+    for old in files:
+        if old.name not in current:
+            old.unlink(missing_ok=True)
 
 
 def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | None = None,
@@ -1218,24 +1227,18 @@ def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | N
             for frame in periods]
     jobs = [(periods[i], sites, threshold, seed, _load_previous(kept[i]) if kept[i] else None) for i in todo]
     result = Protection(indicators, reused_periods=reused)
-    for i, (frame, p, s, stats) in zip(todo, workers.ordered_map(_protect_job, jobs, parallel_from=4), strict=True):
+    for i, (frame, stats) in zip(todo, workers.ordered_map(_protect_job, jobs, parallel_from=4), strict=True):
         frames[i] = frame.drop(PREVIOUS_EFF, PREVIOUS_NUM)
-        primary, secondary = primary + p, secondary + s
+        primary, secondary = primary + stats.primary, secondary + stats.secondary
         result.incremental_periods += stats.incremental
         result.groups += stats.groups
         result.visited_groups += stats.visited
         if memo is not None:
             _keep_previous(kept[i], frame, sites)
-            _remember(memo, keys[i], frame[MASK_COLUMN].to_list(), p, s)
+            _remember(memo, keys[i], frame[MASK_COLUMN].to_list(), stats.primary, stats.secondary)
     if memo is not None and memo.is_dir():
-        current = {f"{k}.json" for k in keys}
-        for old in memo.glob("*.json"):
-            if old.name not in current:
-                old.unlink(missing_ok=True)
-        current = {path.name for path in kept if path is not None}
-        for old in (memo / PREVIOUS_FOLDER).glob("*.parquet"):
-            if old.name not in current:
-                old.unlink(missing_ok=True)
+        _prune(memo.glob("*.json"), {f"{k}.json" for k in keys})
+        _prune((memo / PREVIOUS_FOLDER).glob("*.parquet"), {path.name for path in kept if path is not None})
     out = pl.concat(frames) if frames else indicators.with_columns(pl.lit(False).alias(MASK_COLUMN))
     hidden = [c for c in ("valeur", "effectif", "borne_basse", "borne_haute") if c in out.columns]
     out = out.with_columns(pl.when(pl.col(MASK_COLUMN)).then(None).otherwise(pl.col(c)).alias(c) for c in hidden)
