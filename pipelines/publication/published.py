@@ -60,8 +60,9 @@ def secret_seed(home: DataHome) -> bytes:
 
 def masked_indicators(con: duckdb.DuckDBPyConnection, home: DataHome) -> disclosure.Protection:
     """`marts.indicateurs` of the warehouse, masked for everyone who is not an analyst."""
-    indicators = con.sql("select * from marts.indicateurs").pl()
-    return disclosure.protect(indicators, hierarchy(con), seed=secret_seed(home), memo=home.secret / MEMO_FOLDER)
+    # The frame is not kept under a name here: `protect` sorts it, and the unsorted copy is freed then.
+    return disclosure.protect(con.sql("select * from marts.indicateurs").pl(), hierarchy(con),
+                              seed=secret_seed(home), memo=home.secret / MEMO_FOLDER)
 
 
 def hierarchy(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

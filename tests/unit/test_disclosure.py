@@ -388,6 +388,35 @@ def test_an_unchanged_period_started_from_its_last_protection_examines_nothing(t
     assert _masked_cells(again.masked) == _masked_cells(first.masked)
 
 
+def test_periods_solved_on_workers_give_the_masks_solved_in_one_process(tmp_path, monkeypatch):
+    """Large periods go to worker processes, largest first; the masks, and the last protections the
+    next publication starts from, are those of one process."""
+    from pipelines.common import workers
+
+    rng = random.Random(9)
+    tree = random_tree(rng)
+    df, sites = random_indicators(rng, tree), sites_frame(tree)
+    # Three periods of three sizes, so that the largest-first order differs from the periods' order.
+    df = pl.concat([df.filter((pl.col("periode") != "2023-2024") | (pl.col("indicateur") != "cout_par_enfant")),
+                    df.filter((pl.col("periode") == "2023") & pl.col("indicateur").is_in(["entrees", "part_age"]))
+                    .with_columns(periode=pl.lit("2022"))])
+    assert df.group_by("periode").len()["len"].n_unique() == 3
+    alone = protect(df, sites, threshold=S, seed=b"k", memo=tmp_path / "un")
+    monkeypatch.setenv("PRE_PROCESSUS", "2")
+    monkeypatch.setattr(disclosure, "PARALLEL_ROWS", 0)  # two periods are enough to start the workers
+    monkeypatch.setattr(workers, "peak_worker_kb", 0)
+    shared = protect(df.sample(fraction=1.0, shuffle=True, seed=2), sites, threshold=S, seed=b"k",
+                     memo=tmp_path / "deux")
+    assert workers.peak_worker_kb > 0  # the periods were solved in worker processes
+    assert _masked_cells(shared.masked) == _masked_cells(alone.masked)
+    assert (shared.primary, shared.secondary) == (alone.primary, alone.secondary)
+    for remembered in (tmp_path / "deux").glob("*.json"):
+        remembered.unlink()
+    again = protect(df, sites, threshold=S, seed=b"k", memo=tmp_path / "deux")
+    assert (again.incremental_periods, again.visited_groups) == (3, 0)
+    assert _masked_cells(again.masked) == _masked_cells(alone.masked)
+
+
 def test_a_damaged_or_foreign_last_protection_is_not_a_starting_point(tmp_path):
     before, after, sites = _two_versions(3)
     memo = tmp_path / "masques"
