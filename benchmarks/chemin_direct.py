@@ -131,10 +131,12 @@ def main() -> int:
     interval = str(args.intervalle_publication)
     env = {**os.environ, "PRE_HOME": str(home.root), "DAGSTER_HOME": str(dagster_home),
            "PRE_INTERVALLE_PUBLICATION_MIN": interval}
-    from pipelines.process import dagster_instance
+    from pipelines.process import dagster_instance, release_interrupted_runs
 
     os.environ.update(PRE_HOME=str(home.root), DAGSTER_HOME=str(dagster_home))
-    dagster_instance(home)  # writes the instance's dagster.yaml, as `pre-eval dev` does
+    # Writes the instance's dagster.yaml and frees the queue of runs killed with an earlier service, as
+    # `pre-eval dev` does.
+    release_interrupted_runs(dagster_instance(home))
     log = (work / "dagster.log").open("w", encoding="utf-8")
     if args.sans_publication:
         # Stopped in the instance before the daemon starts: with no publication yet, the first verdict would

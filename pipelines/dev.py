@@ -33,7 +33,7 @@ from pipelines.common import formats
 from pipelines.common.datahome import DataHome
 from pipelines.ingest.inbox import is_being_written
 from pipelines.ingest.lifecycle import UNKNOWN_SITE
-from pipelines.process import InstanceUnavailable, dagster_home, dagster_instance
+from pipelines.process import InstanceUnavailable, dagster_home, dagster_instance, release_interrupted_runs
 
 # The dashboard is run from the source checkout (`dashboards/` is not part of the wheel).
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def start_services(home: DataHome, *, dagster_port: int, dashboard_port: int, ho
     `logs`: the files that receive the output of `dagster dev` (with the runs it launches) and of the
     dashboard; without them, the terminal does."""
     home.ensure()
-    dagster_instance(home)
+    release_interrupted_runs(dagster_instance(home))  # else a run killed with its service holds the queue
     dagster_env = dict(os.environ, PRE_HOME=str(home.root), DAGSTER_HOME=dagster_home(home))
     provider = None
     if "PRE_OIDC_METADATA_URL" not in dagster_env:  # no provider configured: the local one, with demo accounts

@@ -116,6 +116,71 @@ def dagster_instance(home: DataHome) -> dg.DagsterInstance:
             f"{parts.port or 5432}, base {parts.path.strip('/')}) : {reason}") from None
 
 
+# Runs the instance believes are under way.
+_IN_FLIGHT = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+START_TIMEOUT_S = 180  # a run launched this long ago whose process never reported is taken as lost
+INTERRUPTED = ("Exécution interrompue : aucun de ses processus (pid {pids}) ne tourne plus (service arrêté "
+               "brutalement ou machine redémarrée). Elle est marquée en échec pour libérer la file ; les "
+               "fichiers qu'elle traitait sont repris au prochain passage du capteur.")
+INTERRUPTED_BEFORE_START = ("Exécution interrompue avant d'avoir démarré (aucun processus en {seconds} s). "
+                            "Elle est marquée en échec pour libérer la file.")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    try:  # a zombie has exited: only its parent has not read its status yet
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def fail_interrupted_runs(instance: dg.DagsterInstance, *, now: float | None = None) -> list[str]:
+    """Mark as failed the runs still recorded as under way whose processes are all gone; their ids.
+
+    Runs launched on this machine (Dagster's default launcher: a subprocess per run) are not watched by
+    anyone: killed with their service, they stay STARTED for ever, and with one run at a time
+    (`max_concurrent_runs: 1`) the queue behind them never moves again. A run is judged from the pids
+    its events carry (the launcher's, the run worker's, its steps'). Runs of another launcher (a
+    cluster's) are left to that launcher's own run monitoring (deploy/dagster.yaml)."""
+    from dagster._core.launcher import DefaultRunLauncher
+
+    if not isinstance(instance.run_launcher, DefaultRunLauncher):
+        return []
+    now = time.time() if now is None else now
+    failed = []
+    for record in instance.get_run_records(dg.RunsFilter(statuses=_IN_FLIGHT)):
+        run = record.dagster_run
+        pids = sorted({entry.dagster_event.pid for entry in instance.all_logs(run.run_id)
+                       if entry.dagster_event is not None and entry.dagster_event.pid})
+        if pids:
+            if any(_alive(pid) for pid in pids):
+                continue
+            message = INTERRUPTED.format(pids=", ".join(map(str, pids)))
+        else:
+            created = record.create_timestamp.timestamp()
+            if now - created < START_TIMEOUT_S:
+                continue
+            message = INTERRUPTED_BEFORE_START.format(seconds=START_TIMEOUT_S)
+        instance.report_run_failed(run, message)
+        failed.append(run.run_id)
+    return failed
+
+
+def release_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
+    """`fail_interrupted_runs`, each run marked told on the terminal."""
+    failed = fail_interrupted_runs(instance)
+    for run_id in failed:
+        print(f"Exécution {run_id[:8]} interrompue lors d'un arrêt précédent : marquée en échec, la file est "
+              "libérée.", flush=True)
+    return failed
+
+
 def _open_instance(home: DataHome, *, postgres: bool) -> dg.DagsterInstance:
     return open_instance_folder(dagster_home(home), DAGSTER_YAML_POSTGRES if postgres else DAGSTER_YAML)
 
@@ -170,6 +235,7 @@ def process(home: DataHome | None = None) -> ProcessResult:
     home = (home or DataHome.from_settings()).ensure()
     started = time.perf_counter()
     instance = dagster_instance(home)
+    release_interrupted_runs(instance)
     result = ProcessResult()
     cleanup_staging(home, instance)
     pending, duplicates = pending_requests(home, stable_seconds=0)
