@@ -2,7 +2,7 @@
 and until the published figures include it.
 
     .venv/bin/python benchmarks/chemin_direct.py DOSSIER [--depots 5] [--intervalle-publication 0]
-        [--sans-publication]
+        [--sans-publication] [--chargement-initial SECONDES] [--publication-petit SECONDES]
 
 DOSSIER is a data home after a full load (the national benchmark's, kept with `benchmarks/national.py
 --dossier DOSSIER`). It is copied first (the copy receives the drops), unless `--sur-place`.
@@ -18,7 +18,8 @@ of that site, which replaces the one in force). For each drop:
   batching interval, `PRE_INTERVALLE_PUBLICATION_MIN`, and the sensor's tick) and the publication run's
   own duration (from Dagster's run record).
 
-It prints p50 and p95 of each, and the targets of issue 15 beside them. Nothing here is a pass/fail test.
+It prints p50 and p95 of each, the peak memory of all of dagster dev's processes (sampled each second), and
+the targets of issue 15 beside them. Nothing here is a pass/fail test.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +50,8 @@ from pipelines.ingest.inbox import sha256_of  # noqa: E402
 BIN = Path(sys.executable).parent
 VERDICT_TARGET_S = 5.0
 PUBLICATION_TARGET = 0.05  # of the full load
+FLATNESS_TARGET = 1.5  # publication after one site's change, national / 53 sites
+MEMORY_TARGET_MB = 4000
 
 
 def _s(seconds: float) -> str:
@@ -93,6 +97,32 @@ def _last_publication_run(dagster_home: Path, after: float) -> tuple[float, floa
     return min(runs) if runs else None
 
 
+class MemorySampler(threading.Thread):
+    """Every second, the resident memory of every process of a session (`dagster dev` started with
+    `start_new_session`: its webserver, daemon, code servers, runs and their workers), summed; keeps the peak."""
+
+    def __init__(self, session: int):
+        super().__init__(daemon=True)
+        self.session, self.peak_kb, self.stopped = session, 0, threading.Event()
+
+    def total_kb(self) -> int:
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()
+                if int(fields[3]) != self.session:
+                    continue
+                status = (stat.parent / "status").read_text(encoding="ascii", errors="replace")
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        return total
+
+    def run(self) -> None:
+        while not self.stopped.wait(1.0):
+            self.peak_kb = max(self.peak_kb, self.total_kb())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dossier")
@@ -106,6 +136,9 @@ def main() -> int:
     parser.add_argument("--chargement-initial", type=float, metavar="SECONDES",
                         help="durée du chargement initial de ce dossier (benchmarks/national.py), pour la cible "
                              "« publication après le changement d'un site ≤ 5 % du chargement initial »")
+    parser.add_argument("--publication-petit", type=float, metavar="SECONDES",
+                        help="durée p50 de la publication (exécution) mesurée de même sur l'entrepôt de 53 sites, "
+                             "pour la cible « publication plate : national / 53 sites ≤ 1,5 »")
     args = parser.parse_args()
     if not 1 <= args.depots <= 50:
         parser.error("--depots : de 1 à 50")
@@ -147,6 +180,8 @@ def main() -> int:
                                 "-p", str(port)], cwd=home.root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
     verdicts, filings, waits, runs, totals = [], [], [], [], []
+    memory = MemorySampler(dagster.pid)  # the session of `dagster dev` is its pid
+    memory.start()
     try:
         if not wait_http(f"http://127.0.0.1:{port}/server_info", 180):
             raise SystemExit(f"Dagster ne répond pas ; voir {work / 'dagster.log'}")
@@ -207,6 +242,7 @@ def main() -> int:
             print(f"| {k} | {_s(verdict)} | {_s(filed)} | {_s(wait)} | {_s(duration)} | {_s(published)} |",
                   flush=True)
     finally:
+        memory.stopped.set()
         stop_services([dagster], timeout=60)
         log.close()
 
@@ -224,6 +260,15 @@ def main() -> int:
         print(f"- objectif « publication après le changement d'un site ≤ 5 % du chargement initial "
               f"({_s(args.chargement_initial)}) » : {formats.percent(share * 100)} — "
               f"{'atteint' if share <= PUBLICATION_TARGET else 'non atteint'}")
+    if runs and args.publication_petit:
+        ratio = statistics.median(runs) / args.publication_petit
+        print(f"- objectif « publication plate : ici / 53 sites ({_s(args.publication_petit)}) ≤ "
+              f"{formats.number(FLATNESS_TARGET, 1)} » : {formats.number(ratio, 2)} — "
+              f"{'atteint' if ratio <= FLATNESS_TARGET else 'non atteint'}")
+    peak_mb = memory.peak_kb / 1024
+    print(f"- objectif « mémoire de pointe < {formats.number(MEMORY_TARGET_MB)} Mo » (tous les processus de "
+          f"dagster dev, relevés chaque seconde) : {formats.number(peak_mb)} Mo — "
+          f"{'atteint' if peak_mb < MEMORY_TARGET_MB else 'non atteint'}")
     print(f"Journal de Dagster : {work / 'dagster.log'}")
     return 0
 
