@@ -150,6 +150,8 @@ def fail_interrupted_runs(instance: dg.DagsterInstance, *, now: float | None = N
     cluster's) are left to that launcher's own run monitoring (deploy/dagster.yaml)."""
     from dagster._core.launcher import DefaultRunLauncher
 
+    from pipelines.defs.ingestion import INTERRUPTED_TAG
+
     if not isinstance(instance.run_launcher, DefaultRunLauncher):
         return []
     now = time.time() if now is None else now
@@ -167,6 +169,7 @@ def fail_interrupted_runs(instance: dg.DagsterInstance, *, now: float | None = N
             if now - created < START_TIMEOUT_S:
                 continue
             message = INTERRUPTED_BEFORE_START.format(seconds=START_TIMEOUT_S)
+        instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "1"})  # the inbox sensor may request it again
         instance.report_run_failed(run, message)
         failed.append(run.run_id)
     return failed

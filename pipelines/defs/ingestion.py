@@ -249,6 +249,29 @@ def early_verdicts(context: dg.SensorEvaluationContext, home: DataHome, pending:
                          f"(contrôle anticipé) — rapport : {v.report_path}")
 
 
+# Set by `pipelines.process.fail_interrupted_runs` on a run killed with its service.
+INTERRUPTED_TAG = "pre/interrompue"
+
+
+def interrupted_contents(instance: dg.DagsterInstance) -> dict[str, int]:
+    """{SHA-256: number of its runs interrupted} (runs are rarely interrupted: one small query a tick)."""
+    counts: dict[str, int] = {}
+    for run in instance.get_runs(dg.RunsFilter(tags={INTERRUPTED_TAG: "1"})):
+        sha = run.tags.get("sha256")
+        if sha:
+            counts[sha] = counts.get(sha, 0) + 1
+    return counts
+
+
+def run_key(sha256: str, interrupted: dict[str, int]) -> str:
+    """The inbox sensor's run key for a content: its SHA-256, so that Dagster requests one run per content
+    whatever the number of ticks that see it; with a suffix once a run of it was interrupted (Dagster never
+    requests a key twice, even for a failed run, and the file would otherwise wait in the inbox for ever).
+    A run that failed on its own is not retried: its failure is for an operator to read."""
+    count = interrupted.get(sha256, 0)
+    return f"{sha256}-reprise{count}" if count else sha256
+
+
 # The daemon evaluates sensors at most every 5 s (its loop); asking for 1 s makes it evaluate this one at
 # every turn of that loop.
 @dg.sensor(job=ingestion_job, minimum_interval_seconds=1, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -268,8 +291,9 @@ def boite_de_depot(context: dg.SensorEvaluationContext, data_home: DataHomeResou
         context.log.info(f"{file.name} : contenu identique à {original}, retiré de la boîte de dépôt")
     existing = set(context.instance.get_dynamic_partitions(sites.name))
     new_sites = sorted({site for site, _ in pending} - existing)
+    interrupted = interrupted_contents(context.instance) if pending else {}
     requests = [
-        dg.RunRequest(run_key=file.sha256, partition_key=site, run_config=run_config([file]),
+        dg.RunRequest(run_key=run_key(file.sha256, interrupted), partition_key=site, run_config=run_config([file]),
                       tags={"fichier": file.name[:200], "sha256": file.sha256})
         for site, file in pending
     ]

@@ -191,6 +191,33 @@ def test_sensor_requests_one_run_per_new_content(tmp_path, generated, monkeypatc
     assert not (home.inbox / "encore.zip").exists()
 
 
+def test_a_content_whose_run_was_interrupted_is_requested_again(tmp_path, generated, monkeypatch):
+    """Dagster requests a run key once, whatever became of its run: a file whose run was killed with the
+    service (marked failed by `fail_interrupted_runs`) gets a new key; one whose run failed on its own
+    does not (its failure is for an operator)."""
+    import uuid
+
+    from pipelines.process import DAGSTER_YAML, START_TIMEOUT_S, fail_interrupted_runs, open_instance_folder
+
+    home = DataHome(tmp_path / "data").ensure()
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    a, b = [f for f in generated if f.expected_rule is None][:2]
+    _drop(home, a.path, b.path)
+    sha_a, sha_b = sha256_of(a.path), sha256_of(b.path)
+    (tmp_path / "dagster").mkdir()
+    instance = open_instance_folder(str(tmp_path / "dagster"), DAGSTER_YAML)
+    killed = instance.add_run(dg.DagsterRun(job_name="ingestion", run_id=str(uuid.uuid4()), tags={"sha256": sha_b},
+                                            status=dg.DagsterRunStatus.STARTING))
+    own_failure = instance.add_run(dg.DagsterRun(job_name="ingestion", run_id=str(uuid.uuid4()),
+                                                 tags={"sha256": sha_a}, status=dg.DagsterRunStatus.STARTING))
+    instance.report_run_failed(own_failure, "échec de l'étape")
+    assert fail_interrupted_runs(instance, now=time.time() + START_TIMEOUT_S + 5) == [killed.run_id]
+
+    context = dg.build_sensor_context(instance=instance, resources={"data_home": DataHomeResource(root=str(home.root))})
+    keys = sorted(r.run_key for r in boite_de_depot(context).run_requests)
+    assert keys == sorted([sha_a, f"{sha_b}-reprise1"])
+
+
 # --------------------------------------------------------------------------- pre-eval process
 
 
