@@ -52,6 +52,9 @@ VERDICT_TARGET_S = 5.0
 PUBLICATION_TARGET = 0.05  # of the full load
 FLATNESS_TARGET = 1.5  # publication after one site's change, national / 53 sites
 MEMORY_TARGET_MB = 4000
+# The published copy's step, split by its materialisation's metadata.
+PUBLISHED_PARTS = {"secret_statistique_s": "dont protection (secret statistique)",
+                   "copie_publiee_s": "dont copies publiées"}
 
 
 def _s(seconds: float) -> str:
@@ -85,16 +88,41 @@ def _published_version(home: DataHome) -> tuple[int, int] | None:
     return stat.st_ino, stat.st_mtime_ns
 
 
-def _last_publication_run(dagster_home: Path, after: float) -> tuple[float, float] | None:
-    """(start, end) of the latest successful publication run that started after `after` (epoch seconds)."""
+def _last_publication_run(dagster_home: Path, after: float) -> tuple[float, float, str] | None:
+    """(start, end, run id) of the first successful publication run that started after `after` (epoch s)."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     with dg.DagsterInstance.get() as instance:
         records = instance.get_run_records(
             dg.RunsFilter(job_name="publication", statuses=[dg.DagsterRunStatus.SUCCESS]), limit=5)
-    runs = [(r.start_time, r.end_time) for r in records if r.start_time and r.end_time and r.start_time >= after]
+    runs = [(r.start_time, r.end_time, r.dagster_run.run_id) for r in records
+            if r.start_time and r.end_time and r.start_time >= after]
     return min(runs) if runs else None
+
+
+def _run_profile(dagster_home: Path, run_id: str) -> dict[str, float]:
+    """Seconds per step of a run (Dagster's step events), with the published copy's step split into the
+    protection and the copies (its materialisation's metadata)."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    started, profile = {}, {}
+    with dg.DagsterInstance.get() as instance:
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None or not event.step_key:
+                continue
+            if event.event_type_value == "STEP_START":
+                started[event.step_key] = entry.timestamp
+            elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
+                profile[event.step_key] = entry.timestamp - started[event.step_key]
+            elif event.event_type_value == "ASSET_MATERIALIZATION":
+                metadata = event.event_specific_data.materialization.metadata
+                for name, label in PUBLISHED_PARTS.items():
+                    if name in metadata:
+                        profile[f"{event.step_key} : {label}"] = float(metadata[name].value)
+    return profile
 
 
 class MemorySampler(threading.Thread):
@@ -180,6 +208,7 @@ def main() -> int:
                                 "-p", str(port)], cwd=home.root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
     verdicts, filings, waits, runs, totals = [], [], [], [], []
+    profiles: list[dict[str, float]] = []
     memory = MemorySampler(dagster.pid)  # the session of `dagster dev` is its pid
     memory.start()
     try:
@@ -233,6 +262,7 @@ def main() -> int:
                 run = _last_publication_run(dagster_home, filed_at)
             if _published_version(home) == before:
                 raise SystemExit("la publication a réussi sans remplacer la copie publiée")
+            profiles.append(_run_profile(dagster_home, run[2]))
             duration = run[1] - run[0]
             published = run[1] - dropped_at
             wait = published - filed - duration
@@ -252,6 +282,14 @@ def main() -> int:
         if values:
             print(f"- {label} : p50 {_s(statistics.median(values))}, p95 {_s(percentile(values, 95))} "
                   f"({formats.plural(len(values), 'dépôt')})")
+    if profiles:
+        print("\nProfil de la publication (Dagster, par étape ; p50 sur les dépôts) :\n")
+        print("| étape | p50 | p95 |\n|---|---|---|")
+        for step in sorted({k for p in profiles for k in p}, key=lambda k: -statistics.median(
+                [p.get(k, 0.0) for p in profiles])):
+            values = [p.get(step, 0.0) for p in profiles]
+            print(f"| {step} | {_s(statistics.median(values))} | {_s(percentile(values, 95))} |")
+        print()
     p50 = statistics.median(verdicts)
     print(f"- objectif « verdict p50 ≤ {formats.number(VERDICT_TARGET_S)} s » : {_s(p50)} — "
           f"{'atteint' if p50 <= VERDICT_TARGET_S else 'non atteint'}")

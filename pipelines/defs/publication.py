@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 
 from pipelines import settings
+from pipelines.common import timings
 from pipelines.defs.ingestion import ingestion_job
 from pipelines.defs.referential import referentiel_sites
 from pipelines.defs.resources import DataHomeResource
@@ -21,7 +22,9 @@ from pipelines.warehouse import models
 def entrepot_publie(data_home: DataHomeResource) -> dg.MaterializeResult:
     """Copie en lecture seule des marts pour le tableau de bord, remplacée d'un bloc."""
     home = data_home.home
+    before = timings.snapshot()["phases"]
     target = publish(home)
+    spent = {name: seconds - before[name] for name, seconds in timings.snapshot()["phases"].items()}
     con = duckdb.connect(str(target), read_only=True)
     try:
         rows = con.execute("select count(*) from marts.indicateurs").fetchone()[0]
@@ -31,6 +34,9 @@ def entrepot_publie(data_home: DataHomeResource) -> dg.MaterializeResult:
         "dagster/row_count": rows,
         "fichier": str(target.relative_to(home.root)),
         "taille_octets": target.stat().st_size,
+        # Where the step's time went (the live-path benchmark reads these).
+        "secret_statistique_s": round(spent["secret"], 2),
+        "copie_publiee_s": round(spent["publication"], 2),
     })
 
 
