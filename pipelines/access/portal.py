@@ -228,7 +228,12 @@ def pending(home: DataHome, handled: set[str]) -> list[dict]:
         filed = _filed_status(home, sha256)
         if filed is not None and notice is None:  # filed before verdicts had notices: shown once published
             continue
-        status = FILED.get(filed or "", WAITING) if filed else CHECKED[notice["statut"]] if notice else WAITING
+        if filed:
+            status = FILED.get(filed, WAITING)
+        elif notice:
+            status = CHECKED[notice["statut"]]
+        else:
+            status = WAITING
         rows.append({"fichier": sent.get("fichier", ""), "code_pre": sent.get("code_pre", ""),
                      "recu_le": sent.get("envoye_le", ""), "depose_par": sent.get("email", ""),
                      "statut": status, "rapport": notice["rapport"] if notice else None})
