@@ -259,11 +259,12 @@ def run_dev(home: DataHome, *, dagster_port: int, dashboard_port: int, host: str
             for line in watcher.poll():
                 print(line, flush=True)
             time.sleep(1)
-        services = [("Dagster", f" : voir {dagster_log}"), ("le tableau de bord", f" : voir {dashboard_log}"),
-                    ("le fournisseur d'identité", "")]
+        services = [("de Dagster", f" : voir {dagster_log}"), ("du tableau de bord", f" : voir {dashboard_log}"),
+                    ("du fournisseur d'identité", f" : le port {provider_port} est-il pris par un autre programme "
+                                                  "(un pre-eval dev précédent) ?")]
         for (name, hint), proc in zip(services, processes, strict=False):
             if not stop["now"] and proc.poll() is not None:
-                print(f"{_clock()}  Arrêt inattendu de {name} (code {proc.returncode}){hint}", file=sys.stderr,
+                print(f"{_clock()}  Arrêt inattendu {name} (code {proc.returncode}){hint}", file=sys.stderr,
                       flush=True)
     finally:
         stop_services(processes)

@@ -120,10 +120,14 @@ def dagster_instance(home: DataHome) -> dg.DagsterInstance:
 _IN_FLIGHT = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 START_TIMEOUT_S = 180  # a run launched this long ago whose process never reported is taken as lost
 INTERRUPTED = ("Exécution interrompue : aucun de ses processus (pid {pids}) ne tourne plus (service arrêté "
-               "brutalement ou machine redémarrée). Elle est marquée en échec pour libérer la file ; les "
-               "fichiers qu'elle traitait sont repris au prochain passage du capteur.")
+               "brutalement ou machine redémarrée). Elle est marquée en échec pour libérer la file. {next}")
 INTERRUPTED_BEFORE_START = ("Exécution interrompue avant d'avoir démarré (aucun processus en {seconds} s). "
-                            "Elle est marquée en échec pour libérer la file.")
+                            "Elle est marquée en échec pour libérer la file. {next}")
+# What happens next, by job (the sensors request them again: pipelines/defs/).
+AFTER_INTERRUPTION = {
+    "ingestion": "Ses fichiers, restés dans la boîte de dépôt, sont traités de nouveau.",
+    "publication": "La copie publiée reste la précédente ; la publication est relancée.",
+}
 
 
 def _alive(pid: int) -> bool:
@@ -158,17 +162,18 @@ def fail_interrupted_runs(instance: dg.DagsterInstance, *, now: float | None = N
     failed = []
     for record in instance.get_run_records(dg.RunsFilter(statuses=_IN_FLIGHT)):
         run = record.dagster_run
+        after = AFTER_INTERRUPTION.get(run.job_name, "")
         pids = sorted({entry.dagster_event.pid for entry in instance.all_logs(run.run_id)
                        if entry.dagster_event is not None and entry.dagster_event.pid})
         if pids:
             if any(_alive(pid) for pid in pids):
                 continue
-            message = INTERRUPTED.format(pids=", ".join(map(str, pids)))
+            message = INTERRUPTED.format(pids=", ".join(map(str, pids)), next=after)
         else:
             created = record.create_timestamp.timestamp()
             if now - created < START_TIMEOUT_S:
                 continue
-            message = INTERRUPTED_BEFORE_START.format(seconds=START_TIMEOUT_S)
+            message = INTERRUPTED_BEFORE_START.format(seconds=START_TIMEOUT_S, next=after)
         instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "1"})  # the inbox sensor may request it again
         instance.report_run_failed(run, message)
         failed.append(run.run_id)

@@ -9,7 +9,7 @@ import duckdb
 
 from pipelines import settings
 from pipelines.common import timings
-from pipelines.defs.ingestion import ingestion_job
+from pipelines.defs.ingestion import INTERRUPTED_TAG, ingestion_job
 from pipelines.defs.referential import referentiel_sites
 from pipelines.defs.resources import DataHomeResource
 from pipelines.defs.warehouse import asset_key, model_assets
@@ -69,6 +69,13 @@ def publication_groupee(context: dg.SensorEvaluationContext) -> dg.SensorResult 
     if not done:
         return dg.SkipReason("Aucun dépôt traité.")
     latest = max(done, key=lambda r: r.storage_id)
+    last = instance.get_run_records(dg.RunsFilter(job_name=publication_job.name), limit=1)
+    if last and last[0].dagster_run.status == dg.DagsterRunStatus.FAILURE and \
+            last[0].dagster_run.tags.get(INTERRUPTED_TAG):
+        # Killed with its service (`pipelines.process.fail_interrupted_runs`): what it was publishing is
+        # still unpublished, and the cursor says it was covered. Once per interrupted run (its run key).
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"reprise-{last[0].dagster_run.run_id}")],
+                               cursor=context.cursor)
     # The cursor is the latest handled ingestion run already covered by a requested publication
     # (ingestion runs are queued one at a time: they finish in the order they were created).
     if context.cursor and latest.storage_id <= int(context.cursor):

@@ -88,4 +88,5 @@ def test_a_run_that_never_started_is_released_after_the_start_timeout(tmp_path):
     assert fail_interrupted_runs(instance) == []  # just launched: its process may still be starting
     assert fail_interrupted_runs(instance, now=time.time() + START_TIMEOUT_S + 5) == [run.run_id]
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
-    assert "avant d'avoir démarré" in _failure_message(instance, run.run_id)
+    message = _failure_message(instance, run.run_id)
+    assert "avant d'avoir démarré" in message and "la publication est relancée" in message

@@ -55,6 +55,29 @@ def test_the_first_publication_is_immediate_then_batched(monkeypatch):
         assert isinstance(second, dg.RunRequest) and second.run_key != first.run_key
 
 
+def test_a_publication_killed_with_its_service_is_requested_again_once(monkeypatch):
+    """Marked failed at the next start (`fail_interrupted_runs`), its changes are still unpublished although the
+    cursor covers them: it is requested again, once, whatever the interval; a publication failing on its own is
+    not retried (its failure is for an operator)."""
+    from pipelines.defs.ingestion import INTERRUPTED_TAG
+
+    monkeypatch.setenv("PRE_INTERVALLE_PUBLICATION_MIN", "15")
+    with dg.instance_for_test() as instance:
+        _evaluate = Sensor(instance)
+        _run(instance, "ingestion", dg.DagsterRunStatus.SUCCESS)
+        assert isinstance(_evaluate(), dg.RunRequest)
+        _run(instance, "publication", dg.DagsterRunStatus.FAILURE)  # failed on its own
+        assert "Rien de nouveau" in _evaluate().skip_message
+        killed = dg.DagsterRun(job_name="publication", run_id=make_new_run_id(), status=dg.DagsterRunStatus.FAILURE,
+                               tags={INTERRUPTED_TAG: "1"})
+        instance.add_run(killed)
+        again = _evaluate()
+        assert isinstance(again, dg.RunRequest) and killed.run_id in again.run_key
+        instance.add_run(dg.DagsterRun(job_name="publication", run_id=make_new_run_id(),
+                                       status=dg.DagsterRunStatus.SUCCESS))  # the publication requested again
+        assert "Rien de nouveau" in _evaluate().skip_message
+
+
 def test_no_publication_while_one_is_running(monkeypatch):
     monkeypatch.setenv("PRE_INTERVALLE_PUBLICATION_MIN", "0")
     with dg.instance_for_test() as instance:
