@@ -36,7 +36,8 @@ def _render(page: str, cold: bool) -> float:
     import streamlit as st
 
     at = AppTest.from_file(str(DASHBOARDS / "app.py"), default_timeout=120)
-    at.user = {"is_logged_in": True, "email": VISITOR}  # signed in, national perimeter (see `_authorise`)
+    # Signed in a moment ago (`iat`: older sessions are refused), national perimeter (see `_authorise`).
+    at.user = {"is_logged_in": True, "email": VISITOR, "iat": int(time.time())}
     if page != "synthese":
         at.run()
     if cold:
@@ -49,6 +50,9 @@ def _render(page: str, cold: bool) -> float:
     seconds = time.perf_counter() - start
     if at.exception or at.error:
         raise SystemExit(f"page {page} en erreur : {[e.value for e in [*at.exception, *at.error]]}")
+    titles = [t.value for t in at.title]
+    if titles[:1] != [PAGES[page]]:  # a refusal (session expired, no authorisation) renders fast and says so
+        raise SystemExit(f"page {page} non affichée : titre {titles[:1]} au lieu de « {PAGES[page]} »")
     return seconds
 
 
