@@ -12,6 +12,8 @@ the same cells: this module never masks nor computes a figure itself.
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 import duckdb
@@ -19,6 +21,7 @@ import polars as pl
 import streamlit as st
 
 import access
+from pipelines import settings
 from pipelines.common import formats
 from pipelines.common.datahome import DataHome
 from pipelines.publication import editions
@@ -35,6 +38,14 @@ class NoData(RuntimeError):
 
 
 def home() -> DataHome:
+    """The data home of the settings in force. Reading the settings parses the environment (about 9 ms); a
+    page asks for the home once per query, hundreds of times: it is read again only when a `PRE_` variable
+    changed."""
+    return _home_for(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(settings.PREFIX))))
+
+
+@functools.lru_cache(maxsize=4)
+def _home_for(environment: tuple[tuple[str, str], ...]) -> DataHome:
     return DataHome.from_settings()
 
 

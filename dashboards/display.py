@@ -21,7 +21,7 @@ import accessibility
 import data
 import labels
 import territory_sheet
-from filters import MIRROR, Filters, sidebar, territory_label
+from filters import MIRROR, Filters, sidebar, site_names, territory_label
 from pipelines.access.authorisations import ROLE_LABELS, Person
 from pipelines.common import formats
 from pipelines.publication import editions
@@ -458,8 +458,9 @@ def sheet_dates(f: Filters) -> str:
     codes = data.territory_sites(f.level, f.territory)["code_pre"].to_list()
     found = data.extraction_dates().filter(pl.col("code_pre").is_in(codes) & pl.col("date_extraction").is_not_null())
     followed = access.own_submission_sites(found["code_pre"].to_list())
-    dates = [(territory_label("pre", code), day) for code, day in found.select("code_pre", "date_extraction").rows()
-             if code in followed]
+    names = site_names()  # once, not once per site (531 nationally)
+    dates = [(labels.territory("pre", code, names), day)
+             for code, day in found.select("code_pre", "date_extraction").rows() if code in followed]
     return territory_sheet.extraction_dates(dates, found.height - len(dates))
 
 
