@@ -181,7 +181,7 @@ def fail_interrupted_runs(instance: dg.DagsterInstance, *, now: float | None = N
 
 
 def release_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
-    """`fail_interrupted_runs`, each run marked told on the terminal."""
+    """`fail_interrupted_runs`, saying on the terminal which runs it marked."""
     failed = fail_interrupted_runs(instance)
     for run_id in failed:
         print(f"Exécution {run_id[:8]} interrompue lors d'un arrêt précédent : marquée en échec, la file est "

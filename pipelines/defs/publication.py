@@ -69,20 +69,18 @@ def publication_groupee(context: dg.SensorEvaluationContext) -> dg.SensorResult 
     if not done:
         return dg.SkipReason("Aucun dépôt traité.")
     latest = max(done, key=lambda r: r.storage_id)
-    last = instance.get_run_records(dg.RunsFilter(job_name=publication_job.name), limit=1)
-    if last and last[0].dagster_run.status == dg.DagsterRunStatus.FAILURE and \
-            last[0].dagster_run.tags.get(INTERRUPTED_TAG):
+    published = instance.get_run_records(dg.RunsFilter(job_name=publication_job.name), limit=1)
+    last = published[0] if published else None
+    if last and last.dagster_run.status == dg.DagsterRunStatus.FAILURE and last.dagster_run.tags.get(INTERRUPTED_TAG):
         # Killed with its service (`pipelines.process.fail_interrupted_runs`): what it was publishing is
         # still unpublished, and the cursor says it was covered. Once per interrupted run (its run key).
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"reprise-{last[0].dagster_run.run_id}")],
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"reprise-{last.dagster_run.run_id}")],
                                cursor=context.cursor)
     # The cursor is the latest handled ingestion run already covered by a requested publication
     # (ingestion runs are queued one at a time: they finish in the order they were created).
     if context.cursor and latest.storage_id <= int(context.cursor):
         return dg.SkipReason("Rien de nouveau depuis la dernière publication.")
-    published = instance.get_run_records(dg.RunsFilter(job_name=publication_job.name), limit=1)
-    if published:
-        last = published[0]
+    if last:
         if last.dagster_run.status in _ACTIVE:
             return dg.SkipReason("Une publication est en cours.")
         wait = settings.load().INTERVALLE_PUBLICATION_MIN * 60
