@@ -18,7 +18,8 @@ of that site, which replaces the one in force). For each drop:
   batching interval, `PRE_INTERVALLE_PUBLICATION_MIN`, and the sensor's tick) and the publication run's
   own duration (from Dagster's run record).
 
-It prints p50 and p95 of each, the peak memory of all of dagster dev's processes (sampled each second), and
+It prints p50 and p95 of each, the peak memory of all of dagster dev's processes (sampled each half second,
+and per step of the publication run), and
 the targets of issue 15 beside them. Nothing here is a pass/fail test.
 """
 
@@ -130,16 +131,45 @@ def _run_profile(dagster_home: Path, run_id: str) -> dict[str, float]:
     return profile
 
 
-class MemorySampler(threading.Thread):
-    """Every second, the resident memory of every process of a session (`dagster dev` started with
-    `start_new_session`: its webserver, daemon, code servers, runs and their workers), summed; keeps the peak."""
+def _step_windows(dagster_home: Path, run_id: str) -> dict[str, tuple[float, float]]:
+    """(start, end) of each step of a run, epoch seconds (Dagster's step events)."""
+    import dagster as dg
 
-    def __init__(self, session: int):
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    started, windows = {}, {}
+    with dg.DagsterInstance.get() as instance:
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None or not event.step_key:
+                continue
+            if event.event_type_value == "STEP_START":
+                started[event.step_key] = entry.timestamp
+            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
+                windows[event.step_key] = (started[event.step_key], entry.timestamp)
+    return windows
+
+
+class MemorySampler(threading.Thread):
+    """Every half second, the resident memory of every process of a session (`dagster dev` started with
+    `start_new_session`: its webserver, daemon, code servers, runs and their workers), summed; keeps the peak
+    and the samples (time, sum, largest process), to tell which step of a run reached it."""
+
+    def __init__(self, session: int, every: float = 0.5):
         super().__init__(daemon=True)
-        self.session, self.peak_kb, self.stopped = session, 0, threading.Event()
+        self.session, self.every, self.peak_kb, self.stopped = session, every, 0, threading.Event()
+        self.samples: list[tuple[float, int, int]] = []
+
+    def peak_between(self, start: float, end: float) -> tuple[int, int]:
+        """(sum, largest process) in kB at the highest sample taken between two times (epoch s)."""
+        inside = [(total, largest) for at, total, largest in self.samples if start <= at <= end]
+        return max(inside, default=(0, 0))
 
     def total_kb(self) -> int:
-        total = 0
+        return self.measure()[0]
+
+    def measure(self) -> tuple[int, int]:
+        """(sum, largest process) of the session's resident memory, in kB."""
+        total = largest = 0
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()
@@ -148,12 +178,15 @@ class MemorySampler(threading.Thread):
                 status = (stat.parent / "status").read_text(encoding="ascii", errors="replace")
             except (OSError, IndexError, ValueError):
                 continue  # gone meanwhile
-            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-        return total
+            rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+            total, largest = total + rss, max(largest, rss)
+        return total, largest
 
     def run(self) -> None:
-        while not self.stopped.wait(1.0):
-            self.peak_kb = max(self.peak_kb, self.total_kb())
+        while not self.stopped.wait(self.every):
+            total, largest = self.measure()
+            self.samples.append((time.time(), total, largest))
+            self.peak_kb = max(self.peak_kb, total)
 
 
 def main() -> int:
@@ -214,6 +247,7 @@ def main() -> int:
                                stdin=subprocess.DEVNULL, start_new_session=True)
     verdicts, filings, waits, runs, totals = [], [], [], [], []
     profiles: list[dict[str, float]] = []
+    step_memory: list[dict[str, tuple[int, int]]] = []
     memory = MemorySampler(dagster.pid)  # the session of `dagster dev` is its pid
     memory.start()
     try:
@@ -268,6 +302,8 @@ def main() -> int:
             if _published_version(home) == before:
                 raise SystemExit("la publication a réussi sans remplacer la copie publiée")
             profiles.append(_run_profile(dagster_home, run[2]))
+            step_memory.append({step: memory.peak_between(*window)
+                                for step, window in _step_windows(dagster_home, run[2]).items()})
             duration = run[1] - run[0]
             published = run[1] - dropped_at
             wait = published - filed - duration
@@ -296,6 +332,11 @@ def main() -> int:
             if step.startswith("modeles_sql : dont ") and statistics.median(values) < PROFILE_MODEL_FROM_S:
                 continue
             print(f"| {step} | {_s(statistics.median(values))} | {_s(percentile(values, 95))} |")
+        print("\nMémoire de la publication par étape (pointe relevée pendant l'étape, la plus haute des dépôts) :\n")
+        print("| étape | tous les processus | dont le plus gros processus |\n|---|---|---|")
+        for step in sorted({k for m in step_memory for k in m}):
+            total, largest = max(m.get(step, (0, 0)) for m in step_memory)
+            print(f"| {step} | {formats.number(total / 1024)} Mo | {formats.number(largest / 1024)} Mo |")
         print()
     p50 = statistics.median(verdicts)
     print(f"- objectif « verdict p50 ≤ {formats.number(VERDICT_TARGET_S)} s » : {_s(p50)} — "
@@ -312,7 +353,7 @@ def main() -> int:
               f"{'atteint' if ratio <= FLATNESS_TARGET else 'non atteint'}")
     peak_mb = memory.peak_kb / 1024
     print(f"- objectif « mémoire de pointe < {formats.number(MEMORY_TARGET_MB)} Mo » (tous les processus de "
-          f"dagster dev, relevés chaque seconde) : {formats.number(peak_mb)} Mo — "
+          f"dagster dev, relevés chaque demi-seconde) : {formats.number(peak_mb)} Mo — "
           f"{'atteint' if peak_mb < MEMORY_TARGET_MB else 'non atteint'}")
     print(f"Journal de Dagster : {work / 'dagster.log'}")
     return 0

@@ -4,8 +4,11 @@ codes in the same département), then every SQL model built, at 1× and at N×.
     .venv/bin/python benchmarks/dix_fois.py DOSSIER [--facteur 10]
 
 DOSSIER is a loaded data home (the national benchmark's); its warehouse is copied into a temporary folder,
-never written. Each build runs in its own process, so that its peak memory (`ru_maxrss`) is its own. It
-prints, for 1× and N×: rows of the four tables, the build's time, its peak memory and the file's size.
+never written. Each build runs in its own process, so that its peak memory (`ru_maxrss`) is its own, on a
+connection configured as the pipeline's writer (DuckDB's memory bounded by `PRE_MEMOIRE_DUCKDB_MO`). It
+prints, for 1× and N×: rows of the four tables, the build's time, its peak memory and the file's size, and
+the time and peak memory of reading the indicators into one frame, as the publication does before
+protecting them.
 What it does not simulate: reading and checking files (per file, so linear), Dagster's event log, and the
 protection of statistical secrecy (see docs/exploitation/passage-a-l-echelle.md).
 """
@@ -35,8 +38,9 @@ def _build(path: str) -> None:
     import duckdb
 
     from pipelines.warehouse import models
+    from pipelines.warehouse.store import writer_config
 
-    con = duckdb.connect(path)
+    con = duckdb.connect(path, config=writer_config())  # as the pipeline's writer: DuckDB's memory bounded
     started = time.perf_counter()
     models.build(con)
     con.execute("checkpoint")
@@ -47,11 +51,28 @@ def _build(path: str) -> None:
                       "indicateurs": indicators}))
 
 
+def _read_indicators(path: str) -> None:
+    """Child process: read the indicators into a frame as the publication does before protecting them (time and
+    peak memory, JSON)."""
+    import duckdb
+
+    con = duckdb.connect(path, read_only=True)
+    started = time.perf_counter()
+    frame = con.sql("select * from marts.indicateurs").pl()
+    seconds = time.perf_counter() - started
+    print(json.dumps({"secondes": seconds, "rss_mo": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "lignes": frame.height}))
+
+
+def _child(flag: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, flag, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _measure(path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--construire", str(path)], capture_output=True, text=True,
-                         check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = _child("--construire", path)
     result["taille_mo"] = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+    result["lecture"] = _child("--lire-indicateurs", path)
     return result
 
 
@@ -95,9 +116,13 @@ def main() -> int:
     parser.add_argument("dossier", nargs="?")
     parser.add_argument("--facteur", type=int, default=10)
     parser.add_argument("--construire", help=argparse.SUPPRESS)
+    parser.add_argument("--lire-indicateurs", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.construire:
         _build(args.construire)
+        return 0
+    if args.lire_indicateurs:
+        _read_indicators(args.lire_indicateurs)
         return 0
     if not args.dossier or not 2 <= args.facteur <= 20:
         parser.error("DOSSIER requis ; --facteur de 2 à 20")
@@ -121,6 +146,10 @@ def main() -> int:
               f"{formats.number(many['secondes'], 1)} s, mémoire maximale {formats.number(many['rss_mo'])} Mo, "
               f"{formats.number(many['taille_mo'])} Mo sur disque ; lignes d'indicateurs "
               f"{formats.number(one['indicateurs'])} → {formats.number(many['indicateurs'])}", flush=True)
+        for label, result in (("1 ×", one), (f"{args.facteur} ×", many)):
+            print(f"{label} : indicateurs lus par la publication avant leur protection en "
+                  f"{formats.number(result['lecture']['secondes'], 1)} s, mémoire maximale de ce processus "
+                  f"{formats.number(result['lecture']['rss_mo'])} Mo", flush=True)
         print(f"rapports {args.facteur} × / 1 × : temps {formats.number(many['secondes'] / one['secondes'], 1)}, "
               f"mémoire {formats.number(many['rss_mo'] / one['rss_mo'], 1)}, "
               f"indicateurs {formats.number(many['indicateurs'] / one['indicateurs'], 1)}")

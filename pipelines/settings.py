@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     DELAI_STABILITE_S: PositiveFloat = Field(
         2, description="le capteur attend qu'un fichier de la boîte de dépôt n'ait pas changé depuis ce délai (s)")
     LOT_LIGNES: PositiveInt = Field(1_000_000, description="lignes par lot de contrôle des contrats")
+    MEMOIRE_DUCKDB_MO: Annotated[int, Field(ge=256)] = Field(
+        2000, description="mémoire de DuckDB par connexion en écriture à l'entrepôt (Mo, 256 au moins) ; "
+                          "au-delà, ses tris et jointures passent par le disque")
     INTERVALLE_PUBLICATION_MIN: PositiveFloat = Field(
         15, description="au plus une publication des données en continu par intervalle (minutes), quel que soit "
                         "le nombre de dépôts arrivés")
@@ -191,6 +194,7 @@ _ACCEPTS = {
     "ATTENTE_VERROU_S": "un nombre de secondes positif ou nul",
     "DELAI_STABILITE_S": "un nombre de secondes positif ou nul",
     "INTERVALLE_PUBLICATION_MIN": "un nombre de minutes positif ou nul",
+    "MEMOIRE_DUCKDB_MO": "un nombre de mégaoctets entier, 256 au moins",
     "OIDC_METADATA_URL": "une adresse http:// ou https:// complète, sans espace ni guillemet",
     "OIDC_REDIRECT_URI": "une adresse http(s)://HÔTE:PORT/oauth2callback, sans espace ni guillemet",
     "OIDC_CLIENT_ID": "200 caractères imprimables au plus, sans guillemet ni barre oblique inverse",

@@ -1106,6 +1106,20 @@ def _protect_job(job: tuple) -> tuple[pl.DataFrame, PeriodStats]:
 ROW_KEY = ("periode", "indicateur", "niveau", "territoire", "categorie")
 
 
+def _blank_where(values: pl.Series, mask: pl.Series) -> pl.Series:
+    """`values` with nulls where `mask` is true (its chunks kept as they are)."""
+    return values.zip_with(~mask, pl.repeat(None, len(values), dtype=values.dtype, eager=True))
+
+
+def _sorted_by_key(frame: pl.DataFrame) -> bool:
+    """Whether the rows are in strictly increasing ROW_KEY order (nulls or equal keys: not sorted)."""
+    later = None
+    for column in reversed(ROW_KEY):
+        this, before = pl.col(column), pl.col(column).shift(1)
+        later = this > before if later is None else (this > before) | ((this == before) & later)
+    return bool(frame.select(later.slice(1).fill_null(False).all()).item())
+
+
 def _period_key(frame: pl.DataFrame, sites: pl.DataFrame, threshold: int, seed: bytes) -> str:
     """What a period's masks depend on, hashed: this module and the catalogue (the rules), the
     threshold, the key, the period's rows and the part of the hierarchy that links its territories.
@@ -1135,14 +1149,15 @@ def _rules_version() -> bytes:
 _RULES_VERSION = _rules_version()
 
 
-def _recalled(memo: Path | None, key: str, rows: int) -> tuple[list[bool], int, int] | None:
+def _recalled(memo: Path | None, key: str, rows: int) -> tuple[np.ndarray, int, int] | None:
     if memo is None:
         return None
     try:
         data = json.loads((memo / f"{key}.json").read_text(encoding="utf-8"))
-        mask = [bool(int(c)) for c in data["masque"]]
-        if len(mask) != rows:
+        digits = np.frombuffer(data["masque"].encode("ascii"), dtype=np.uint8)
+        if len(digits) != rows or not np.isin(digits, (ord("0"), ord("1"))).all():
             return None
+        mask = digits == ord("1")
         return mask, int(data["primaires"]), int(data["secondaires"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: solved again
@@ -1214,14 +1229,16 @@ def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | N
     periods' masks and last protections only."""
     started = time.perf_counter()
     threshold = settings.load().SEUIL_SECRET if threshold is None else threshold
-    # One sorted copy, cut into zero-copy slices per period (group_by would copy each period again: on
-    # the national warehouse, 5,4 M rows, that is one more 460 MB frame in memory at the peak).
-    indicators = indicators.sort(ROW_KEY)
+    # Cut into zero-copy slices per period (group_by would copy each period). `marts.indicateurs` is stored
+    # in ROW_KEY order, so the frame is usually cut as it comes: sorting it took 4 s and a second 460 MB
+    # frame on the national warehouse (5,4 M rows).
+    if not _sorted_by_key(indicators):
+        indicators = indicators.sort(ROW_KEY)
     lengths = indicators.group_by("periode", maintain_order=True).len()["len"].to_list()
     periods = [indicators.slice(start, length)
                for start, length in zip(itertools.accumulate(lengths, initial=0), lengths, strict=False)]
     keys = [_period_key(frame, sites, threshold, seed) if memo is not None else "" for frame in periods]
-    frames: list[pl.DataFrame | None] = [None] * len(periods)
+    masks: list[np.ndarray] = [np.zeros(0, dtype=bool)] * len(periods)
     primary = secondary = reused = 0
     todo = []
     for i, (frame, key) in enumerate(zip(periods, keys, strict=True)):
@@ -1229,8 +1246,7 @@ def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | N
         if hit is None:
             todo.append(i)
             continue
-        mask, p, s = hit
-        frames[i] = frame.with_columns(pl.Series(MASK_COLUMN, mask, dtype=pl.Boolean))
+        masks[i], p, s = hit
         primary, secondary, reused = primary + p, secondary + s, reused + 1
     kept = [_previous_path(memo, frame["periode"][0], threshold, seed) if memo is not None else None
             for frame in periods]
@@ -1243,7 +1259,7 @@ def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | N
     result = Protection(indicators, reused_periods=reused)
     solved = workers.ordered_map(_protect_job, jobs, parallel_from=parallel_from)
     for i, (frame, stats) in zip(todo, solved, strict=True):
-        frames[i] = frame.drop(PREVIOUS_EFF, PREVIOUS_NUM)
+        masks[i] = frame[MASK_COLUMN].to_numpy()  # the period's rows, in the order they were sent
         primary, secondary = primary + stats.primary, secondary + stats.secondary
         result.incremental_periods += stats.incremental
         result.groups += stats.groups
@@ -1254,9 +1270,12 @@ def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | N
     if memo is not None and memo.is_dir():
         _prune(memo.glob("*.json"), {f"{k}.json" for k in keys})
         _prune((memo / PREVIOUS_FOLDER).glob("*.parquet"), {path.name for path in kept if path is not None})
-    out = pl.concat(frames) if frames else indicators.with_columns(pl.lit(False).alias(MASK_COLUMN))
-    hidden = [c for c in ("valeur", "effectif", "borne_basse", "borne_haute") if c in out.columns]
-    out = out.with_columns(pl.when(pl.col(MASK_COLUMN)).then(None).otherwise(pl.col(c)).alias(c) for c in hidden)
+    # The periods' masks, in the frame's order, joined to the frame as it is. Series are masked one by one:
+    # an expression over the frame would first gather every column into one chunk (600 MB more on the
+    # national warehouse, where the frame comes from DuckDB in many chunks).
+    mask = pl.Series(MASK_COLUMN, np.concatenate(masks) if masks else [], dtype=pl.Boolean)
+    hidden = [c for c in ("valeur", "effectif", "borne_basse", "borne_haute") if c in indicators.columns]
+    out = indicators.with_columns(mask, *(_blank_where(indicators[c], mask) for c in hidden))
     result.masked, result.primary, result.secondary = out, primary, secondary
     result.seconds = time.perf_counter() - started
     return result

@@ -29,6 +29,7 @@ def test_the_sampler_sums_a_session_s_processes_and_only_them():
     try:
         session.stdout.readline()  # both of the session's processes hold their block
         sampler = MemorySampler(session.pid)
+        started = time.time()
         sampler.start()
         time.sleep(2.5)
         sampler.stopped.set()
@@ -36,6 +37,11 @@ def test_the_sampler_sums_a_session_s_processes_and_only_them():
         mb = sampler.peak_kb / 1024
         # 2 × 150 MB of blocks plus two interpreters (about 10 MB each), and not the other 400 MB process.
         assert 300 <= mb < 400, mb
+        # Samples every half second, each with the largest process of the session: one of the two, 150 MB + ~10.
+        assert len(sampler.samples) >= 4
+        total, largest = sampler.peak_between(started, time.time())
+        assert total == sampler.peak_kb and 150 <= largest / 1024 < 200, largest
+        assert sampler.peak_between(started - 60, started - 30) == (0, 0)  # no sample then
     finally:
         os.killpg(session.pid, signal.SIGKILL)  # the child too
         other.kill()

@@ -631,3 +631,49 @@ def test_the_audit_s_unbounded_counts_leave_its_verdicts_unchanged(seed, second_
     independent = attack(masked, sites, threshold=S)
     assert sorted((round(lo, 6), round(hi, 6)) for _, _, lo, hi in independent.narrow) == \
         sorted((round(lo, 6), round(hi, 6)) for _, _, lo, hi in plain.narrow)
+
+
+def test_the_key_order_check_compares_every_column_of_the_key():
+    rows = [("a", "x", "pre", "P1", "2023", 1.0, 1), ("a", "x", "pre", "P2", "2023", 1.0, 1),
+            ("b", "", "pre", "P1", "2023", 1.0, 1), ("a", "x", "pre", "P1", "2024", 1.0, 1)]
+    assert disclosure._sorted_by_key(frame(rows))  # periode, then indicateur, niveau, territoire, categorie
+    assert disclosure._sorted_by_key(frame(rows[:1])) and disclosure._sorted_by_key(frame([]))
+    for i, j in ((0, 1), (1, 2), (2, 3)):  # two neighbours swapped: out of order on one column of the key
+        swapped = list(rows)
+        swapped[i], swapped[j] = swapped[j], swapped[i]
+        assert not disclosure._sorted_by_key(frame(swapped)), (i, j)
+    last = [("a", "y", "pre", "P1", "2023", 1.0, 1), ("a", "x", "pre", "P1", "2023", 1.0, 1)]
+    assert not disclosure._sorted_by_key(frame(last))  # the key's last column, categorie
+    assert not disclosure._sorted_by_key(frame([rows[0], rows[0]]))  # equal keys
+    assert not disclosure._sorted_by_key(frame([rows[0], ("a", None, "pre", "P1", "2023", 1.0, 1)]))  # a null
+
+
+def test_rows_in_key_order_and_shuffled_rows_give_the_same_masked_table(tmp_path):
+    """The warehouse hands the indicators over in key order (marts.indicateurs is stored so) and they are then
+    masked as they are, in chunks as DuckDB gives them; in any other order they are sorted first."""
+    rng = random.Random(8)
+    tree = random_tree(rng)
+    df, sites = random_indicators(rng, tree), sites_frame(tree)
+    in_order = df.sort(disclosure.ROW_KEY)
+    chunked = pl.concat([in_order.slice(0, 7), in_order.slice(7, 50), in_order.slice(57)], rechunk=False)
+    assert chunked.n_chunks() == 3
+    shuffled = df.sample(fraction=1.0, shuffle=True, seed=2)
+    assert not disclosure._sorted_by_key(shuffled)
+    from_chunks = protect(chunked, sites, threshold=S, seed=b"k").masked
+    from_shuffled = protect(shuffled, sites, threshold=S, seed=b"k").masked
+    assert from_chunks.equals(from_shuffled)
+    assert from_chunks.select(disclosure.ROW_KEY).equals(in_order.select(disclosure.ROW_KEY))
+    # Masked cells are blank, the others keep their values (checked against the input, row by row).
+    joined = in_order.with_columns(from_chunks[MASK_COLUMN], from_chunks["valeur"].alias("shown"),
+                                   from_chunks["effectif"].alias("shown_n"))
+    assert joined[MASK_COLUMN].sum() > 0
+    blank = joined.filter(pl.col(MASK_COLUMN))
+    assert blank["shown"].null_count() == blank.height == blank["shown_n"].null_count()
+    kept = joined.filter(~pl.col(MASK_COLUMN))
+    assert kept["shown"].equals(kept["valeur"], check_names=False)
+    assert kept["shown_n"].equals(kept["effectif"], check_names=False)
+    # Recalled from the memory, the same table again.
+    memo = tmp_path / "masques"
+    protect(chunked, sites, threshold=S, seed=b"k", memo=memo)
+    recalled = protect(chunked, sites, threshold=S, seed=b"k", memo=memo)
+    assert recalled.reused_periods == 2 and recalled.masked.equals(from_chunks)

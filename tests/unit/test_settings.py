@@ -37,6 +37,7 @@ def test_values_are_typed(monkeypatch, tmp_path):
     ("PRE_MAX_MEMBRES", "-5", "entier ≥ 1"),
     ("PRE_ATTENTE_VERROU_S", "longtemps", "nombre de secondes"),
     ("PRE_LOT_LIGNES", "1e6x", "entier ≥ 1"),
+    ("PRE_MEMOIRE_DUCKDB_MO", "100", "256 au moins"),
 ])
 def test_a_bad_value_names_the_variable_in_french_without_echoing_it(monkeypatch, name, raw, accepted):
     monkeypatch.setenv(name, raw)
@@ -102,3 +103,15 @@ def test_settings_are_the_only_reader_of_pre_variables():
 def test_readme_documents_every_variable_in_one_table():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert settings.table_markdown() in readme, "régénérez la table : .venv/bin/python -m pipelines.settings"
+
+
+def test_the_writer_s_connection_bounds_duckdb_s_memory(monkeypatch, tmp_path):
+    from pipelines.common.datahome import DataHome
+    from pipelines.warehouse.store import connect
+
+    home = DataHome(tmp_path / "data")
+    with connect(home) as con:  # by default 2 000 Mo: 2e9 bytes / 2^20 = 1 907,3 MiB, as DuckDB shows it
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "1.8 GiB"
+    monkeypatch.setenv("PRE_MEMOIRE_DUCKDB_MO", "300")
+    with connect(home) as con:  # 3e8 / 2^20 = 286,1 MiB
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"
