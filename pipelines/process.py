@@ -154,7 +154,7 @@ def fail_interrupted_runs(instance: dg.DagsterInstance, *, now: float | None = N
     cluster's) are left to that launcher's own run monitoring (deploy/dagster.yaml)."""
     from dagster._core.launcher import DefaultRunLauncher
 
-    from pipelines.defs.ingestion import INTERRUPTED_TAG
+    from pipelines.defs.run_tags import INTERRUPTED_TAG
 
     if not isinstance(instance.run_launcher, DefaultRunLauncher):
         return []

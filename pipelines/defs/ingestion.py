@@ -16,6 +16,7 @@ from pipelines.contracts.reader import peek_site
 from pipelines.contracts.referential import known_codes
 from pipelines.defs.metadata import PREVIEW_ROWS, markdown_table
 from pipelines.defs.resources import DataHomeResource
+from pipelines.defs.run_tags import INTERRUPTED_TAG
 from pipelines.ingest import lifecycle, retention
 from pipelines.ingest.inbox import InboxFile, UntrustedFile, from_config, ready_files, to_config, triage, unstable_wait
 
@@ -247,10 +248,6 @@ def early_verdicts(context: dg.SensorEvaluationContext, home: DataHome, pending:
     for v in verdicts:
         context.log.info(f"{v.file.name} : {STATUS_LABEL['accepte' if v.accepted else 'refuse']} "
                          f"(contrôle anticipé) — rapport : {v.report_path}")
-
-
-# Set by `pipelines.process.fail_interrupted_runs` on a run killed with its service.
-INTERRUPTED_TAG = "pre/interrompue"
 
 
 def interrupted_contents(instance: dg.DagsterInstance) -> dict[str, int]:

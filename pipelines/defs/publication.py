@@ -9,9 +9,10 @@ import duckdb
 
 from pipelines import settings
 from pipelines.common import timings
-from pipelines.defs.ingestion import INTERRUPTED_TAG, ingestion_job
+from pipelines.defs.ingestion import ingestion_job
 from pipelines.defs.referential import referentiel_sites
 from pipelines.defs.resources import DataHomeResource
+from pipelines.defs.run_tags import INTERRUPTED_TAG
 from pipelines.defs.warehouse import asset_key, model_assets
 from pipelines.publication.published import publish
 from pipelines.warehouse import models

@@ -59,7 +59,7 @@ def test_a_publication_killed_with_its_service_is_requested_again_once(monkeypat
     """Marked failed at the next start (`fail_interrupted_runs`), its changes are still unpublished although the
     cursor covers them: it is requested again, once, whatever the interval; a publication failing on its own is
     not retried (its failure is for an operator)."""
-    from pipelines.defs.ingestion import INTERRUPTED_TAG
+    from pipelines.defs.run_tags import INTERRUPTED_TAG
 
     monkeypatch.setenv("PRE_INTERVALLE_PUBLICATION_MIN", "15")
     with dg.instance_for_test() as instance:
