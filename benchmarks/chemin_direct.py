@@ -103,13 +103,13 @@ def _last_publication_run(dagster_home: Path, after: float) -> tuple[float, floa
     return min(runs) if runs else None
 
 
-def _run_profile(dagster_home: Path, run_id: str) -> dict[str, float]:
+def _run_profile(dagster_home: Path, run_id: str) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Seconds per step of a run (Dagster's step events), with the published copy's step split into the
-    protection and the copies (its materialisation's metadata)."""
+    protection and the copies (its materialisation's metadata); and each step's (start, end), epoch seconds."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(dagster_home)
-    started, profile, last = {}, {}, 0.0
+    started, profile, windows, last = {}, {}, {}, 0.0
     with dg.DagsterInstance.get() as instance:
         for entry in instance.all_logs(run_id):
             event = entry.dagster_event
@@ -119,6 +119,7 @@ def _run_profile(dagster_home: Path, run_id: str) -> dict[str, float]:
                 started[event.step_key] = last = entry.timestamp
             elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
                 profile[event.step_key] = entry.timestamp - started[event.step_key]
+                windows[event.step_key] = (started[event.step_key], entry.timestamp)
             elif event.event_type_value == "ASSET_MATERIALIZATION" and event.step_key == "modeles_sql":
                 # The models are built one after the other and each is reported once built.
                 profile[f"modeles_sql : dont {event.asset_key.to_user_string()}"] = entry.timestamp - last
@@ -128,25 +129,7 @@ def _run_profile(dagster_home: Path, run_id: str) -> dict[str, float]:
                 for name, label in PUBLISHED_PARTS.items():
                     if name in metadata:
                         profile[f"{event.step_key} : {label}"] = float(metadata[name].value)
-    return profile
-
-
-def _step_windows(dagster_home: Path, run_id: str) -> dict[str, tuple[float, float]]:
-    """(start, end) of each step of a run, epoch seconds (Dagster's step events)."""
-    import dagster as dg
-
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    started, windows = {}, {}
-    with dg.DagsterInstance.get() as instance:
-        for entry in instance.all_logs(run_id):
-            event = entry.dagster_event
-            if event is None or not event.step_key:
-                continue
-            if event.event_type_value == "STEP_START":
-                started[event.step_key] = entry.timestamp
-            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
-                windows[event.step_key] = (started[event.step_key], entry.timestamp)
-    return windows
+    return profile, windows
 
 
 class MemorySampler(threading.Thread):
@@ -301,9 +284,9 @@ def main() -> int:
                 run = _last_publication_run(dagster_home, filed_at)
             if _published_version(home) == before:
                 raise SystemExit("la publication a réussi sans remplacer la copie publiée")
-            profiles.append(_run_profile(dagster_home, run[2]))
-            step_memory.append({step: memory.peak_between(*window)
-                                for step, window in _step_windows(dagster_home, run[2]).items()})
+            profile, windows = _run_profile(dagster_home, run[2])
+            profiles.append(profile)
+            step_memory.append({step: memory.peak_between(*window) for step, window in windows.items()})
             duration = run[1] - run[0]
             published = run[1] - dropped_at
             wait = published - filed - duration
