@@ -78,13 +78,11 @@ def publish(home: DataHome) -> Path:
     share_dir(home.published)
     target = published_path(home)
     tmp = home.published / f".{uuid.uuid4().hex}.duckdb.tmp"
-    config = settings.load()
-    threshold = config.SEUIL_SECRET
-    with connect(home) as con:
-        # What this step holds is the indicator frame (polars); DuckDB's part only streams copies, so it gets a
-        # quarter of its usual bound (its sorts and joins spill to disk beyond): 330 MB less at the
-        # national peak, in the same time (docs/performance.md).
-        con.execute(f"set memory_limit = '{max(256, config.MEMOIRE_DUCKDB_MO // 4)}MB'")  # validated integers
+    threshold = settings.load().SEUIL_SECRET
+    # What this step holds is the indicator frame (polars); DuckDB's part only streams copies, so it gets a
+    # quarter of its usual bound (its sorts and joins spill to disk beyond): 330 MB less at the national
+    # peak, in the same time (docs/performance.md).
+    with connect(home, memory_share=4) as con:
         with timings.measure("secret"):
             protection = masked_indicators(con, home)
         with timings.measure("publication"):

@@ -56,14 +56,15 @@ def writer_lock(home: DataHome, wait_seconds: float | None = None) -> Iterator[N
 
 
 @contextlib.contextmanager
-def connect(home: DataHome) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(home: DataHome, *, memory_share: int = 1) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the warehouse, under the writer lock, schema ensured.
 
-    DuckDB's memory is bounded (`PRE_MEMOIRE_DUCKDB_MO`): by default it may take 80 % of the machine's
-    memory and keeps what it took until the connection closes (2,9 GB to rebuild the national models,
-    against 2,1 GB and the same time with 2 000 Mo: docs/performance.md)."""
+    DuckDB's memory is bounded (`PRE_MEMOIRE_DUCKDB_MO`, divided by `memory_share` for work that only
+    streams): by default it may take 80 % of the machine's memory and keeps what it took until the
+    connection closes (2,9 GB to rebuild the national models, against 2,1 GB and the same time with
+    2 000 Mo: docs/performance.md)."""
     with writer_lock(home):
-        con = duckdb.connect(str(home.warehouse), config=writer_config())
+        con = duckdb.connect(str(home.warehouse), config=writer_config(memory_share))
         try:
             ensure_schema(con)
             yield con
@@ -71,9 +72,10 @@ def connect(home: DataHome) -> Iterator[duckdb.DuckDBPyConnection]:
             con.close()
 
 
-def writer_config() -> dict[str, str]:
-    """DuckDB's configuration of a writer's connection (`PRE_MEMOIRE_DUCKDB_MO`, an integer the settings validated)."""
-    return {"memory_limit": f"{settings.load().MEMOIRE_DUCKDB_MO}MB"}
+def writer_config(memory_share: int = 1) -> dict[str, str]:
+    """DuckDB's configuration of a writer's connection: `PRE_MEMOIRE_DUCKDB_MO` (an integer the settings
+    validated) divided by `memory_share`, 256 Mo at least."""
+    return {"memory_limit": f"{max(256, settings.load().MEMOIRE_DUCKDB_MO // memory_share)}MB"}
 
 
 def empty_frame(table: str, contracts: Contracts | None = None) -> pl.DataFrame:
