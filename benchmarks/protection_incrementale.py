@@ -8,7 +8,7 @@ of `--periodes`), one after the other on one core:
 
 1. AVANT's period is protected whole, with a memo folder (what the publication in force did);
 2. APRES's period is protected with that memo folder: it starts from AVANT's protection and examines only
-   the groups of masked counts the change touches (`disclosure._protect_period`);
+   the groups of masked counts the change touches (`disclosure.rules._protect_period`);
 3. APRES's period is protected whole, without memo (what the publication did before this change; skipped
    with `--sans-complete-apres`, AVANT's whole protection then being the reference);
 4. the project's intruder (`disclosure.audit`) attacks the masks of step 2.

@@ -33,11 +33,18 @@ from pipelines.publication.published import open_published  # noqa: E402
 
 
 def old_module(rev: str) -> types.ModuleType:
-    source = subprocess.run(["git", "show", f"{rev}:pipelines/publication/disclosure.py"], cwd=REPO,
-                            check=True, capture_output=True, text=True).stdout
+    """The disclosure module of an earlier revision, loaded beside today's. Only revisions where it was one
+    file (before it became the package `pipelines/publication/disclosure/`); for later ones, run the
+    benchmark from a `git worktree` of each revision."""
+    shown = subprocess.run(["git", "show", f"{rev}:pipelines/publication/disclosure.py"], cwd=REPO,
+                           capture_output=True, text=True)
+    if shown.returncode != 0:
+        raise SystemExit(f"{rev} : pas de fichier pipelines/publication/disclosure.py à cette révision (le module "
+                         "est devenu un paquet) ; comparer deux `git worktree` à la place.")
+    source = shown.stdout
     module = types.ModuleType("disclosure_avant")
     sys.modules[module.__name__] = module  # dataclasses look their module up there
-    module.__file__ = str(REPO / "pipelines" / "publication" / "disclosure.py")  # its files beside it: today's
+    module.__file__ = str(REPO / "pipelines" / "publication" / "disclosure" / "rules.py")  # files beside: today's
     exec(compile(source, f"{rev}:disclosure.py", "exec"), module.__dict__)  # the project's own history
     return module
 

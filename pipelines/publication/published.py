@@ -58,11 +58,11 @@ def secret_seed(home: DataHome) -> bytes:
     return path.read_text(encoding="utf-8").strip().encode("utf-8")
 
 
-def masked_indicators(con: duckdb.DuckDBPyConnection, home: DataHome) -> disclosure.Protection:
-    """`marts.indicateurs` of the warehouse, masked for everyone who is not an analyst."""
-    # Read in the table's order, which is the protection's (ROW_KEY): it is then cut without a sorted copy.
-    return disclosure.protect(con.sql("select * from marts.indicateurs").pl(), hierarchy(con),
-                              seed=secret_seed(home), memo=home.secret / MEMO_FOLDER)
+def masked_indicators(con: duckdb.DuckDBPyConnection, home: DataHome) -> disclosure.TableProtection:
+    """`marts.indicateurs` of the warehouse, masked for everyone who is not an analyst: read one period at
+    a time, the masks joined back in DuckDB (`disclosure.protect_table`)."""
+    return disclosure.protect_table(con, "marts.indicateurs", hierarchy(con), seed=secret_seed(home),
+                                    memo=home.secret / MEMO_FOLDER)
 
 
 def hierarchy(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -79,9 +79,9 @@ def publish(home: DataHome) -> Path:
     target = published_path(home)
     tmp = home.published / f".{uuid.uuid4().hex}.duckdb.tmp"
     threshold = settings.load().SEUIL_SECRET
-    # What this step holds is the indicator frame (polars); DuckDB's part only streams copies, so it gets a
-    # quarter of its usual bound (its sorts and joins spill to disk beyond): 330 MB less at the national
-    # peak, in the same time (docs/performance.md).
+    # This step holds the periods being solved and one byte of mask a row; DuckDB's part only streams
+    # copies, so it gets a quarter of its usual bound (its sorts and joins spill to disk beyond): 330 MB
+    # less at the national peak, in the same time (docs/performance.md).
     with connect(home, memory_share=4) as con:
         with timings.measure("secret"):
             protection = masked_indicators(con, home)
@@ -122,11 +122,8 @@ def own_site_indicators(home: DataHome, code_pre: str) -> pl.DataFrame:
         con.close()
 
 
-def _write_copy(con: duckdb.DuckDBPyConnection, tmp: Path, protection: disclosure.Protection,
+def _write_copy(con: duckdb.DuckDBPyConnection, tmp: Path, protection: disclosure.TableProtection,
                 threshold: int) -> None:
-    # Read by DuckDB by name, as Arrow with string views: a polars frame would be converted to Arrow at each
-    # query that reads it, its strings copied each time (480 MB on the national warehouse).
-    indicateurs = protection.masked.to_arrow(compat_level=pl.CompatLevel.newest())  # noqa: F841
     con.execute("attach ? as publie", [str(tmp)])
     try:
         con.execute("create schema publie.marts")
@@ -137,36 +134,37 @@ def _write_copy(con: duckdb.DuckDBPyConnection, tmp: Path, protection: disclosur
                 "order by 1").fetchall():
             if name not in MASKED_MARTS and name not in ROW_LEVEL_MARTS:
                 con.execute(f"create table publie.marts.{name} as select * from marts.{name}")
-        con.execute("create table publie.marts.indicateurs as select * from indicateurs")
+        con.execute(f"create table publie.marts.indicateurs as {protection.select}")
         # A curve is drawn while at least s requests are at risk, for requests whose count is shown.
         con.execute("""
             create table publie.marts.km_courbes as
             select k.niveau, k.territoire, k.periode, k.categorie, k.jours, k.survie
             from marts.km_courbes as k
-            inner join indicateurs as i
+            inner join publie.marts.indicateurs as i
                 on i.indicateur = 'demandes_attente' and i.niveau = k.niveau and i.territoire = k.territoire
                 and i.periode = k.periode and i.categorie = k.categorie and not i.masque
             where k.n_a_risque >= ?
             order by all
         """, [threshold])
         # The waits around an action's arrival at a site: a window of fewer than s requests is masked.
+        hidden_requests = con.sql(
+            "select * from publie.marts.indicateurs where indicateur = 'demandes_attente' and niveau = 'pre' "
+            "and masque").pl()
         fenetres = disclosure.mask_windows(  # noqa: F841 - read by DuckDB by name
             con.sql("select * from marts.attentes_autour_action").pl(), threshold=threshold,
-            periods=con.sql("select * from marts.periodes").pl(), indicators=protection.masked)
+            periods=con.sql("select * from marts.periodes").pl(), indicators=hidden_requests)
         con.execute("create table publie.marts.attentes_autour_action as select * from fenetres")
-        _write_summary(con, protection, threshold)
+        # What the protection did, per level: for the methodology page and the documentation.
+        con.execute(f"""
+            create table publie.marts.secret_statistique as
+            select niveau, count(*) as lignes, count(*) filter (where {disclosure.MASK_COLUMN}) as lignes_masquees,
+                $seuil as seuil, $primaires as comptes_primaires, $secondaires as comptes_secondaires
+            from publie.marts.indicateurs
+            group by niveau
+            order by niveau
+        """, {"seuil": threshold, "primaires": protection.primary, "secondaires": protection.secondary})
     finally:
         con.execute("detach publie")
-
-
-def _write_summary(con: duckdb.DuckDBPyConnection, protection: disclosure.Protection, threshold: int) -> None:
-    """What the protection did, per level: for the methodology page and the documentation."""
-    summary = (protection.masked.group_by("niveau")  # noqa: F841 - read by DuckDB by name
-               .agg(pl.len().alias("lignes"), pl.col(disclosure.MASK_COLUMN).sum().alias("lignes_masquees"))
-               .with_columns(pl.lit(threshold).alias("seuil"), pl.lit(protection.primary).alias("comptes_primaires"),
-                             pl.lit(protection.secondary).alias("comptes_secondaires"))
-               .sort("niveau"))
-    con.execute("create table publie.marts.secret_statistique as select * from summary")
 
 
 def open_published(home: DataHome) -> duckdb.DuckDBPyConnection:

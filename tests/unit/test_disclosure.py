@@ -12,7 +12,8 @@ import pytest
 
 from intruder import attack
 from pipelines.publication import disclosure
-from pipelines.publication.disclosure import MASK_COLUMN, audit, protect
+from pipelines.publication.disclosure import MASK_COLUMN, audit, protect, protection, rules
+from pipelines.publication.disclosure import intruder as intruder_module
 
 S = 11
 SCHEMA = {"indicateur": pl.String, "categorie": pl.String, "niveau": pl.String, "territoire": pl.String,
@@ -257,8 +258,8 @@ def test_groups_proved_on_neighbourhoods_withstand_the_intruder(seed, monkeypatc
     """A national warehouse joins thousands of masked counts into a group, proved on neighbourhoods
     of its objectives: forced here on small groups, with the shortest reach, the intruder still
     finds nothing narrower than the threshold."""
-    monkeypatch.setattr(disclosure, "LOCAL_FROM", 1)
-    monkeypatch.setattr(disclosure, "LOCAL_HOPS", 1)
+    monkeypatch.setattr(rules, "LOCAL_FROM", 1)
+    monkeypatch.setattr(rules, "LOCAL_HOPS", 1)
     rng = random.Random(100 + seed)
     tree = random_tree(rng)
     masked = protected_and_attacked(random_indicators(rng, tree), sites_frame(tree), seed=f"{seed}".encode())
@@ -403,7 +404,7 @@ def test_periods_solved_on_workers_give_the_masks_solved_in_one_process(tmp_path
     assert df.group_by("periode").len()["len"].n_unique() == 3
     alone = protect(df, sites, threshold=S, seed=b"k", memo=tmp_path / "un")
     monkeypatch.setenv("PRE_PROCESSUS", "2")
-    monkeypatch.setattr(disclosure, "PARALLEL_ROWS", 0)  # two periods are enough to start the workers
+    monkeypatch.setattr(protection, "PARALLEL_ROWS", 0)  # two periods are enough to start the workers
     monkeypatch.setattr(workers, "peak_worker_kb", 0)
     shared = protect(df.sample(fraction=1.0, shuffle=True, seed=2), sites, threshold=S, seed=b"k",
                      memo=tmp_path / "deux")
@@ -506,7 +507,7 @@ def test_the_guided_search_finds_the_nearest_shown_counts(seed):
     """`Distances.nearest_shown` (a search guided by distances computed earlier, with fewer masked counts)
     finds exactly the shown counts nearest the objective, and so does the plain walk `_nearest_shown`."""
     rng = random.Random(seed)
-    system = disclosure.PeriodSystem()
+    system = rules.PeriodSystem()
     counts = [("E", "x", str(i), "pre") for i in range(rng.randint(10, 90))]
     for var in counts:
         system.values[var] = rng.randint(0, 30)
@@ -514,7 +515,7 @@ def test_the_guided_search_finds_the_nearest_shown_counts(seed):
         system.add({v: 1.0 for v in rng.sample(counts, rng.choice((2, 2, 3, 4, 6)))}, equality=rng.random() < 0.5)
     free_then = {v for v in counts if rng.random() < rng.choice((0.3, 0.6, 0.85))}
     free = free_then | {v for v in counts if rng.random() < 0.15}  # masking since only adds counts
-    distances = disclosure.Distances(system)
+    distances = rules.Distances(system)
     distances.compute(free_then if rng.random() < 0.7 else free)
     for _ in range(8):
         objective = {rng.choice(sorted(free) or counts): 1.0}
@@ -522,19 +523,19 @@ def test_the_guided_search_finds_the_nearest_shown_counts(seed):
             objective[rng.choice(counts)] = -1.0
         expected = _nearest_shown_by_definition(system, free, objective)
         assert distances.nearest_shown(free, objective) == expected, (seed, objective)
-        assert disclosure._nearest_shown(system, free, objective) == expected, (seed, objective)
-        assert disclosure._nearest_shown(system, free, objective, budget=3) in (None, expected)
+        assert rules._nearest_shown(system, free, objective) == expected, (seed, objective)
+        assert rules._nearest_shown(system, free, objective, budget=3) in (None, expected)
         # What the protection asks: the same candidates whether the guided search is engaged or not.
         assert distances.engaged
-        assert disclosure._candidates(system, free, objective, distances) == \
-            disclosure._candidates(system, free, objective)
+        assert rules._candidates(system, free, objective, distances) == \
+            rules._candidates(system, free, objective)
 
 
 @pytest.mark.parametrize("seed", range(30))
 def test_clusters_are_those_of_overlapping_neighbourhoods(seed):
     """`_clusters` finds, in one walk, the parts that walking every objective's neighbourhood gives."""
     rng = random.Random(seed)
-    system = disclosure.PeriodSystem()
+    system = rules.PeriodSystem()
     counts = [("E", "x", str(i), "pre") for i in range(rng.randint(10, 80))]
     for _ in range(rng.randint(5, len(counts))):  # sparse: distances between objectives vary
         size = rng.choice((2, 2, 2, 3, 5))
@@ -548,7 +549,7 @@ def test_clusters_are_those_of_overlapping_neighbourhoods(seed):
             objective[rng.choice(sorted(members))] = -1.0
         objectives.append(objective)
     for hops in (1, 2, 3):
-        found = sorted(disclosure._clusters(system, members, objectives, hops))
+        found = sorted(rules._clusters(system, members, objectives, hops))
         assert found == _clusters_by_definition(system, members, objectives, hops), (seed, hops)
 
 
@@ -563,12 +564,12 @@ def test_a_group_is_examined_again_only_after_a_count_was_masked_in_it(seed, mon
     visit of a group proves its pending counts again; it must not be repeated with nothing masked since.
     Groups merge while they are formed, and the group was visited once under each root it had absorbed:
     in the national set's first period, its giant group's unsettled counts were bounded four times over."""
-    monkeypatch.setattr(disclosure, "LOCAL_FROM", 1)
-    monkeypatch.setattr(disclosure, "LOCAL_HOPS", 1)
+    monkeypatch.setattr(rules, "LOCAL_FROM", 1)
+    monkeypatch.setattr(rules, "LOCAL_HOPS", 1)
     visits: list[tuple[int, frozenset, int]] = []
     systems = []  # kept alive, so that each period's system keeps its own id
     masked_so_far = {"n": 0}
-    real_prover, real_free = disclosure.Prover.__init__, disclosure._free
+    real_prover, real_free = rules.Prover.__init__, rules._free
 
     def spy_free(system, free, var):
         real_free(system, free, var)
@@ -579,8 +580,8 @@ def test_a_group_is_examined_again_only_after_a_count_was_masked_in_it(seed, mon
         visits.append((id(system), frozenset(group), masked_so_far["n"]))
         real_prover(self, group, system)
 
-    monkeypatch.setattr(disclosure.Prover, "__init__", spy)
-    monkeypatch.setattr(disclosure, "_free", spy_free)
+    monkeypatch.setattr(rules.Prover, "__init__", spy)
+    monkeypatch.setattr(rules, "_free", spy_free)
     rng = random.Random(seed)
     protected_and_attacked(random_indicators(rng, SPARSE_TREE, values=(0, 1, 2)), sites_frame(SPARSE_TREE),
                            seed=b"x")
@@ -605,19 +606,19 @@ def test_the_audit_s_unbounded_counts_leave_its_verdicts_unchanged(seed, second_
                                    for c in ("valeur", "effectif")))
     plain = audit(masked, sites, threshold=S)
     lifted = []
-    real = disclosure.GroupSolver.rising
+    real = rules.GroupSolver.rising
 
     def spy(self, objectives):
         found = real(self, objectives)
         lifted.append(len(found))
         return found
 
-    monkeypatch.setattr(disclosure.GroupSolver, "rising", spy)
-    monkeypatch.setattr(disclosure, "RISING_FROM", 0)
+    monkeypatch.setattr(rules.GroupSolver, "rising", spy)
+    monkeypatch.setattr(intruder_module, "RISING_FROM", 0)
     if second_pass:  # the batch proofs as usual, then again in batches of 2 on what the rays left
-        monkeypatch.setattr(disclosure, "AUDIT_BATCH", 2)
+        monkeypatch.setattr(intruder_module, "AUDIT_BATCH", 2)
     else:  # no batch proof: every count goes the way under test
-        monkeypatch.setattr(disclosure, "CERTIFY_ROUNDS", 0)
+        monkeypatch.setattr(rules, "CERTIFY_ROUNDS", 0)
     with_rays = audit(masked, sites, threshold=S)
     if not second_pass:
         assert sum(lifted) > 10, "trop peu de chiffres non bornés trouvés : le chemin testé n'a pas servi"
@@ -636,16 +637,16 @@ def test_the_audit_s_unbounded_counts_leave_its_verdicts_unchanged(seed, second_
 def test_the_key_order_check_compares_every_column_of_the_key():
     rows = [("a", "x", "pre", "P1", "2023", 1.0, 1), ("a", "x", "pre", "P2", "2023", 1.0, 1),
             ("b", "", "pre", "P1", "2023", 1.0, 1), ("a", "x", "pre", "P1", "2024", 1.0, 1)]
-    assert disclosure._sorted_by_key(frame(rows))  # periode, then indicateur, niveau, territoire, categorie
-    assert disclosure._sorted_by_key(frame(rows[:1])) and disclosure._sorted_by_key(frame([]))
+    assert protection._sorted_by_key(frame(rows))  # periode, then indicateur, niveau, territoire, categorie
+    assert protection._sorted_by_key(frame(rows[:1])) and protection._sorted_by_key(frame([]))
     for i, j in ((0, 1), (1, 2), (2, 3)):  # two neighbours swapped: out of order on one column of the key
         swapped = list(rows)
         swapped[i], swapped[j] = swapped[j], swapped[i]
-        assert not disclosure._sorted_by_key(frame(swapped)), (i, j)
+        assert not protection._sorted_by_key(frame(swapped)), (i, j)
     last = [("a", "y", "pre", "P1", "2023", 1.0, 1), ("a", "x", "pre", "P1", "2023", 1.0, 1)]
-    assert not disclosure._sorted_by_key(frame(last))  # the key's last column, categorie
-    assert not disclosure._sorted_by_key(frame([rows[0], rows[0]]))  # equal keys
-    assert not disclosure._sorted_by_key(frame([rows[0], ("a", None, "pre", "P1", "2023", 1.0, 1)]))  # a null
+    assert not protection._sorted_by_key(frame(last))  # the key's last column, categorie
+    assert not protection._sorted_by_key(frame([rows[0], rows[0]]))  # equal keys
+    assert not protection._sorted_by_key(frame([rows[0], ("a", None, "pre", "P1", "2023", 1.0, 1)]))  # a null
 
 
 def test_rows_in_key_order_and_shuffled_rows_give_the_same_masked_table(tmp_path):
@@ -658,7 +659,7 @@ def test_rows_in_key_order_and_shuffled_rows_give_the_same_masked_table(tmp_path
     chunked = pl.concat([in_order.slice(0, 7), in_order.slice(7, 50), in_order.slice(57)], rechunk=False)
     assert chunked.n_chunks() == 3
     shuffled = df.sample(fraction=1.0, shuffle=True, seed=2)
-    assert not disclosure._sorted_by_key(shuffled)
+    assert not protection._sorted_by_key(shuffled)
     from_chunks = protect(chunked, sites, threshold=S, seed=b"k").masked
     from_shuffled = protect(shuffled, sites, threshold=S, seed=b"k").masked
     assert from_chunks.equals(from_shuffled)

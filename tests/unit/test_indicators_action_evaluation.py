@@ -341,8 +341,8 @@ def test_the_published_copy_holds_the_masked_windows(tmp_path):
     from pipelines.publication import disclosure, published
 
     con = _windows_warehouse()
-    protection = disclosure.protect(con.sql("select * from marts.indicateurs").pl(), published.hierarchy(con),
-                                    threshold=4, seed=b"essai")
+    protection = disclosure.protect_table(con, "marts.indicateurs", published.hierarchy(con), threshold=4,
+                                          seed=b"essai")
     published._write_copy(con, tmp_path / "copie.duckdb", protection, 4)
     con.close()
     copy = duckdb.connect(str(tmp_path / "copie.duckdb"), read_only=True)

@@ -1,53 +1,24 @@
-"""Statistical disclosure control ("secret statistique"): the one module every figure shown to
-someone goes through, and the audit that proves it.
+"""Which counts are masked: the rules of statistical disclosure control, as code.
 
-The rules are those of indicators.md v2, "Statistical disclosure control". Each row of
-`marts.indicateurs` tells a reader counts: its effectif, its value when the indicator is a count,
-and for a share its numerator and complement. Rows sharing a population (the shared bases E, C,
-A, S and each structure's requests; `base` in the catalogue) share one effectif. A reader also
-knows that counts add up along the territories (site → département → région → national), that
-the categories of a share marked `somme_categories` add up to its base, and that numerator +
-complement = base.
-
-- `protect(indicators, sites)` masks:
-  1. primary: every row whose effectif, or (for a share) numerator or complement, is in
-     1 … s − 1; a row masked because of its effectif masks every row sharing that effectif;
-  2. secondary: while some masked count can be narrowed by linear programming to an interval
-     narrower than s, one more count is masked in a relation that holds it. The choice weighs the
-     information lost (the count, its level, the rows it takes along) and is drawn with a secret
-     key among the cheapest sufficient candidates, so that a reader cannot tell which cell
-     completed the protection.
-- `audit(masked, sites)` is the intruder: from the shown rows only, it computes with a
-  linear-programming solver the smallest and largest value of every masked count, and lists those
-  narrower than s and the shown rows that break the primary rule.
-- `threshold()`, `explanation()`, `cell()`: the threshold in force, the French paragraph that
-  explains it, the text of one cell.
-
-The counts of one period form independent systems (one per connected group of relations); each is
-solved on its masked counts only, the shown ones being constants, with HiGHS (`highspy`).
+This file's source and the catalogue's files are the rules version (`protection.RULES_VERSION`): masks
+kept from an earlier publication are reused only under the same version. Change here only what decides
+masks; how periods are read, sent to workers or remembered belongs to `protection`.
 """
-
 from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
-import json
 import math
 import os
 import random
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from pipelines import settings
-from pipelines.common import formats, workers
 from pipelines.warehouse.catalogue import (
     PRODUCT_SEPARATOR,
     Indicator,
@@ -56,7 +27,6 @@ from pipelines.warehouse.catalogue import (
     product_factors,
 )
 
-SECRET = "secret statistique"
 MASK_COLUMN = "masque"
 LEVELS = ("pre", "departement", "region", "national")
 # Information lost by masking one count, by level: funders read upper levels first.
@@ -66,39 +36,10 @@ CHOICES = 3  # the draw is among this many cheapest sufficient candidates of one
 CERTIFY_ROUNDS = 12  # batch proofs tried before exact bounds, one objective at a time (see `certify`)
 CERTIFY_IDLE = 3  # rounds in a row that prove nothing more end them
 LOCAL_FROM = 200  # a group of more masked counts is proved on neighbourhoods first (see `Prover`)
-RISING_FROM = 50  # doubtful counts of one group from which the audit first looks for the unbounded ones
-AUDIT_BATCH = 200  # doubtful counts proved together in the audit's second pass (see `_audit_period`)
 RAY_SUPPORT = 0.5  # objectives a ray increases reach 1 in `GroupSolver.rising`, the others stay at 0
 LOCAL_HOPS = 3  # how far a neighbourhood reaches, in relations through masked counts
 _SETTLED = None  # HiGHS statuses that answer the question (filled on first use: highspy loads lazily)
 
-
-def threshold() -> int:
-    """The threshold s: `PRE_SEUIL_SECRET` when set, else 11 (read at each call)."""
-    return settings.load().SEUIL_SECRET
-
-
-def explanation(threshold_: int | None = None) -> str:
-    """The French paragraph shown to funders, for the given threshold (default: the one in force)."""
-    n = threshold() if threshold_ is None else _checked_threshold(threshold_)
-    return (
-        "Secret statistique : pour qu'aucun enfant ni aucune famille ne puisse être reconnu, un chiffre "
-        f"n'est pas affiché lorsqu'il repose sur moins de {n} enfants, parcours, actions ou demandes (seuil "
-        "retenu d'après la pratique de l'INSEE pour les données individuelles), ni lorsqu'une part laisserait "
-        f"compter moins de {n} personnes de part ou d'autre ; la case indique alors « {SECRET} ». D'autres "
-        "cases sont masquées en complément, de sorte qu'aucun chiffre masqué ne puisse être retrouvé, même "
-        "approximativement, par addition ou soustraction à partir des chiffres publiés (totaux des sites, "
-        "des départements et des régions, catégories, effectifs communs) : la plateforme le vérifie par le "
-        f"calcul à chaque publication, chaque chiffre masqué restant incertain d'au moins {n} unités. Les "
-        "valeurs complètes restent conservées dans l'entrepôt pour les analyses internes."
-    )
-
-
-def cell(valeur: float | int | None, masque: bool, fmt: str) -> str:
-    """The text of one cell: `SECRET` when masked, else the value in French (`format_value`; "—" for None)."""
-    if masque:
-        return SECRET
-    return formats.by_kind(valeur, fmt)
 
 
 
@@ -595,19 +536,6 @@ class GroupSolver:
         return out[0], out[1]
 
 
-# --------------------------------------------------------------------------- protection
-
-
-@dataclass
-class Protection:
-    masked: pl.DataFrame  # the indicators with `masque`; valeur and effectif null where masked
-    primary: int = 0  # counts masked by the primary rule (with the rows sharing their base)
-    secondary: int = 0  # counts masked to protect others
-    seconds: float = 0.0
-    reused_periods: int = 0  # periods whose masks were recalled unchanged (see `protect`'s memo)
-    incremental_periods: int = 0  # periods solved again from their last protection
-    groups: int = 0  # groups of masked counts in the periods solved (at their start)
-    visited_groups: int = 0  # of which examined
 
 
 def _free(system: PeriodSystem, free: set[Var], var: Var) -> None:
@@ -1087,318 +1015,3 @@ def _warm_start(system: PeriodSystem, free: set[Var], previous: Previous, rules:
 
 PREVIOUS_EFF, PREVIOUS_NUM = "_masque_effectif", "_masque_numerateur"
 
-
-def _protect_job(job: tuple) -> tuple[pl.DataFrame, PeriodStats]:
-    """One period (run in a worker process when there are many): job = (frame, sites, threshold, seed[,
-    previous]). The frame comes back with `masque`, and with PREVIOUS_EFF and PREVIOUS_NUM (what
-    `Previous` keeps)."""
-    frame, sites, threshold, seed, *rest = job
-    rows = frame.to_dicts()
-    free, system, stats = _protect_period(rows, sites, _rules(), threshold, seed, rest[0] if rest else None)
-    eff = [system.eff_var[i] in free for i in range(len(rows))]
-    num = [system.num_var[i] is not None and system.num_var[i] in free for i in range(len(rows))]
-    return frame.with_columns(pl.Series(MASK_COLUMN, [a or b for a, b in zip(eff, num, strict=True)],
-                                        dtype=pl.Boolean),
-                              pl.Series(PREVIOUS_EFF, eff, dtype=pl.Boolean),
-                              pl.Series(PREVIOUS_NUM, num, dtype=pl.Boolean)), stats
-
-
-ROW_KEY = ("periode", "indicateur", "niveau", "territoire", "categorie")
-
-
-def _blank_where(values: pl.Series, mask: pl.Series) -> pl.Series:
-    """`values` with nulls where `mask` is true (its chunks kept as they are)."""
-    return values.zip_with(~mask, pl.repeat(None, len(values), dtype=values.dtype, eager=True))
-
-
-def _sorted_by_key(frame: pl.DataFrame) -> bool:
-    """Whether the rows are in strictly increasing ROW_KEY order (nulls or equal keys: not sorted)."""
-    later = None
-    for column in reversed(ROW_KEY):
-        this, before = pl.col(column), pl.col(column).shift(1)
-        later = this > before if later is None else (this > before) | ((this == before) & later)
-    return bool(frame.select(later.slice(1).fill_null(False).all()).item())
-
-
-def _period_key(frame: pl.DataFrame, sites: pl.DataFrame, threshold: int, seed: bytes) -> str:
-    """What a period's masks depend on, hashed: this module and the catalogue (the rules), the
-    threshold, the key, the period's rows and the part of the hierarchy that links its territories.
-    Equal keys give equal masks, so a period whose key is unchanged need not be solved again."""
-    present = {(n, t) for n, t in frame.select("niveau", "territoire").unique().iter_rows()}
-    links = sorted({row for row in sites.select("code_pre", "departement", "region").iter_rows()
-                    if ("pre", row[0]) in present or ("departement", row[1]) in present
-                    or ("region", row[2]) in present})
-    return _keyed_digest(seed, _RULES_VERSION, str(threshold).encode(), repr(links).encode(),
-                         frame.select((*ROW_KEY, "valeur", "effectif")).write_csv().encode("utf-8"))
-
-
-def _keyed_digest(seed: bytes, *parts: bytes) -> str:
-    digest = hmac.new(seed or b"-", digestmod=hashlib.sha256)
-    for part in parts:
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()
-
-
-def _rules_version() -> bytes:
-    from pipelines.warehouse import catalogue as catalogue_module
-    return b"".join(hashlib.sha256(Path(f).read_bytes()).digest()
-                    for f in (__file__, catalogue_module.CATALOGUE, catalogue_module.NORMS,
-                              catalogue_module.EVALUATED_ACTIONS))
-
-
-_RULES_VERSION = _rules_version()
-
-
-def _recalled(memo: Path | None, key: str, rows: int) -> tuple[np.ndarray, int, int] | None:
-    if memo is None:
-        return None
-    try:
-        data = json.loads((memo / f"{key}.json").read_text(encoding="utf-8"))
-        digits = np.frombuffer(data["masque"].encode("ascii"), dtype=np.uint8)
-        if len(digits) != rows or not np.isin(digits, (ord("0"), ord("1"))).all():
-            return None
-        mask = digits == ord("1")
-        return mask, int(data["primaires"]), int(data["secondaires"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # absent or damaged: solved again
-
-
-def _remember(memo: Path, key: str, mask: list[bool], primary: int, secondary: int) -> None:
-    memo.mkdir(parents=True, exist_ok=True)
-    tmp = memo / f".{key}.tmp"
-    tmp.write_text(json.dumps({"masque": "".join("1" if m else "0" for m in mask), "primaires": primary,
-                               "secondaires": secondary}), encoding="utf-8")
-    os.replace(tmp, memo / f"{key}.json")
-
-
-PREVIOUS_FOLDER = "precedentes"  # under the memo folder: each period's last protection (`Previous`)
-PREVIOUS_COLUMNS = ("indicateur", "categorie", "niveau", "territoire", "valeur", "effectif", PREVIOUS_EFF, PREVIOUS_NUM)
-
-
-def _previous_path(memo: Path, period: str, threshold: int, seed: bytes) -> Path:
-    """Where a period's last protection is kept: named by the key's HMAC of the period, the rules and the
-    threshold, so that a protection made under other rules, another threshold or another key is never
-    a starting point (and the file name tells nothing of the period)."""
-    name = _keyed_digest(seed, _RULES_VERSION, str(threshold).encode(), period.encode("utf-8"))
-    return memo / PREVIOUS_FOLDER / f"{name}.parquet"
-
-
-def _keep_previous(path: Path, frame: pl.DataFrame, sites: pl.DataFrame) -> None:
-    """One file, written whole then swapped in: the rows and the hierarchy they were protected with."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    hierarchy = json.dumps(sites.select("code_pre", "departement", "region").rows())
-    frame.select(PREVIOUS_COLUMNS).write_parquet(tmp, metadata={"hierarchie": hierarchy})
-    os.replace(tmp, path)
-
-
-def _load_previous(path: Path) -> Previous | None:
-    try:
-        rows = pl.read_parquet(path)
-        hierarchy = json.loads(pl.read_parquet_metadata(path)["hierarchie"])
-        if tuple(rows.columns) != PREVIOUS_COLUMNS:
-            return None
-        sites = pl.DataFrame(hierarchy, schema={"code_pre": pl.String, "departement": pl.String,
-                                                "region": pl.String}, orient="row")
-        return Previous(rows, sites)
-    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
-        return None  # absent or damaged: the period is solved whole
-
-
-def _prune(files: Iterable[Path], current: set[str]) -> None:
-    """Remove the memo's files of periods or states no longer current."""
-    for old in files:
-        if old.name not in current:
-            old.unlink(missing_ok=True)
-
-
-PARALLEL_ROWS = 100_000  # rows to solve from which even two periods go to worker processes
-
-
-def protect(indicators: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | None = None,
-            seed: bytes = b"", memo: Path | None = None) -> Protection:
-    """Mask `indicators` (shaped like `marts.indicateurs`) so that no masked count can be narrowed
-    below the threshold; `sites` gives the hierarchy (code_pre, departement, region). Periods are
-    independent: several are protected at once on several cores.
-
-    With `memo` (a folder), each period's masks are kept under the hash of what they depend on, and
-    a period whose rows, hierarchy, rules, threshold and key are unchanged reuses them instead of
-    being solved again (a site's new file usually changes its recent periods only). A changed period
-    starts from its last protection (`Previous`, in the memo's PREVIOUS_FOLDER) and examines only the
-    groups of masked counts its changes touch (`_protect_period`). The folder then holds the current
-    periods' masks and last protections only."""
-    started = time.perf_counter()
-    threshold = settings.load().SEUIL_SECRET if threshold is None else threshold
-    # Cut into zero-copy slices per period (group_by would copy each period). `marts.indicateurs` is stored
-    # in ROW_KEY order, so the frame is usually cut as it comes: sorting it took 4 s and a second 460 MB
-    # frame on the national warehouse (5,4 M rows).
-    if not _sorted_by_key(indicators):
-        indicators = indicators.sort(ROW_KEY)
-    lengths = indicators.group_by("periode", maintain_order=True).len()["len"].to_list()
-    periods = [indicators.slice(start, length)
-               for start, length in zip(itertools.accumulate(lengths, initial=0), lengths, strict=False)]
-    keys = [_period_key(frame, sites, threshold, seed) if memo is not None else "" for frame in periods]
-    masks: list[np.ndarray] = [np.zeros(0, dtype=bool)] * len(periods)
-    primary = secondary = reused = 0
-    todo = []
-    for i, (frame, key) in enumerate(zip(periods, keys, strict=True)):
-        hit = _recalled(memo, key, frame.height)
-        if hit is None:
-            todo.append(i)
-            continue
-        masks[i], p, s = hit
-        primary, secondary, reused = primary + p, secondary + s, reused + 1
-    kept = [_previous_path(memo, frame["periode"][0], threshold, seed) if memo is not None else None
-            for frame in periods]
-    # Largest periods first: with two workers, the long national periods start at once instead of
-    # waiting behind small ones. A few large periods are worth the workers' start (about 2 s each);
-    # many small ones too.
-    todo.sort(key=lambda i: -periods[i].height)
-    parallel_from = 2 if sum(periods[i].height for i in todo) >= PARALLEL_ROWS else 4
-    jobs = [(periods[i], sites, threshold, seed, _load_previous(kept[i]) if kept[i] else None) for i in todo]
-    result = Protection(indicators, reused_periods=reused)
-    solved = workers.ordered_map(_protect_job, jobs, parallel_from=parallel_from)
-    for i, (frame, stats) in zip(todo, solved, strict=True):
-        masks[i] = frame[MASK_COLUMN].to_numpy()  # the period's rows, in the order they were sent
-        primary, secondary = primary + stats.primary, secondary + stats.secondary
-        result.incremental_periods += stats.incremental
-        result.groups += stats.groups
-        result.visited_groups += stats.visited
-        if memo is not None:
-            _keep_previous(kept[i], frame, sites)
-            _remember(memo, keys[i], frame[MASK_COLUMN].to_list(), stats.primary, stats.secondary)
-    if memo is not None and memo.is_dir():
-        _prune(memo.glob("*.json"), {f"{k}.json" for k in keys})
-        _prune((memo / PREVIOUS_FOLDER).glob("*.parquet"), {path.name for path in kept if path is not None})
-    # The periods' masks, in the frame's order, joined to the frame as it is. Series are masked one by one:
-    # an expression over the frame would first gather every column into one chunk (600 MB more on the
-    # national warehouse, where the frame comes from DuckDB in many chunks).
-    mask = pl.Series(MASK_COLUMN, np.concatenate(masks) if masks else [], dtype=pl.Boolean)
-    hidden = [c for c in ("valeur", "effectif", "borne_basse", "borne_haute") if c in indicators.columns]
-    out = indicators.with_columns(mask, *(_blank_where(indicators[c], mask) for c in hidden))
-    result.masked, result.primary, result.secondary = out, primary, secondary
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-# --------------------------------------------------------------------------- audit
-
-
-@dataclass
-class Audit:
-    masked_counts: int = 0
-    narrow: list[tuple[str, str, float, float]] = field(default_factory=list)  # (period, count, min, max)
-    primary_violations: list[tuple[str, str, str, str, str]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return not self.narrow and not self.primary_violations
-
-
-def audit(masked: pl.DataFrame, sites: pl.DataFrame, *, threshold: int | None = None) -> Audit:
-    """What a reader of the masked indicators can recover with a linear-programming solver."""
-    started = time.perf_counter()
-    threshold = settings.load().SEUIL_SECRET if threshold is None else threshold
-    result = Audit()
-    jobs = [(frame, sites, threshold) for _, frame in masked.sort("periode").group_by(["periode"],
-                                                                                       maintain_order=True)]
-    for part in workers.ordered_map(_audit_period, jobs, parallel_from=4):  # periods are independent
-        result.masked_counts += part.masked_counts
-        result.narrow += part.narrow
-        result.primary_violations += part.primary_violations
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _audit_period(job: tuple[pl.DataFrame, pl.DataFrame, int]) -> Audit:
-    """The reader's attack on one period (run in a worker process when there are many)."""
-    frame, sites, threshold = job
-    rules = _rules()
-    result = Audit()
-    period = frame["periode"][0]
-    rows = frame.to_dicts()
-    # The reader's system: shown counts are known; a masked row's counts are unknown, unless
-    # another shown row reveals them (a shared base shown elsewhere).
-    system = _system(rows, sites, rules)
-    known: set[Var] = set()
-    for i, row in enumerate(rows):
-        if row[MASK_COLUMN]:
-            continue
-        known.add(system.eff_var[i])
-        if system.num_var[i] is not None:
-            known.add(system.num_var[i])
-            n, base = system.values[system.num_var[i]], system.values[system.eff_var[i]]
-            bad = 1 <= n < threshold or 1 <= base - n < threshold
-        else:
-            bad = False
-        if bad or 1 <= system.values[system.eff_var[i]] < threshold:
-            result.primary_violations.append(
-                (period, row["indicateur"], row["categorie"], row["niveau"], row["territoire"]))
-    free = set(system.values) - known
-    for var in list(free):  # unknown to the reader: only the structure of the system is used
-        system.values[var] = 0
-    for group in _components(system, free):
-        solver = GroupSolver(group, system)
-        objectives = _objectives(group, system)
-        result.masked_counts += len(objectives)
-        doubtful = solver.certify(objectives, threshold)
-        if len(doubtful) > RISING_FROM:  # those unbounded above are as wide as can be
-            rising = solver.rising([objectives[i][1] for i in doubtful])
-            doubtful = [i for k, i in enumerate(doubtful) if k not in rising]
-            # The rest in small batches: fewer counts pushed at once compete less for the room of the
-            # masked totals they share (national set, 2014: 1 727 doubtful counts of a group of 11 374,
-            # 418 left after batches of 200 in 22 s, where bounding each took 0,16 s).
-            left = []
-            for start in range(0, len(doubtful), AUDIT_BATCH):
-                part = doubtful[start:start + AUDIT_BATCH]
-                left += [part[k] for k in solver.certify([objectives[i] for i in part], threshold)]
-            doubtful = left
-        for i in doubtful:
-            name, objective = objectives[i]
-            low, high = solver.bounds(objective)
-            if high - low < threshold - TOLERANCE:
-                result.narrow.append((period, name, low, high))
-    return result
-
-
-def mask_windows(windows: pl.DataFrame, *, threshold: int | None = None, periods: pl.DataFrame | None = None,
-                 indicators: pl.DataFrame | None = None) -> pl.DataFrame:
-    """`marts.attentes_autour_action` as published: a `masque` column, true when a window holds 1 … s − 1
-    requests (a window without any request shows its zero, as every zero count), and then neither the
-    number of requests, the median nor its interval.
-
-    These windows are relative to one site's own date (the first action of a type): they are not part of
-    the linear audit of `marts.indicateurs` (docs/evaluer-une-action.md says what that leaves open). One
-    case is closed here: a window that is exactly a period (`periods`: periode, debut, fin), the first
-    action falling on 1 January or 1 September, counts the same requests as the site's `demandes_attente`
-    of that structure and period, so it is masked whenever that row is masked in `indicators` (the masked
-    indicators)."""
-    threshold = settings.load().SEUIL_SECRET if threshold is None else threshold
-    masked = (pl.col("demandes") >= 1) & (pl.col("demandes") < threshold)
-    if periods is not None and indicators is not None and windows.height:
-        hidden_counts = indicators.filter((pl.col("indicateur") == "demandes_attente") & (pl.col("niveau") == "pre")
-                                          & pl.col(MASK_COLUMN)).select(
-            pl.col("territoire").alias("code_pre"), pl.col("categorie").alias("structure"), "periode")
-        same = (windows.with_row_index("_ligne")
-                .join(periods.select("periode", "debut", "fin"), on=["debut", "fin"])
-                .join(hidden_counts, on=["code_pre", "structure", "periode"])["_ligne"])
-        masked = masked | pl.int_range(pl.len()).is_in(same.to_list())
-    hidden = [c for c in ("demandes", "valeur", "borne_basse", "borne_haute") if c in windows.columns]
-    return windows.with_columns(masked.alias(MASK_COLUMN)).with_columns(
-        pl.when(pl.col(MASK_COLUMN)).then(None).otherwise(pl.col(c)).alias(c) for c in hidden)
-
-
-def masked_share_by_level(masked: pl.DataFrame) -> dict[str, float]:
-    """Share of rows masked at each level (for reports)."""
-    out = {}
-    for level in LEVELS:
-        rows = masked.filter(pl.col("niveau") == level)
-        out[level] = rows[MASK_COLUMN].mean() if rows.height else 0.0
-    return out
-
-
-def _checked_threshold(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError("le seuil doit être un entier ≥ 1.")
-    return value
