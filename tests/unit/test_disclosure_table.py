@@ -79,3 +79,19 @@ def test_a_table_with_deleted_rows_is_refused_rather_than_misaligned():
         protect_table(con, "marts.indicateurs", sites, threshold=S)
     with pytest.raises(ValueError, match="nom de table invalide"):
         protect_table(con, "marts.indicateurs; drop table marts.indicateurs", sites, threshold=S)
+
+
+def test_the_rules_version_is_the_rules_source_and_the_catalogue_only():
+    """Masks are reused only under the same rules version: it covers the code that decides masks and the
+    catalogue, not how periods are read, sent to workers or remembered (a change there keeps the masks)."""
+    import hashlib
+    from pathlib import Path
+
+    from pipelines.publication.disclosure import protection
+    from pipelines.warehouse import catalogue
+
+    package = Path(protection.__file__).parent
+    parts = [package / "rules.py", Path(catalogue.CATALOGUE), Path(catalogue.NORMS), Path(catalogue.EVALUATED_ACTIONS)]
+    expected = b"".join(hashlib.sha256(p.read_bytes()).digest() for p in parts)
+    assert expected == protection.RULES_VERSION
+    assert hashlib.sha256((package / "protection.py").read_bytes()).digest() not in protection.RULES_VERSION
