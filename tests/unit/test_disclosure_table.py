@@ -68,6 +68,17 @@ def test_the_table_s_masks_are_remembered_and_shared_with_the_frame_s(tmp_path):
     assert from_frame.reused_periods == 2 and from_frame.masked.sort(ROW_KEY).equals(first.sort(ROW_KEY))
 
 
+def test_an_empty_table_gives_an_empty_masked_copy():
+    """No accepted file yet (the first one refused): the published copy is empty, not an error."""
+    rng = random.Random(3)
+    tree = random_tree(rng)
+    df, sites = random_indicators(rng, tree), sites_frame(tree)
+    con = _warehouse(df.clear())
+    masked, protection = _masked_table(con, sites, seed=b"k")
+    assert masked.height == 0 and masked.columns == [*df.columns, MASK_COLUMN]
+    assert (protection.primary, protection.secondary) == (0, 0)
+
+
 def test_a_table_with_deleted_rows_is_refused_rather_than_misaligned():
     """Masks go back to rows by position (rowid): a table with holes in its numbering is refused."""
     rng = random.Random(2)

@@ -296,8 +296,12 @@ def protect_table(con: duckdb.DuckDBPyConnection, table: str, sites: pl.DataFram
 
     def read() -> Iterable[pl.DataFrame]:
         for period in periods:
-            frame = con.sql(f"select rowid as {LINE}, * from {table} where periode = $periode "
-                            f"order by {', '.join(ROW_KEY)}", params={"periode": period}).pl()
+            # In the table's order, which is ROW_KEY's for `marts.indicateurs`: an ORDER BY here would sort
+            # each period again (0,7 s of the 1,2 s these reads took on 53 sites).
+            frame = con.sql(f"select rowid as {LINE}, * from {table} where periode = $periode",
+                            params={"periode": period}).pl()
+            if not _sorted_by_key(frame):
+                frame = frame.sort(ROW_KEY)
             lines.append(frame[LINE].to_numpy())
             yield frame.drop(LINE)
 
@@ -312,7 +316,7 @@ def protect_table(con: duckdb.DuckDBPyConnection, table: str, sites: pl.DataFram
     con.register(MASKS_RELATION, result.masks)
     aligned, rows = con.execute(f"select bool_and(t.rowid = m.{LINE}), count(*) from {table} as t "
                                 f"positional join {MASKS_RELATION} as m").fetchall()[0]
-    if rows != count or not aligned:
+    if rows != count or (count and not aligned):  # bool_and over no rows is null
         raise RuntimeError(f"{table} : les masques ne s'alignent pas sur les lignes de la table")
     blanked = ", ".join(f"case when m.{MASK_COLUMN} then null else t.{c} end as {c}"
                         for c in HIDDEN_COLUMNS if c in columns)
