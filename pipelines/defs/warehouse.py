@@ -73,11 +73,15 @@ def warehouse_models(context, data_home: DataHomeResource):
         for model in models.build_order():
             if model.key not in wanted:
                 continue
-            models.run(con, model)
+            built = models.run(con, model)
             # Schema and name come from the registry (file names of the package), never from input.
             count = con.execute(f"select count(*) from {model.key}").fetchone()[0]
-            yield dg.MaterializeResult(asset_key=asset_key(model.key), metadata={
-                "dagster/row_count": count, "dagster/column_schema": live_schema(con, model.key)})
+            metadata = {"dagster/row_count": count, "dagster/column_schema": live_schema(con, model.key)}
+            if isinstance(built, models.IndicatorBuild):
+                # Only the territories of the sites changed since the last build are computed again.
+                metadata["territoires_recalcules"] = built.territories_recomputed
+                metadata["territoires"] = built.territories
+            yield dg.MaterializeResult(asset_key=asset_key(model.key), metadata=metadata)
 
 
 model_assets = [warehouse_models]

@@ -16,6 +16,7 @@ sources, written by ingestion rather than by a model.
 from __future__ import annotations
 
 import graphlib
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.warehouse.catalogue import CATALOGUE as CATALOGUE_FILE
 from pipelines.warehouse.catalogue import catalogue, catalogue_categories, evaluated_actions, indicator_files, norms
 
 SQL_DIR = Path(str(files("pipelines.warehouse.sql")))
@@ -116,8 +118,9 @@ def build_order(targets: Iterable[str] | None = None) -> list[Model]:
     return [models[key] for key in graphlib.TopologicalSorter(graph).static_order()]
 
 
-def run(con: duckdb.DuckDBPyConnection, model: Model) -> None:
-    """Build one model in the warehouse."""
+def run(con: duckdb.DuckDBPyConnection, model: Model, *, whole: bool = False) -> IndicatorBuild | None:
+    """Build one model in the warehouse; for the indicator table, what was recomputed
+    (`whole`: every territory, whatever changed)."""
     if model.key == CATEGORIES:
         _write_categories(con)
     elif model.key == NORMS:
@@ -125,16 +128,18 @@ def run(con: duckdb.DuckDBPyConnection, model: Model) -> None:
     elif model.key == EVALUATED_ACTIONS:
         _write_evaluated_actions(con)
     elif model.key == INDICATORS:
-        _build_indicator_table(con, model)
+        return _build_indicator_table(con, model, whole=whole)
     else:
         for relative in model.files:
             con.execute(sql_text(relative))
+    return None
 
 
-def build(con: duckdb.DuckDBPyConnection, targets: Iterable[str] | None = None) -> None:
-    """Build `targets` (default: every model) and what they read, from the sources in `ingestion`."""
+def build(con: duckdb.DuckDBPyConnection, targets: Iterable[str] | None = None, *, whole: bool = False) -> None:
+    """Build `targets` (default: every model) and what they read, from the sources in `ingestion`
+    (`whole`: the indicator table recomputed for every territory, as on a first build)."""
     for model in build_order(targets):
-        run(con, model)
+        run(con, model, whole=whole)
 
 
 def _write_categories(con: duckdb.DuckDBPyConnection) -> None:
@@ -161,12 +166,57 @@ def _write_evaluated_actions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create or replace table referentiel.actions_evaluees as select * from frame")
 
 
-def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model, *, whole: bool = False) -> IndicatorBuild:
     """`marts.indicateurs`: the union of the catalogue's files, restricted to catalogue codes, with the
     95 % interval of the indicators whose catalogue entry names one (indicators.md v2, "Uncertainty"):
     `wilson` is computed here from valeur and effectif; `kaplan_meier` comes from the indicator's SQL
-    file (its `borne_basse` and `borne_haute` columns); every other indicator gets NULL bounds."""
-    parts = [f"select * from ({sql_text(f)})" for f in model.files]
+    file (its `borne_basse` and `borne_haute` columns); every other indicator gets NULL bounds.
+
+    A territory's rows depend only on its own sites' data and on what every territory shares (the
+    periods, the referentials, the code): when only some sites changed since the last build, only the
+    territories holding them (their PRE, département, région and the nation) are computed again, and
+    the table is rewritten with the other territories' rows as they were (`_changed_territories`)."""
+    shared = _shared_fingerprint(con, model)
+    con.execute(f"""create or replace temp table empreintes_sites as
+        select coalesce(d.code_pre, r.code_pre) as code_pre,
+               hash(r) as empreinte_site, d.empreinte_donnees
+        from ({_DATA_FINGERPRINT}) as d
+        full join staging.sites_en_vigueur as r using (code_pre)""")
+    touched = None if whole else _changed_territories(con, shared)
+    if touched is None:
+        _compute_indicators(con, model, into="marts.indicateurs")
+        recomputed = con.execute("select count(*) from (select distinct niveau, territoire "
+                                 "from intermediaire.territoires_sites)").fetchall()[0][0]
+    elif touched:
+        # The territories holding a changed site, before or after the change.
+        con.execute("create or replace temp table territoires_touches as "
+                    "select distinct niveau, territoire from touches")
+        for name in _TERRITORY_TABLES:
+            con.execute(f"create or replace temp table {_restricted(name)} as select * from {name} "
+                        "semi join territoires_touches using (niveau, territoire)")
+        _compute_indicators(con, model, into="indicateurs_recalcules", restricted=True)
+        con.execute(f"""
+            create or replace table marts.indicateurs as
+            select * from marts.indicateurs anti join territoires_touches using (niveau, territoire)
+            union all
+            select * from indicateurs_recalcules
+            order by {_ROW_ORDER}""")
+        recomputed = con.execute("select count(*) from territoires_touches").fetchall()[0][0]
+    else:
+        recomputed = 0
+    _save_fingerprints(con, shared)
+    territories = con.execute("select count(*) from (select distinct niveau, territoire "
+                              "from intermediaire.territoires_sites)").fetchall()[0][0]
+    return IndicatorBuild(whole=touched is None, territories_recomputed=recomputed, territories=territories)
+
+
+def _compute_indicators(con: duckdb.DuckDBPyConnection, model: Model, *, into: str, restricted: bool = False) -> None:
+    """The catalogue's indicators with their intervals into table `into` (a name of this module's), for
+    every territory or (`restricted`) for those of the restricted territory tables only."""
+    texts = [sql_text(f) for f in model.files]
+    if restricted:
+        texts = [_restrict(text) for text in texts]
+    parts = [f"select * from ({text})" for text in texts]
     codes = [i.code for i in catalogue()]
     wilson = [i.code for i in catalogue() if i.intervalle == "wilson"]
     from_sql = [i.code for i in catalogue() if i.intervalle == "kaplan_meier"]
@@ -177,8 +227,9 @@ def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model) -> None
         if column not in present:
             con.execute(f"alter table indicateurs_calcules add column {column} double")
     z = f"cast({Z!r} as double)"
+    temp = "temp " if into != INDICATORS else ""
     con.execute(f"""
-        create or replace table marts.indicateurs as
+        create or replace {temp}table {into} as
         with lignes as (
             select
                 cast(indicateur as varchar) as indicateur,
@@ -227,5 +278,96 @@ def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model) -> None
         from lignes as l
         left join bornes_wilson as w using (indicateur, categorie, niveau, territoire, periode)
         -- In the order the protection reads them (disclosure.ROW_KEY): period by period, so it needs no sort.
-        order by l.periode, l.indicateur, l.niveau, l.territoire, l.categorie
+        order by {_ROW_ORDER_L}
     """, {"codes": codes, "wilson": wilson, "from_sql": from_sql})
+
+
+# --------------------------------------------------------------------------- the indicators, territory by territory
+
+# The tables keyed by territory that the indicator files read: restricted to the changed territories.
+_TERRITORY_TABLES = ("intermediaire.territoires_sites", "intermediaire.grille")
+_ROW_ORDER = "periode, indicateur, niveau, territoire, categorie"  # disclosure.ROW_KEY's order
+_ROW_ORDER_L = ", ".join(f"l.{c.strip()}" for c in _ROW_ORDER.split(","))
+# What the last build of the indicator table was computed from (not models: bookkeeping of this module).
+SITE_FINGERPRINTS = "intermediaire.indicateurs_empreintes_sites"
+SHARED_FINGERPRINT = "intermediaire.indicateurs_empreinte_commune"
+TERRITORIES_BUILT = "intermediaire.indicateurs_territoires"
+# Each site's rows of the four source tables, as a sum of row hashes (order-free; a duplicate row counts).
+_PER_TABLE = " union all ".join(
+    f"select code_pre, '{t}' as source, sum(hash(t)::hugeint) as h, count(*) as n from ingestion.{t} as t group by 1"
+    for t in ("parcours", "actions", "bilans", "attentes"))
+_DATA_FINGERPRINT = (f"select code_pre, hash(list((source, h, n) order by source)) as empreinte_donnees "
+                     f"from ({_PER_TABLE}) group by 1")
+
+
+@dataclass(frozen=True)
+class IndicatorBuild:
+    whole: bool  # every territory computed (first build, or something every territory shares changed)
+    territories_recomputed: int
+    territories: int
+
+
+def _restricted(name: str) -> str:
+    return "restreint_" + name.partition(".")[2]
+
+
+def _restrict(sql: str) -> str:
+    for name in _TERRITORY_TABLES:
+        sql = re.sub(rf"\b{re.escape(name)}\b", _restricted(name), sql)
+    return sql
+
+
+def _shared_fingerprint(con: duckdb.DuckDBPyConnection, model: Model) -> str:
+    """What every territory's rows depend on: this module and the SQL of every model the indicators
+    read (the code), the catalogue, DuckDB's version (its hash function), the periods and the referentials."""
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(CATALOGUE_FILE.read_bytes())
+    digest.update(duckdb.__version__.encode())
+    for upstream in build_order([model.key]):
+        for relative in upstream.files:
+            digest.update(sql_text(relative).encode("utf-8"))
+    for table in ("intermediaire.periodes", CATEGORIES, NORMS, EVALUATED_ACTIONS):
+        # Fixed names of this module. Order-free: a sum of row hashes, and the count.
+        content = con.execute(f"select sum(hash(t)::hugeint), count(*) from {table} as t").fetchall()
+        digest.update(repr(content).encode())
+    return digest.hexdigest()
+
+
+def _changed_territories(con: duckdb.DuckDBPyConnection, shared: str) -> bool | None:
+    """Fills temp table `touches` with the territories of the sites changed since the last build and
+    says whether there are any; None when every territory must be computed (no previous build, or a
+    change every territory shares, or an indicator table that is not the one last built)."""
+    known = {row[0] for row in con.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database()"
+    ).fetchall()}
+    if not {SITE_FINGERPRINTS, SHARED_FINGERPRINT, TERRITORIES_BUILT, INDICATORS} <= known:
+        return None
+    last = con.execute(f"select empreinte, lignes from {SHARED_FINGERPRINT}").fetchall()
+    rows = con.execute(f"select count(*) from {INDICATORS}").fetchall()[0][0]
+    if len(last) != 1 or last[0][0] != shared or last[0][1] != rows:
+        return None
+    con.execute(f"""
+        create or replace temp table touches as
+        with changes as (
+            select coalesce(n.code_pre, o.code_pre) as code_pre
+            from empreintes_sites as n
+            full join {SITE_FINGERPRINTS} as o using (code_pre)
+            where n.empreinte_site is distinct from o.empreinte_site
+                or n.empreinte_donnees is distinct from o.empreinte_donnees
+        )
+        select niveau, territoire from {TERRITORIES_BUILT} where code_pre in (select code_pre from changes)
+        union
+        select niveau, territoire from intermediaire.territoires_sites where code_pre in (select code_pre from changes)
+    """)
+    return con.execute("select count(*) from touches").fetchall()[0][0] > 0
+
+
+def _save_fingerprints(con: duckdb.DuckDBPyConnection, shared: str) -> None:
+    """Written after the table: a build that stops between the two only makes the next one compute more."""
+    rows = con.execute(f"select count(*) from {INDICATORS}").fetchall()[0][0]
+    con.execute(f"create or replace table {SITE_FINGERPRINTS} as select * from empreintes_sites")
+    con.execute(f"create or replace table {TERRITORIES_BUILT} as "
+                "select code_pre, niveau, territoire from intermediaire.territoires_sites")
+    con.execute(f"create or replace table {SHARED_FINGERPRINT} as select $shared as empreinte, $rows as lignes",
+                {"shared": shared, "rows": rows})
