@@ -177,11 +177,16 @@ def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model, *, whol
     territories holding them (their PRE, département, région and the nation) are computed again, and
     the table is rewritten with the other territories' rows as they were (`_changed_territories`)."""
     shared = _shared_fingerprint(con, model)
+    # A site's row in force and its file in force (a content hash: a new file always counts as a change,
+    # whatever its rows' hashes add up to), and its rows.
     con.execute(f"""create or replace temp table empreintes_sites as
         select coalesce(d.code_pre, r.code_pre) as code_pre,
-               hash(r) as empreinte_site, d.empreinte_donnees
+               hash(r, v.fichiers) as empreinte_site, d.empreinte_donnees
         from ({_DATA_FINGERPRINT}) as d
-        full join staging.sites_en_vigueur as r using (code_pre)""")
+        full join staging.sites_en_vigueur as r using (code_pre)
+        left join (select code_pre, string_agg(sha256, ',' order by sha256) as fichiers
+                   from ingestion.depots where en_vigueur group by 1) as v
+            on v.code_pre = coalesce(d.code_pre, r.code_pre)""")
     touched = None if whole else _changed_territories(con, shared)
     if touched is None:
         _compute_indicators(con, model, into="marts.indicateurs")

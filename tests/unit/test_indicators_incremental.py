@@ -139,3 +139,12 @@ def test_a_table_changed_behind_the_build_s_back_is_computed_again_whole(con):
     con.execute("delete from marts.indicateurs where rowid < 10")
     built, _ = _check_against_whole(con)
     assert built.whole
+
+
+def test_a_new_file_in_force_counts_as_a_change_even_with_the_same_rows(con, sites):
+    # The rows' hashes are not cryptographic: the file in force (its SHA-256 in the ledger) is part of the
+    # site's fingerprint, so a new file is never taken for the old one.
+    code = sites[4].code_pre
+    con.execute("update ingestion.depots set sha256 = 'autre-fichier' where code_pre = ? and en_vigueur", [code])
+    built, _ = _check_against_whole(con)
+    assert (built.whole, built.territories_recomputed) == (False, len(_territories(con, code)))
