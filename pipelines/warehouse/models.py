@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.contracts.model import DATA_TABLES
 from pipelines.warehouse.catalogue import CATALOGUE as CATALOGUE_FILE
 from pipelines.warehouse.catalogue import catalogue, catalogue_categories, evaluated_actions, indicator_files, norms
 
@@ -38,6 +39,8 @@ NORMS = "referentiel.normes"
 EVALUATED_ACTIONS = "referentiel.actions_evaluees"
 INDICATORS = "marts.indicateurs"
 Z = 1.959963984540054  # the normal 97.5 % quantile: every 95 % interval of marts.indicateurs
+# The order of marts.indicateurs' rows: period by period, the key the protection reads them by.
+INDICATOR_ORDER = ("periode", "indicateur", "niveau", "territoire", "categorie")
 
 _REFERENCE = re.compile(r"\b(ingestion|referentiel|staging|intermediaire|marts)\.([a-z_][a-z0-9_]*)\b")
 _COMMENT = re.compile(r"--[^\n]*")
@@ -187,11 +190,12 @@ def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model, *, whol
         left join (select code_pre, string_agg(sha256, ',' order by sha256) as fichiers
                    from ingestion.depots where en_vigueur group by 1) as v
             on v.code_pre = coalesce(d.code_pre, r.code_pre)""")
+    territories = con.execute("select count(*) from (select distinct niveau, territoire "
+                              "from intermediaire.territoires_sites)").fetchall()[0][0]
     touched = None if whole else _changed_territories(con, shared)
     if touched is None:
         _compute_indicators(con, model, into="marts.indicateurs")
-        recomputed = con.execute("select count(*) from (select distinct niveau, territoire "
-                                 "from intermediaire.territoires_sites)").fetchall()[0][0]
+        recomputed = territories
     elif touched:
         # The territories holding a changed site, before or after the change.
         con.execute("create or replace temp table territoires_touches as "
@@ -210,8 +214,6 @@ def _build_indicator_table(con: duckdb.DuckDBPyConnection, model: Model, *, whol
     else:
         recomputed = 0
     _save_fingerprints(con, shared)
-    territories = con.execute("select count(*) from (select distinct niveau, territoire "
-                              "from intermediaire.territoires_sites)").fetchall()[0][0]
     return IndicatorBuild(whole=touched is None, territories_recomputed=recomputed, territories=territories)
 
 
@@ -282,7 +284,7 @@ def _compute_indicators(con: duckdb.DuckDBPyConnection, model: Model, *, into: s
             end as borne_haute
         from lignes as l
         left join bornes_wilson as w using (indicateur, categorie, niveau, territoire, periode)
-        -- In the order the protection reads them (disclosure.ROW_KEY): period by period, so it needs no sort.
+        -- In the order the protection reads them (INDICATOR_ORDER): period by period, so it needs no sort.
         order by {_ROW_ORDER_L}
     """, {"codes": codes, "wilson": wilson, "from_sql": from_sql})
 
@@ -291,8 +293,8 @@ def _compute_indicators(con: duckdb.DuckDBPyConnection, model: Model, *, into: s
 
 # The tables keyed by territory that the indicator files read: restricted to the changed territories.
 _TERRITORY_TABLES = ("intermediaire.territoires_sites", "intermediaire.grille")
-_ROW_ORDER = "periode, indicateur, niveau, territoire, categorie"  # disclosure.ROW_KEY's order
-_ROW_ORDER_L = ", ".join(f"l.{c.strip()}" for c in _ROW_ORDER.split(","))
+_ROW_ORDER = ", ".join(INDICATOR_ORDER)
+_ROW_ORDER_L = ", ".join(f"l.{c}" for c in INDICATOR_ORDER)
 # What the last build of the indicator table was computed from (not models: bookkeeping of this module).
 SITE_FINGERPRINTS = "intermediaire.indicateurs_empreintes_sites"
 SHARED_FINGERPRINT = "intermediaire.indicateurs_empreinte_commune"
@@ -300,7 +302,7 @@ TERRITORIES_BUILT = "intermediaire.indicateurs_territoires"
 # Each site's rows of the four source tables, as a sum of row hashes (order-free; a duplicate row counts).
 _PER_TABLE = " union all ".join(
     f"select code_pre, '{t}' as source, sum(hash(t)::hugeint) as h, count(*) as n from ingestion.{t} as t group by 1"
-    for t in ("parcours", "actions", "bilans", "attentes"))
+    for t in DATA_TABLES)
 _DATA_FINGERPRINT = (f"select code_pre, hash(list((source, h, n) order by source)) as empreinte_donnees "
                      f"from ({_PER_TABLE}) group by 1")
 

@@ -15,6 +15,7 @@ import pytest
 
 from indicator_fixture import load_simulated
 from pipelines.common.datahome import DataHome
+from pipelines.contracts.model import DATA_TABLES
 from pipelines.demo.simulation import simulate_site
 from pipelines.demo.sites import choose_sites
 from pipelines.warehouse import models
@@ -108,7 +109,7 @@ def test_a_site_added_and_one_withdrawn(con, sites):
     load_simulated(con, [simulate_site(sites[-1], seed=SEED, from_year=FROM_YEAR, to_year=TO_YEAR)])
     gone = sites[0].code_pre
     con.execute("update ingestion.depots set en_vigueur = false where code_pre = ?", [gone])
-    for table in ("parcours", "actions", "bilans", "attentes"):
+    for table in DATA_TABLES:
         con.execute(f"delete from ingestion.{table} where code_pre = ?", [gone])
     built, after = _check_against_whole(con)
     assert not built.whole

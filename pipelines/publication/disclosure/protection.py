@@ -29,6 +29,7 @@ from pipelines.publication.disclosure.rules import (
     _protect_period,
     _rules,
 )
+from pipelines.warehouse.models import INDICATOR_ORDER
 
 # --------------------------------------------------------------------------- protection
 
@@ -61,7 +62,7 @@ def _protect_job(job: tuple) -> tuple[pl.DataFrame, PeriodStats]:
                               pl.Series(PREVIOUS_NUM, num, dtype=pl.Boolean)), stats
 
 
-ROW_KEY = ("periode", "indicateur", "niveau", "territoire", "categorie")
+ROW_KEY = INDICATOR_ORDER  # the warehouse writes marts.indicateurs in this order: read as it lies, no sort
 
 
 def _blank_where(values: pl.Series, mask: pl.Series) -> pl.Series:
