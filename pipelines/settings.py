@@ -223,10 +223,23 @@ class SettingsError(ValueError):
     """An environment variable holds a value the platform does not accept (French message)."""
 
 
+# The last environment read and what it gave. Settings depend on the `PRE_*` variables alone (no
+# file, no other variable): the same variables give the same settings, so a call with the
+# environment unchanged costs a dictionary scan, not a validation (reading a national batch calls
+# `load` a few times per file). A changed variable is seen at the next call, as before.
+_last: tuple[tuple[tuple[str, str], ...], Settings] | None = None
+
+
 def load() -> Settings:
     """The settings from the environment as it is now; `SettingsError` names every bad variable."""
+    global _last
+    snapshot = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX)))
+    if _last is not None and _last[0] == snapshot:
+        return _last[1]
     try:
-        return Settings()
+        loaded = Settings()
+        _last = (snapshot, loaded)
+        return loaded
     except ValidationError as exc:
         names = list(dict.fromkeys(str(error["loc"][0]) if error["loc"] else "" for error in exc.errors()))
         lines = [f"variable d'environnement PRE_{name} invalide : attendu {_ACCEPTS.get(name, 'un entier ≥ 1')}."

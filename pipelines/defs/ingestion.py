@@ -9,7 +9,7 @@ import polars as pl
 from pydantic import Field
 
 from pipelines import settings
-from pipelines.common import formats
+from pipelines.common import formats, workers
 from pipelines.common.datahome import DataHome
 from pipelines.contracts.model import DATA_TABLES
 from pipelines.contracts.reader import peek_site
@@ -173,11 +173,12 @@ def pending_requests(home: DataHome, *, stable_seconds: float,
     found = triage(home, ready_files(home, stable_seconds=stable_seconds, known_hashes=hashes))
     known = known_codes(home)
     codes = {} if memory is None else memory.setdefault("sites", {})
-    pending = []
-    for file in found.new:
-        if file.sha256 not in codes:
-            codes[file.sha256] = peek_site(file.path(home))
-        pending.append((site_partition(codes[file.sha256], known), file))
+    unread = list({f.sha256: f for f in found.new if f.sha256 not in codes}.values())
+    # A national batch peeks at hundreds of manifests (an XLSX is measured whole before it is opened):
+    # spread over the worker processes, like the reading that follows.
+    for file, code in zip(unread, workers.ordered_map(peek_site, [str(f.path(home)) for f in unread]), strict=True):
+        codes[file.sha256] = code
+    pending = [(site_partition(codes[file.sha256], known), file) for file in found.new]
     if memory is not None:
         memory["sites"] = {f.sha256: codes[f.sha256] for f in found.new}
     return pending, found.duplicates

@@ -191,6 +191,35 @@ def test_sensor_requests_one_run_per_new_content(tmp_path, generated, monkeypatc
     assert not (home.inbox / "encore.zip").exists()
 
 
+def test_many_files_are_routed_by_their_manifest_in_worker_processes(tmp_path, generated, monkeypatch):
+    """A batch from `PRE_PARALLELE_DES` files up peeks at the manifests in worker processes: each file still
+    goes to the site its manifest names (as the generator wrote it), an unreadable one to the unknown site,
+    and the sensor's memory keeps every code so that the next tick reads nothing again."""
+    from pipelines.defs.ingestion import pending_requests
+    from pipelines.ingest.lifecycle import UNKNOWN_SITE
+
+    home = DataHome(tmp_path / "data").ensure()
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    monkeypatch.setenv("PRE_PARALLELE_DES", "2")
+    monkeypatch.setenv("PRE_PROCESSUS", "2")
+    valid = [f for f in generated if f.expected_rule is None]
+    kinds = {f.variant for f in valid}
+    assert "xlsx" in kinds and len(kinds) >= 2  # workbooks and archives both peeked
+    _drop(home, *[f.path for f in valid])
+    (home.inbox / "illisible.zip").write_bytes(b"PK\x03\x04 not an archive")
+    old = time.time() - 60
+    os.utime(home.inbox / "illisible.zip", (old, old))
+    memory: dict = {}
+    pending, _ = pending_requests(home, stable_seconds=0, memory=memory)
+    routed = {file.name: site for site, file in pending}
+    assert routed == {**{f.path.name: f.code_pre for f in valid}, "illisible.zip": UNKNOWN_SITE}
+    assert sorted(memory["sites"].values(), key=str) == sorted([f.code_pre for f in valid] + [None], key=str)
+    # The next tick routes from memory: a peek now fails the test, and the routing is the same.
+    monkeypatch.setattr("pipelines.defs.ingestion.peek_site", lambda path: pytest.fail(f"relu : {path}"))
+    again, _ = pending_requests(home, stable_seconds=0, memory=memory)
+    assert {file.name: site for site, file in again} == routed
+
+
 def test_a_content_whose_run_was_interrupted_is_requested_again(tmp_path, generated, monkeypatch):
     """Dagster requests a run key once, whatever became of its run: a file whose run was killed with the
     service (marked failed by `fail_interrupted_runs`) gets a new key; one whose run failed on its own

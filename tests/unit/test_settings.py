@@ -48,6 +48,27 @@ def test_a_bad_value_names_the_variable_in_french_without_echoing_it(monkeypatch
     assert raw not in message.replace(name, "")
 
 
+def test_a_changed_variable_is_seen_at_the_next_call_and_an_unchanged_environment_is_validated_once(monkeypatch):
+    built = []
+    real = settings.Settings
+    monkeypatch.setattr(settings, "Settings", lambda: built.append(1) or real())
+    monkeypatch.setenv("PRE_SEUIL_SECRET", "13")
+    assert settings.load().SEUIL_SECRET == 13
+    monkeypatch.setenv("PRE_SEUIL_SECRET", "14")  # the value seen at the next call, not the cached one
+    assert settings.load().SEUIL_SECRET == 14
+    assert settings.load().SEUIL_SECRET == 14
+    monkeypatch.setenv("PRE_LOT_LIGNES", "1000")  # any other PRE_ variable counts as a change too
+    assert settings.load().LOT_LIGNES == 1000
+    monkeypatch.setenv("PRE_SEUIL_SECRET", "zéro")  # a bad value after a good one is still refused
+    with pytest.raises(settings.SettingsError):
+        settings.load()
+    monkeypatch.setenv("NOT_PRE_VARIABLE", "x")  # not a setting: no new validation
+    monkeypatch.setenv("PRE_SEUIL_SECRET", "14")  # back to the last good environment: nothing validated
+    assert settings.load().SEUIL_SECRET == 14
+    assert settings.load().SEUIL_SECRET == 14
+    assert len(built) == 4  # 13; 14; 14 with 1000; the bad value
+
+
 def test_every_bad_variable_is_named_at_once(monkeypatch):
     monkeypatch.setenv("PRE_SEUIL_SECRET", "x")
     monkeypatch.setenv("PRE_MAX_MEMBRES", "y")
