@@ -4,7 +4,9 @@ Dagster definitions the sensors use, then rebuild the marts and publish."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,10 +42,23 @@ concurrency:
 telemetry:
   enabled: false
 """
-DAGSTER_YAML = _GENERATED_HEADER + _COMMON  # embedded default: SQLite files under DAGSTER_HOME
+# The SQLite event log writing Dagster's batches of events in one transaction (pipelines/defs/event_log.py).
+# Its folder is this one's `history/runs` (where Dagster's default puts it), written out in full: the
+# marker is replaced when the file is written (`_write_instance_config`), again if the folder moves.
+_EVENTS_DIR = "<<history/runs>>"
+_SQLITE_EVENTS = f"""\
+# Journal des événements dans les fichiers SQLite de history/runs (comme par défaut), écrit par lots :
+# les événements d'une exécution sur plusieurs sites, une transaction au lieu de deux par événement.
+event_log_storage:
+  module: pipelines.defs.event_log
+  class: SqliteEventLogBatches
+  config:
+    base_dir: {_EVENTS_DIR}
+"""
+DAGSTER_YAML = _GENERATED_HEADER + _SQLITE_EVENTS + _COMMON  # embedded default: SQLite files under DAGSTER_HOME
 DAGSTER_YAML_POSTGRES = _GENERATED_HEADER + _POSTGRES_STORAGE + _COMMON
 # What earlier versions wrote: still pre-eval's own, replaced like the current ones.
-_EARLIER_DAGSTER_YAML = ("""\
+_EARLIER_DAGSTER_YAML = (_GENERATED_HEADER + _COMMON, """\
 # Written by pre-eval on first use. Runs launched by the daemon are queued and run one at a
 # time (the warehouse has a single writer; writers also take a file lock).
 run_coordinator:
@@ -54,7 +69,9 @@ run_coordinator:
 telemetry:
   enabled: false
 """,)
-_GENERATED = (DAGSTER_YAML, DAGSTER_YAML_POSTGRES, *_EARLIER_DAGSTER_YAML)
+_GENERATED = (DAGSTER_YAML_POSTGRES, *_EARLIER_DAGSTER_YAML)
+# The SQLite file pre-eval writes, for any folder (one moved or copied keeps its former path until rewritten).
+_OURS_SQLITE = re.compile(re.escape(DAGSTER_YAML).replace(re.escape(_EVENTS_DIR), r'"(?:[^"\\\n]|\\.)*"'))
 
 
 def dagster_home(home: DataHome) -> str:
@@ -69,6 +86,8 @@ def _write_instance_config(folder: str, wanted: str) -> None:
     left as it is, whatever `PRE_DAGSTER_POSTGRES_URL` says: it is theirs to keep in line.
     """
     path = os.path.join(folder, "dagster.yaml")
+    # A JSON string is a YAML double-quoted scalar: any character of the path is written safely.
+    wanted = wanted.replace(_EVENTS_DIR, json.dumps(os.path.join(os.path.realpath(folder), "history", "runs")))
     try:
         with open(path, encoding="utf-8") as handle:
             current = handle.read()
@@ -76,7 +95,7 @@ def _write_instance_config(folder: str, wanted: str) -> None:
         current = None
     except UnicodeDecodeError:
         return  # not ours
-    if current is not None and current != wanted and current not in _GENERATED:
+    if current is not None and current != wanted and current not in _GENERATED and not _OURS_SQLITE.fullmatch(current):
         if wanted == DAGSTER_YAML_POSTGRES and "PRE_DAGSTER_POSTGRES_URL" not in current:
             print(f"Attention : PRE_DAGSTER_POSTGRES_URL est défini, mais {path} (écrit à la main, laissé tel "
                   "quel) ne s'en sert pas : l'instance Dagster suit ce fichier.", file=sys.stderr, flush=True)
