@@ -152,7 +152,7 @@ def _finish_filing(home: DataHome, file: InboxFile, record: dict) -> None:
 
 def load_staged(staged: Staged, contracts: Contracts) -> Submission:
     meta = staged.meta
-    tables = {name: pl.read_parquet(staged.folder / f"{name}.parquet") for name in meta["tables"]}
+    tables = {name: pl.read_parquet(staged.folder / f"{name}.parquet", glob=False) for name in meta["tables"]}
     return Submission(
         source=meta["fichier"], kind=meta["kind"], tables=tables,
         findings=Findings.from_list(meta["findings"], contracts.rules_by_code),
@@ -449,18 +449,26 @@ def ready_frames(tables: dict[str, pl.DataFrame], code: str, key: bytes,
 def _prepare(job: tuple[str, str, bytes, dict[str, list[str]]]) -> None:
     """Write the pseudonymised tables of one staged file (`<table>.pret.parquet`)."""
     folder, code, key, identifiers = job
-    tables = {t: pl.read_parquet(Path(folder) / f"{t}.parquet") for t in DATA_TABLES}
+    tables = {t: pl.read_parquet(Path(folder) / f"{t}.parquet", glob=False) for t in DATA_TABLES}
     for table, frame in ready_frames(tables, code, key, identifiers).items():
         frame.write_parquet(Path(folder) / f"{table}.pret.parquet")
 
 
-def replace_site_rows(con: duckdb.DuckDBPyConnection, code: str, frames: dict[str, pl.DataFrame],
+def replace_site_rows(con: duckdb.DuckDBPyConnection, code: str, frames: dict[str, pl.DataFrame | Path],
                       has_rows: bool = True) -> None:
-    """Replace a site's rows of the four tables by `frames` (inside the caller's transaction)."""
-    for table, frame in frames.items():  # noqa: B007 - frame is read by DuckDB by name
+    """Replace a site's rows of the four tables by `frames` (inside the caller's transaction).
+
+    A table given as the path of a Parquet file is read by DuckDB itself, without a copy through
+    polars (about 10 ms a submission less), unless its path holds a character DuckDB would take for a
+    wildcard (`*`, `?`, `[`: a data home may be anywhere): then polars reads it, wildcards off."""
+    for table, frame in frames.items():
         if has_rows:
             con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
-        con.execute(f"insert into ingestion.{table} by name select * from frame")
+        if isinstance(frame, Path) and not any(c in str(frame) for c in "*?["):
+            con.execute(f"insert into ingestion.{table} by name select * from read_parquet(?)", [str(frame)])
+            continue
+        rows = pl.read_parquet(frame, glob=False) if isinstance(frame, Path) else frame  # noqa: F841 - DuckDB reads it
+        con.execute(f"insert into ingestion.{table} by name select * from rows")
 
 
 def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict,
@@ -481,7 +489,7 @@ def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: 
         _record(home, con, item, "ignore", False, chemin)
         statut = "ignore"
     else:
-        frames = {t: pl.read_parquet(item.folder / f"{t}.pret.parquet") for t in DATA_TABLES}
+        frames = {t: item.folder / f"{t}.pret.parquet" for t in DATA_TABLES}
         con.begin()
         try:
             replace_site_rows(con, code, frames, has_rows)

@@ -155,7 +155,7 @@ def _keep_previous(path: Path, frame: pl.DataFrame, sites: pl.DataFrame) -> None
 
 def _load_previous(path: Path) -> Previous | None:
     try:
-        rows = pl.read_parquet(path)
+        rows = pl.read_parquet(path, glob=False)
         hierarchy = json.loads(pl.read_parquet_metadata(path)["hierarchie"])
         if tuple(rows.columns) != PREVIOUS_COLUMNS:
             return None
