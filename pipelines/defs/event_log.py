@@ -9,9 +9,9 @@ planned and a materialised event per site and per asset: a national load of 530 
 Dagster already groups these events into batches (the planned events of a run, the materialisations
 of one step's output) and hands a batch to `store_event_batch` when `DAGSTER_EVENT_BATCH_SIZE` is set;
 its SQLite storage then stores them one by one. This storage writes the batch's consecutive asset
-events in one transaction on the run's database and one on the index, with exactly the rows
-`store_event` writes for each (same order, same tags, same asset records); any other event of a
-batch goes through `store_event`. The PostgreSQL storage (production) has its own batch writing,
+events in one transaction on the run's database and one on the index, with the rows `store_event`
+writes for each (same order, same tags) and the same asset records in the end; any other event of
+a batch goes through `store_event`. The PostgreSQL storage (production) has its own batch writing,
 enabled by the same variable (deploy/systemd).
 
 pre-eval's `dagster.yaml` names this class (pipelines/process.py).
@@ -75,10 +75,16 @@ class SqliteEventLogBatches(SqliteEventLogStorage):
             for statement in statements:
                 conn.execute(statement)
         with self.index_transaction() as conn:
-            for event, statement in zip(events, statements, strict=True):
+            ids = []
+            for statement in statements:
                 with db_result(conn, statement) as result:
-                    event_id = result.inserted_primary_key[0]
-                if event_id is None:
-                    raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
-                self._store_asset_event_tags(conn, [event], [event_id])
-                self._store_asset_event(conn, event, event_id)
+                    ids.append(result.inserted_primary_key[0])
+            if any(event_id is None for event_id in ids):
+                raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
+            self._store_asset_event_tags(conn, events, ids)
+            # The asset's record keeps, per kind of event, columns the last event of that kind overwrites
+            # (its last materialisation, its last planned run…): writing it for the last event of each asset
+            # and kind, in the order of those last events, leaves it as writing it for every event does.
+            last = {(e.dagster_event.asset_key, e.dagster_event_type): i for i, e in enumerate(events)}
+            for i in sorted(last.values()):
+                self._store_asset_event(conn, events[i], ids[i])

@@ -57,7 +57,15 @@ def _content(folder: Path, run_id: str) -> dict[str, list[tuple]]:
         # A data version is drawn for each run (these assets have no code version): its value aside.
         "tags": sorted(_rows(runs / "index.db", "select asset_key, key, iif(key = 'dagster/data_version', "
                              "'(tirée au hasard)', value) from asset_event_tags")),
-        "assets": sorted(_rows(runs / "index.db", "select asset_key from asset_keys")),
+        # Each asset's record names the run, its last materialisation and its last event's time.
+        "assets": sorted(_rows(runs / "index.db", """
+            select k.asset_key, k.last_run_id = (select max(run_id) from event_logs),
+                   json_extract(k.last_materialization, '$.storage_id') = (select max(id) from event_logs e
+                       where e.asset_key = k.asset_key and dagster_event_type = 'ASSET_MATERIALIZATION'),
+                   k.last_materialization_timestamp = (select max(timestamp) from event_logs e
+                       where e.asset_key = k.asset_key),
+                   k.asset_details, k.tags, k.wipe_timestamp, k.cached_status_data
+            from asset_keys k""")),
     }
 
 
@@ -102,6 +110,7 @@ def test_a_run_over_many_partitions_writes_the_same_rows_in_a_few_transactions(t
     assert len(planned) == len(done) == 2 * len(SITES)  # one per site and asset, as before
     assert {r[2] for r in done} == set(SITES)
     assert got == expected
+    assert all(row[1:4] == (1, 1, 1) for row in got["assets"]), got["assets"]
     assert instance.get_materialized_partitions(dg.AssetKey("charge")) == set(SITES)
     for key in (dg.AssetKey("lu"), dg.AssetKey("charge")):  # the asset's record: its last event, as before
         latest = [i.get_latest_materialization_event(key).dagster_event.partition for i in (instance, plain)]
