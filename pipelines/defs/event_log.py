@@ -52,13 +52,11 @@ class SqliteEventLogBatches(SqliteEventLogStorage):
         """Consecutive asset events of one run together; anything else as `store_event` does."""
         chunk: list[EventLogEntry] = []
         for event in events:
-            if (event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS
-                    and (not chunk or chunk[0].run_id == event.run_id)):
-                chunk.append(event)
-                continue
-            self._store_asset_events(chunk)
-            chunk = []
-            if event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS:
+            asset = event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS
+            if chunk and (not asset or event.run_id != chunk[0].run_id):
+                self._store_asset_events(chunk)
+                chunk = []
+            if asset:
                 chunk.append(event)
             else:
                 self.store_event(event)
