@@ -368,7 +368,12 @@ def _foreign_key(rule, frame, checked, batch):
     if parent is None:
         return None, None
     keys = parent.select(DEPOT, pl.col(parent_column).alias(rule.column)).drop_nulls().unique()
-    return frame.filter(pl.col(rule.column).is_not_null()).join(keys, on=[DEPOT, rule.column], how="anti"), None
+    # Only the submissions whose parent table was checked: alone, a file whose parent table is unusable
+    # has no references to compare with, and the rule is not applied to it (its other files' parents are
+    # no reason to report each of its rows).
+    usable = [i for i, s in enumerate(batch.subs) if parent_table in s.tables and parent_table not in s.unusable]
+    rows = frame.filter(pl.col(rule.column).is_not_null() & pl.col(DEPOT).is_in(usable))
+    return rows.join(keys, on=[DEPOT, rule.column], how="anti"), None
 
 
 def _parent_value_required(rule, frame, checked, batch):
