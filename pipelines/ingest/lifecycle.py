@@ -220,12 +220,16 @@ def check(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
             verdicts.append(_verdict_object(item))
             bar.advance(1, rows=sum(item.meta["raw_rows"].values()))
         todo = [item for item in staged if item not in ready]
-        for lot in _lots(todo):
-            subs = [load_staged(s, contracts) for s in lot]
-            rows = sum(sum(s.raw_rows.values()) for s in subs)
-            with timings.measure("controle", rows=rows):
-                verdicts += judge(home, lot, subs, contracts, known, names, in_force)
-            bar.advance(len(lot), rows=rows)
+        lots = _lots(todo)
+        # GX runs on pandas, one core at a time: with several batches, each is checked in a worker
+        # process (as many at once as there are workers, each batch capped at PRE_LOT_LIGNES rows).
+        jobs = [(str(home.root), lot, contracts, known, names, in_force) for lot in lots]
+        with timings.measure("controle"):
+            for lot, judged in zip(lots, workers.ordered_map(_judge_lot, jobs, parallel_from=2), strict=True):
+                rows = sum(sum(item.meta["raw_rows"].values()) for item in lot)
+                timings.add_rows("controle", rows)
+                verdicts += judged
+                bar.advance(len(lot), rows=rows)
         by_sha = {item.file.sha256: item for item in staged}
         for verdict in verdicts:
             if not verdict.accepted:
@@ -292,6 +296,14 @@ def judge(home: DataHome, lot: list[Staged], subs: list[Submission], contracts: 
         notices.write(home, item.file.sha256, verdict)
         verdicts.append(_verdict_object(item))
     return verdicts
+
+
+def _judge_lot(job: tuple[str, list[Staged], Contracts, set[str], dict[str, str], dict[str, int] | None]
+               ) -> list[Verdict]:
+    """Check one batch of staged files (`judge`), in a worker process for runs of several batches."""
+    root, lot, contracts, known, names, in_force = job
+    subs = [load_staged(item, contracts) for item in lot]
+    return judge(DataHome(Path(root)), lot, subs, contracts, known, names, in_force)
 
 
 def _verdict_object(item: Staged) -> Verdict:

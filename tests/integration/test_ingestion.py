@@ -220,6 +220,58 @@ def test_many_files_are_routed_by_their_manifest_in_worker_processes(tmp_path, g
     assert {file.name: site for site, file in again} == routed
 
 
+def _checked(home: DataHome, files: list[Path], when: float) -> tuple[dict[str, tuple], dict[str, dict], bool]:
+    """Stage `files` (arrived at `when`) and check them: each file's (accepted, rules), its JSON report, and
+    whether worker processes ran the checks."""
+    from pipelines.common import workers
+    from pipelines.defs.ingestion import pending_requests
+    from pipelines.ingest import lifecycle
+
+    home.inbox.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        shutil.copy(file, home.inbox / file.name)
+        os.utime(home.inbox / file.name, (when, when))
+    pending, _ = pending_requests(home, stable_seconds=0)
+    lifecycle.stage(home, "essai", [f for _, f in pending])
+    workers.peak_worker_kb = 0  # set by worker processes only
+    verdicts = lifecycle.check(home, "essai")
+    outcome = {v.file.name: (v.accepted, tuple(v.rules)) for v in verdicts}
+    reports = {v.file.name: json.loads((home.root / v.report_path).with_suffix(".json").read_text(encoding="utf-8"))
+               for v in verdicts}
+    return outcome, reports, workers.peak_worker_kb > 0
+
+
+def test_batches_checked_in_worker_processes_give_each_file_the_verdict_it_has_alone(tmp_path, generated,
+                                                                                        monkeypatch):
+    """With several batches, each batch is checked in a worker process (`lifecycle.check`): every file keeps
+    the verdict the generator planned for it (its flaw's rule), and the very report it gets when all files are
+    checked together in one batch in the run's process."""
+    files = [f.path for f in generated]
+    planned = {f.path.name: f.expected_rule for f in generated}
+    flawed = sum(rule is not None for rule in planned.values())
+    assert flawed >= 2 and len(planned) - flawed >= 2
+    when = time.time() - 60
+    monkeypatch.setenv("PRE_PROCESSUS", "2")
+
+    monkeypatch.setenv("PRE_HOME", str(tmp_path / "seul"))
+    one_batch, one_batch_reports, in_workers = _checked(DataHome(tmp_path / "seul").ensure(), files, when)
+    assert not in_workers  # one batch: checked in this process
+
+    monkeypatch.setenv("PRE_HOME", str(tmp_path / "lots"))
+    monkeypatch.setenv("PRE_LOT_LIGNES", "1")  # every file is a batch of its own
+    batches, batches_reports, in_workers = _checked(DataHome(tmp_path / "lots").ensure(), files, when)
+    assert in_workers
+
+    for name, rule in planned.items():
+        accepted, rules = batches[name]
+        if rule is None:
+            assert accepted, (name, rules)
+        else:
+            assert rule in rules and not accepted, (name, rule, rules)
+    assert batches == one_batch
+    assert batches_reports == one_batch_reports
+
+
 def test_a_content_whose_run_was_interrupted_is_requested_again(tmp_path, generated, monkeypatch):
     """Dagster requests a run key once, whatever became of its run: a file whose run was killed with the
     service (marked failed by `fail_interrupted_runs`) gets a new key; one whose run failed on its own
