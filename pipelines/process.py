@@ -256,7 +256,8 @@ class ProcessResult:
 
 def process(home: DataHome | None = None) -> ProcessResult:
     from pipelines.definitions import defs
-    from pipelines.defs.ingestion import pending_requests, run_config, sites
+    from pipelines.defs.ingestion import route, run_config, sites
+    from pipelines.ingest.inbox import ready_files, triage
     from pipelines.ingest.lifecycle import cleanup_staging, summary_lines
 
     home = (home or DataHome.from_settings()).ensure()
@@ -265,13 +266,17 @@ def process(home: DataHome | None = None) -> ProcessResult:
     release_interrupted_runs(instance)
     result = ProcessResult()
     cleanup_staging(home, instance)
-    pending, duplicates = pending_requests(home, stable_seconds=0)
+    found = triage(home, ready_files(home, stable_seconds=0))
     result.duplicates = [f"{f.name} : contenu identique à un dépôt déjà reçu ({original}), retiré de la boîte de dépôt"
-                         for f, original in duplicates]
-    if pending:
+                         for f, original in found.duplicates]
+    pending = []
+    if found.new:
         from pipelines.ingest.pseudonym import check_before_loading
 
         check_before_loading(home)  # a wrong key: nothing read, loaded or published (raises KeyRefused)
+        # Each file read whole once, here, in the worker processes: its manifest routes it to its site's
+        # partition, and its run takes the folder over.
+        pending = route(home, found.new, read_whole=True)
         wanted = sorted({site for site, _ in pending})
         known = instance.get_dynamic_partitions(sites.name)
         missing = [s for s in wanted if s not in known]

@@ -9,7 +9,7 @@ import polars as pl
 from pydantic import Field
 
 from pipelines import settings
-from pipelines.common import formats, workers
+from pipelines.common import formats, progress, timings, workers
 from pipelines.common.datahome import DataHome
 from pipelines.contracts.model import DATA_TABLES
 from pipelines.contracts.reader import peek_site
@@ -17,7 +17,7 @@ from pipelines.contracts.referential import known_codes
 from pipelines.defs.metadata import PREVIEW_ROWS, markdown_table
 from pipelines.defs.resources import DataHomeResource
 from pipelines.defs.run_tags import INTERRUPTED_TAG
-from pipelines.ingest import lifecycle, retention
+from pipelines.ingest import lifecycle, precheck, retention
 from pipelines.ingest.inbox import InboxFile, UntrustedFile, from_config, ready_files, to_config, triage, unstable_wait
 
 sites = dg.DynamicPartitionsDefinition(name="sites")
@@ -171,17 +171,37 @@ def pending_requests(home: DataHome, *, stable_seconds: float,
     """
     hashes = None if memory is None else memory.setdefault("empreintes", {})
     found = triage(home, ready_files(home, stable_seconds=stable_seconds, known_hashes=hashes))
+    return route(home, found.new, memory=memory), found.duplicates
+
+
+def route(home: DataHome, files: list[InboxFile], *, memory: dict | None = None,
+          read_whole: bool = False) -> list[tuple[str, InboxFile]]:
+    """Each new file with the site partition its manifest names.
+
+    The sensor peeks at manifests only (a tick must stay short). `pre-eval process` reads each file whole
+    instead (`read_whole`), into the early-check area its run takes over (`lifecycle.read_ahead`): the
+    manifest comes with the rest, and no file is opened twice (an XLSX is measured whole before the
+    spreadsheet library may open it, then again when it is read)."""
     known = known_codes(home)
     codes = {} if memory is None else memory.setdefault("sites", {})
-    unread = list({f.sha256: f for f in found.new if f.sha256 not in codes}.values())
-    # A national batch peeks at hundreds of manifests (an XLSX is measured whole before it is opened):
-    # spread over the worker processes, like the reading that follows.
-    for file, code in zip(unread, workers.ordered_map(peek_site, [str(f.path(home)) for f in unread]), strict=True):
-        codes[file.sha256] = code
-    pending = [(site_partition(codes[file.sha256], known), file) for file in found.new]
+    unread = list({f.sha256: f for f in files if f.sha256 not in codes}.values())
+    if read_whole:
+        jobs = [lifecycle.read_job(home, f, precheck.folder(home, f.sha256)) for f in unread]
+        with progress.phase("Lecture", len(unread)) as bar, timings.measure("lecture"):
+            for file, (code, rows) in zip(unread, workers.ordered_map(lifecycle.read_ahead, jobs), strict=True):
+                codes[file.sha256] = code
+                timings.add_rows("lecture", rows)
+                bar.advance(1, rows=rows)
+    else:
+        # A national batch peeks at hundreds of manifests (an XLSX is measured whole before it is opened):
+        # spread over the worker processes, like the reading that follows.
+        for file, code in zip(unread, workers.ordered_map(peek_site, [str(f.path(home)) for f in unread]),
+                              strict=True):
+            codes[file.sha256] = code
+    pending = [(site_partition(codes[file.sha256], known), file) for file in files]
     if memory is not None:
-        memory["sites"] = {f.sha256: codes[f.sha256] for f in found.new}
-    return pending, found.duplicates
+        memory["sites"] = {f.sha256: codes[f.sha256] for f in files}
+    return pending
 
 
 def site_partition(code: str | None, known: set[str]) -> str:

@@ -30,7 +30,7 @@ from pipelines.contracts import notices
 from pipelines.contracts import report as reports
 from pipelines.contracts.findings import Findings
 from pipelines.contracts.model import DATA_TABLES, Contracts, load_contracts
-from pipelines.contracts.reader import LINE, Submission, read_submission
+from pipelines.contracts.reader import LINE, Submission, peek_site, read_submission
 from pipelines.contracts.referential import load_sites
 from pipelines.contracts.validator import Context, Report, day_of_receipt, validate_many
 from pipelines.ingest import precheck
@@ -100,8 +100,7 @@ def stage(home: DataHome, run_id: str, files: list[InboxFile]) -> list[Staged]:
     staged += [Staged(f, root / f.sha256) for f in adopted]
     todo = [f for f in todo if f not in adopted]
     with progress.phase("Lecture", len(todo)) as bar, timings.measure("lecture"):
-        jobs = [(str(f.path(home)), f.name, str(root / f.sha256),
-                 {"fichier": f.name, "sha256": f.sha256, "taille": f.size, "mtime": f.mtime}) for f in todo]
+        jobs = [read_job(home, f, root / f.sha256) for f in todo]
         for file, rows in zip(todo, workers.ordered_map(_read_to_staging, jobs), strict=True):
             staged.append(Staged(file, root / file.sha256))
             timings.add_rows("lecture", rows)
@@ -109,10 +108,40 @@ def stage(home: DataHome, run_id: str, files: list[InboxFile]) -> list[Staged]:
     return staged
 
 
+def read_job(home: DataHome, file: InboxFile, folder: Path) -> tuple[str, str, str, dict]:
+    """What `_read_to_staging` and `read_ahead` need to read `file` into `folder`."""
+    return (str(file.path(home)), file.name, str(folder),
+            {"fichier": file.name, "sha256": file.sha256, "taille": file.size, "mtime": file.mtime})
+
+
+def read_ahead(job: tuple[str, str, str, dict]) -> tuple[str | None, int]:
+    """Read a file whole, before its run, into the early-check area (`staging/controle/<sha256>/`), which
+    its run takes over (`precheck.adopt`) instead of reading the file again. Returns the site code its
+    manifest names (as `peek_site` would) and its rows. A folder already read for this very file is kept.
+
+    Anything that stops the folder being written (the sensor clearing the area meanwhile…) leaves the
+    reading to the run: the partial folder is removed and the manifest alone is read for the routing."""
+    path, _, folder_name, file_meta = job
+    folder = Path(folder_name)
+    with contextlib.suppress(OSError, ValueError):
+        meta = json.loads((folder / "lecture.json").read_text(encoding="utf-8"))
+        if all(meta.get(k) == v for k, v in file_meta.items()) and "code_pre" in meta:
+            return meta["code_pre"], sum(meta["raw_rows"].values())
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        rows = _read_to_staging(job)
+        meta = json.loads((folder / "lecture.json").read_text(encoding="utf-8"))
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return peek_site(path), 0
+    return meta["code_pre"], rows
+
+
 def _read_to_staging(job: tuple[str, str, str, dict]) -> int:
     """Read one file into typed frames under its staging folder (in a worker process for big runs)."""
     path, name, folder_name, file_meta = job
     sub = read_submission(Path(path), load_contracts(), name=name)
+    code = sub.manifest.get("code_pre")
     folder = Path(folder_name)
     folder.mkdir(parents=True, exist_ok=True)
     for table, frame in sub.tables.items():
@@ -121,6 +150,7 @@ def _read_to_staging(job: tuple[str, str, str, dict]) -> int:
         **file_meta, "kind": sub.kind, "unusable": sorted(sub.unusable), "manifest_lines": sub.manifest_lines,
         "raw_rows": sub.raw_rows, "type_refused": sub.type_refused, "findings": sub.findings.to_list(),
         "tables": sorted(sub.tables),
+        "code_pre": code if isinstance(code, str) else None,  # the manifest's, as read: for routing
     }
     (folder / "lecture.json").write_text(json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8")
     return sum(sub.raw_rows.values())

@@ -97,9 +97,10 @@ def _matches(staged: Path, file: InboxFile) -> bool:
 
 
 def adopt(home: DataHome, file: InboxFile, target: Path) -> bool:
-    """Move the sensor's checked folder of this very file (same name, size, time and content) to a
-    run's staging; False when there is none (the run reads and checks the file itself)."""
-    if not done(home, file):
+    """Move the folder read for this very file (same name, size, time and content) to a run's staging,
+    with its verdict when the sensor checked it (`pre-eval process` reads files ahead without checking
+    them: `lifecycle.read_ahead`); False when there is none (the run reads the file itself)."""
+    if not _matches(folder(home, file.sha256), file):
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -302,6 +302,53 @@ def test_a_content_whose_run_was_interrupted_is_requested_again(tmp_path, genera
 # --------------------------------------------------------------------------- pre-eval process
 
 
+def test_process_reads_each_file_once_before_its_run(tmp_path, generated, monkeypatch):
+    """`pre-eval process` reads each file whole before the run, to route it by its manifest, and the run
+    takes that reading over: no file is read twice, no manifest peeked at. A file whose reading ahead could
+    not be written is routed by its manifest alone and read by its run; every file gets its verdict."""
+    from pipelines.ingest import lifecycle
+
+    home = DataHome(tmp_path / "data").ensure()
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("PRE_PROCESSUS", "1")  # every reading in this process, where it is counted
+    valid = [f for f in generated if f.expected_rule is None][:3]
+    flawed = next(f for f in generated if f.expected_rule == "parcours.sexe.liste")
+    _drop(home, *[f.path for f in [*valid, flawed]])
+    reads, peeks, failed = [], [], []
+    real_read, real_peek, real_stage = lifecycle.read_submission, lifecycle.peek_site, lifecycle._read_to_staging
+    unlucky = valid[0].path.name
+
+    def counted_read(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return real_read(path, *args, **kwargs)
+
+    def counted_peek(path):
+        peeks.append(Path(path).name)
+        return real_peek(path)
+
+    def stage_or_fail(job):
+        if Path(job[0]).name == unlucky and not failed:  # its first reading: the one ahead of the run
+            failed.append(job[2])
+            Path(job[2]).mkdir(parents=True)
+            raise PermissionError("dossier de contrôle anticipé non inscriptible")
+        return real_stage(job)
+
+    monkeypatch.setattr(lifecycle, "read_submission", counted_read)
+    monkeypatch.setattr(lifecycle, "peek_site", counted_peek)
+    monkeypatch.setattr(lifecycle, "_read_to_staging", stage_or_fail)
+    result = process(home)
+    assert result.ok, (result.errors, result.left_in_inbox)
+    assert sorted(reads) == sorted(f.path.name for f in [*valid, flawed])
+    assert peeks == [unlucky]
+    assert "controle" in failed[0] and not Path(failed[0]).exists()  # the partial folder removed
+    depots = {d["fichier"]: d for d in _depots(home.warehouse)}
+    assert {name: d["statut"] for name, d in depots.items()} == {
+        **{f.path.name: "accepte" for f in valid}, flawed.path.name: "refuse"}
+    assert {name: d["code_pre"] for name, d in depots.items()} == {f.path.name: f.code_pre for f in [*valid, flawed]}
+    assert [p.name for p in (home.root / "staging" / "controle").iterdir()] == ["en_vigueur.json"]
+
+
 def test_process_loads_every_valid_submission(loaded):
     home, valid, result = loaded
     assert len(valid) == 6
