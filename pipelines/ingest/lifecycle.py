@@ -437,11 +437,19 @@ class Applied:
     rows: dict[str, int]
 
 
+# Submissions loaded per transaction when a run loads many (a national load: 530). Each commit of DuckDB
+# writes and syncs its log: one per submission cost about 5 s of a national load (docs/performance.md).
+LOAD_GROUP = 16
+
+
 def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> list[Applied]:
     """Replace each site's snapshot by its accepted submissions, in (date_extraction, arrival) order.
 
-    One transaction per submission: the four tables and the ledger row change together or not
-    at all. A submission strictly older than the snapshot in force is archived as `ignore`.
+    A submission's four tables and its ledger row change together or not at all: submissions are
+    loaded in transactions of up to `LOAD_GROUP` of them, and a failure undoes its whole transaction
+    (those submissions stay staged, their files in the inbox, for the next run). Files are moved once
+    their transaction has committed. A submission strictly older than the snapshot in force is archived
+    as `ignore`.
     """
     contracts = contracts or load_contracts()
     staged = [s for s in staged_in_run(home, run_id) if (s.folder / "verdict.json").is_file()]
@@ -452,25 +460,38 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
     if not accepted:
         return []
     identifiers = identifier_columns(contracts)
-    done = []
+    done: list[Applied] = []
+    group: list[_Loaded] = []  # loaded in the open transaction, filed once it commits
     with connect(home) as con, progress.phase("Chargement", len(accepted)) as bar, \
             timings.measure("chargement"):
         # Read under the writer lock and checked against the warehouse's fingerprint (never a new
         # key beside pseudonyms made with another one): docs/exploitation/cle.md.
         key = load_key(home, con)
         # Pseudonymising is per file and CPU-bound: workers prepare the next files while this
-        # process, the only writer, loads them one transaction at a time.
+        # process, the only writer, loads them.
         jobs = [(str(item.folder), verdicts[item.folder]["code_pre"], key, identifiers) for item in accepted]
         # Fewer automatic checkpoints while loading many files (each commit stays durable in
         # the write-ahead log); one checkpoint at the end.
         con.execute("set checkpoint_threshold = '1GB'")
-        for item, _ in zip(accepted, workers.ordered_map(_prepare, jobs), strict=True):
-            rows = sum(n or 0 for n in verdicts[item.folder]["rows"].values())
-            timings.add_rows("chargement", rows)
-            applied = _apply_one(home, con, item, verdicts[item.folder], key)
-            if applied is not None:
-                done.append(applied)
-            bar.advance(1, rows=rows if applied else 0)
+        con.begin()
+        try:
+            for item, _ in zip(accepted, workers.ordered_map(_prepare, jobs), strict=True):
+                rows = sum(n or 0 for n in verdicts[item.folder]["rows"].values())
+                timings.add_rows("chargement", rows)
+                loaded = _load_one(home, con, item, verdicts[item.folder], key)
+                if loaded is not None:
+                    group.append(loaded)
+                bar.advance(1, rows=rows if loaded else 0)
+                if len(group) >= LOAD_GROUP:
+                    con.commit()
+                    done += [_file_away(home, loaded) for loaded in group]
+                    group = []
+                    con.begin()
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+        done += [_file_away(home, loaded) for loaded in group]
         precheck.write_in_force(home, in_force_counts(con))  # what the sensor's next checks compare with
     return done
 
@@ -513,8 +534,20 @@ def replace_site_rows(con: duckdb.DuckDBPyConnection, code: str, frames: dict[st
         con.execute(f"insert into ingestion.{table} by name select * from rows")
 
 
-def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict,
-               key: bytes) -> Applied | None:
+@dataclass
+class _Loaded:
+    """A submission loaded in the open transaction, to be filed once it commits."""
+    item: Staged
+    code_pre: str
+    statut: str
+    destination: Path
+    rows: dict[str, int]
+
+
+def _load_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict,
+              key: bytes) -> _Loaded | None:
+    """Load one submission in the caller's open transaction: its rows and its ledger row (or only its ledger
+    row, `ignore`, when it is older than the snapshot in force). None when another run filed it meanwhile."""
     if not _still_pending(home, con, item):
         return None
     code = v["code_pre"]
@@ -526,27 +559,22 @@ def _apply_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: 
         [code]).fetchone() is not None
     destination = home.archive / v["folder"] / _stem(item.file)
     chemin = str(destination.relative_to(home.root))
-    older = current and current[0] and date.fromisoformat(v["date_extraction"]) < current[0]
-    if older:
+    if current and current[0] and date.fromisoformat(v["date_extraction"]) < current[0]:
         _record(home, con, item, "ignore", False, chemin)
-        statut = "ignore"
-    else:
-        frames = {t: item.folder / f"{t}.pret.parquet" for t in DATA_TABLES}
-        con.begin()
-        try:
-            replace_site_rows(con, code, frames, has_rows)
-            remember_key(con, key)  # the first load records the key's fingerprint, atomically with its rows
-            con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur",
-                        [code])
-            _record(home, con, item, "accepte", True, chemin)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        statut = "accepte"
-    _move(home, item, destination)
-    _close(home, item, statut, chemin)
-    return Applied(item.file, code, statut, v["rows"])
+        return _Loaded(item, code, "ignore", destination, v["rows"])
+    frames = {t: item.folder / f"{t}.pret.parquet" for t in DATA_TABLES}
+    replace_site_rows(con, code, frames, has_rows)
+    remember_key(con, key)  # the first load records the key's fingerprint, atomically with its rows
+    con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur", [code])
+    _record(home, con, item, "accepte", True, chemin)
+    return _Loaded(item, code, "accepte", destination, v["rows"])
+
+
+def _file_away(home: DataHome, loaded: _Loaded) -> Applied:
+    """Once its load committed: the file archived, its ledger marker written, its staging removed."""
+    _move(home, loaded.item, loaded.destination)
+    _close(home, loaded.item, loaded.statut, str(loaded.destination.relative_to(home.root)))
+    return Applied(loaded.item.file, loaded.code_pre, loaded.statut, loaded.rows)
 
 
 # --------------------------------------------------------------------------- summaries

@@ -349,6 +349,48 @@ def test_process_reads_each_file_once_before_its_run(tmp_path, generated, monkey
     assert [p.name for p in (home.root / "staging" / "controle").iterdir()] == ["en_vigueur.json"]
 
 
+def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, generated, monkeypatch):
+    """Submissions are loaded in transactions of `LOAD_GROUP`: a failure while loading one undoes every
+    submission of its transaction (rows and ledger rows), whose files stay in the inbox, while the
+    transactions committed before it stand, their files archived. The next run loads the rest."""
+    from pipelines.ingest import lifecycle
+
+    home = DataHome(tmp_path / "data").ensure()
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("PRE_PROCESSUS", "1")
+    monkeypatch.setattr(lifecycle, "LOAD_GROUP", 2)
+    valid = sorted((f for f in generated if f.expected_rule is None), key=lambda f: f.code_pre)[:4]
+    assert len({f.code_pre for f in valid}) == 4
+    _drop(home, *[f.path for f in valid])
+    real = lifecycle.replace_site_rows
+
+    def fails_for_the_fourth(con, code, frames, has_rows=True):
+        real(con, code, frames, has_rows)  # its rows written, then the failure: all must be undone
+        if code == valid[3].code_pre:
+            raise OSError("disque plein (simulé)")
+
+    monkeypatch.setattr(lifecycle, "replace_site_rows", fails_for_the_fourth)
+    first = process(home)
+    assert first.errors and sorted(first.left_in_inbox) == sorted(f.path.name for f in valid[2:])
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        loaded = {t: sorted(r[0] for r in con.execute(f"select distinct code_pre from ingestion.{t}").fetchall())
+                  for t in DATA_TABLES}
+        ledger = sorted(r[0] for r in con.execute("select fichier from ingestion.depots").fetchall())
+    finally:
+        con.close()
+    assert loaded == {t: sorted(f.code_pre for f in valid[:2]) for t in DATA_TABLES}
+    assert ledger == sorted(f.path.name for f in valid[:2])
+    assert sorted(p.name.split("_", 2)[2] for p in home.archive.rglob("*") if p.is_file()) == ledger
+
+    monkeypatch.setattr(lifecycle, "replace_site_rows", real)
+    second = process(home)
+    assert second.ok, (second.errors, second.left_in_inbox)
+    assert sorted(d["fichier"] for d in _depots(home.warehouse) if d["statut"] == "accepte") == sorted(
+        f.path.name for f in valid)
+
+
 def test_process_loads_every_valid_submission(loaded):
     home, valid, result = loaded
     assert len(valid) == 6
