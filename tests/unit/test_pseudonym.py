@@ -41,3 +41,14 @@ def test_tables_share_one_mapping_and_keep_nulls():
     single = pseudonymise_tables({"actions": frames["actions"]}, {"actions": ["id_action"]}, "PRE10387", KEY)
     assert single["actions"]["id_action"].to_list() == out["actions"]["id_action"].to_list()
     assert single["actions"]["id_parcours"].to_list() == ["P2", "P1"]
+
+
+def test_identifier_columns_without_a_value_stay_empty():
+    frames = {"parcours": pl.DataFrame({"id_parcours": [None, None], "id_enfant": [None, None]},
+                                       schema={"id_parcours": pl.String, "id_enfant": pl.String}),
+              "actions": pl.DataFrame({"id_action": [], "id_parcours": []},
+                                      schema={"id_action": pl.String, "id_parcours": pl.String})}
+    columns = {"parcours": ["id_parcours", "id_enfant"], "actions": ["id_action", "id_parcours"]}
+    out = pseudonymise_tables(frames, columns, "PRE10387", KEY)
+    assert out["parcours"].to_dicts() == [{"id_parcours": None, "id_enfant": None}] * 2
+    assert out["actions"].height == 0 and out["actions"].schema == frames["actions"].schema
