@@ -486,20 +486,23 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
         # Fewer automatic checkpoints while loading many files (each commit stays durable in
         # the write-ahead log); one checkpoint at the end.
         con.execute("set checkpoint_threshold = '1GB'")
+        inserts = _Inserts(key)
         con.begin()
         try:
             for item, _ in zip(accepted, workers.ordered_map(_prepare, jobs), strict=True):
                 rows = sum(n or 0 for n in verdicts[item.folder]["rows"].values())
                 timings.add_rows("chargement", rows)
-                loaded = _load_one(home, con, item, verdicts[item.folder], key)
+                loaded = _load_one(home, con, item, verdicts[item.folder], inserts)
                 if loaded is not None:
                     group.append(loaded)
                 bar.advance(1, rows=rows if loaded else 0)
                 if len(group) >= LOAD_GROUP:
+                    inserts.flush(con)
                     con.commit()
                     done += [_file_away(home, loaded) for loaded in group]
                     group = []
                     con.begin()
+            inserts.flush(con)
         except BaseException:
             con.rollback()
             raise
@@ -532,19 +535,57 @@ def _prepare(job: tuple[str, str, bytes, dict[str, list[str]]]) -> None:
 
 def replace_site_rows(con: duckdb.DuckDBPyConnection, code: str, frames: dict[str, pl.DataFrame | Path],
                       has_rows: bool = True) -> None:
-    """Replace a site's rows of the four tables by `frames` (inside the caller's transaction).
-
-    A table given as the path of a Parquet file is read by DuckDB itself, without a copy through
-    polars (about 10 ms a submission less), unless its path holds a character DuckDB would take for a
-    wildcard (`*`, `?`, `[`: a data home may be anywhere): then polars reads it, wildcards off."""
+    """Replace a site's rows of the four tables by `frames` (inside the caller's transaction); a table may
+    be given as the path of a Parquet file (`insert_rows`)."""
+    if has_rows:
+        delete_site_rows(con, code, list(frames))
     for table, frame in frames.items():
-        if has_rows:
-            con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
-        if isinstance(frame, Path) and not any(c in str(frame) for c in "*?["):
-            con.execute(f"insert into ingestion.{table} by name select * from read_parquet(?)", [str(frame)])
+        insert_rows(con, table, [frame])
+
+
+def delete_site_rows(con: duckdb.DuckDBPyConnection, code: str, tables: list[str] = DATA_TABLES) -> None:
+    for table in tables:
+        con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, sources: list[pl.DataFrame | Path]) -> None:
+    """Insert rows into `ingestion.<table>`: frames, or Parquet files read by DuckDB itself in one statement
+    (no copy through polars; columns matched by name), unless a path holds a character DuckDB would take
+    for a wildcard (`*`, `?`, `[`: a data home may be anywhere): then polars reads it, wildcards off."""
+    paths = [str(s) for s in sources if isinstance(s, Path) and not any(c in str(s) for c in "*?[")]
+    if paths:
+        con.execute(f"insert into ingestion.{table} by name select * from read_parquet(?, union_by_name = true)",
+                    [paths])
+    for source in sources:
+        if isinstance(source, Path) and str(source) in paths:
             continue
-        rows = pl.read_parquet(frame, glob=False) if isinstance(frame, Path) else frame  # noqa: F841 - DuckDB reads it
+        rows = pl.read_parquet(source, glob=False) if isinstance(source, Path) else source  # noqa: F841 - DuckDB reads it
         con.execute(f"insert into ingestion.{table} by name select * from rows")
+
+
+class _Inserts:
+    """The prepared files of the submissions loaded in the open transaction, inserted together: one
+    statement per table (rather than four per submission: 2 120 for a national load, about 7 ms each)."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.sites: set[str] = set()
+        self.files: dict[str, list[Path]] = {t: [] for t in DATA_TABLES}
+
+    def add(self, code: str, folder: Path) -> None:
+        self.sites.add(code)
+        for table in DATA_TABLES:
+            self.files[table].append(folder / f"{table}.pret.parquet")
+
+    def flush(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Insert what waits (before a commit, and before another submission of one of these sites)."""
+        if not self.sites:
+            return
+        for table, files in self.files.items():
+            insert_rows(con, table, files)
+        remember_key(con, self.key)  # the first load records the key's fingerprint, atomically with its rows
+        self.sites.clear()
+        self.files = {t: [] for t in DATA_TABLES}
 
 
 @dataclass
@@ -558,12 +599,15 @@ class _Loaded:
 
 
 def _load_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: dict,
-              key: bytes) -> _Loaded | None:
-    """Load one submission in the caller's open transaction: its rows and its ledger row (or only its ledger
-    row, `ignore`, when it is older than the snapshot in force). None when another run filed it meanwhile."""
+              inserts: _Inserts) -> _Loaded | None:
+    """Load one submission in the caller's open transaction: its site's rows deleted, its rows queued in
+    `inserts`, its ledger row written (or only its ledger row, `ignore`, when it is older than the snapshot
+    in force). None when another run filed it meanwhile."""
     if not _still_pending(home, con, item):
         return None
     code = v["code_pre"]
+    if code in inserts.sites:
+        inserts.flush(con)  # the site's earlier submission of this transaction: its rows in before the delete
     current = con.execute("select date_extraction from ingestion.depots where code_pre = ? and en_vigueur",
                           [code]).fetchone()
     # A site's first snapshot has nothing to delete: skip scanning the national tables.
@@ -575,9 +619,9 @@ def _load_one(home: DataHome, con: duckdb.DuckDBPyConnection, item: Staged, v: d
     if current and current[0] and date.fromisoformat(v["date_extraction"]) < current[0]:
         _record(home, con, item, "ignore", False, chemin)
         return _Loaded(item, code, "ignore", destination, v["rows"])
-    frames = {t: item.folder / f"{t}.pret.parquet" for t in DATA_TABLES}
-    replace_site_rows(con, code, frames, has_rows)
-    remember_key(con, key)  # the first load records the key's fingerprint, atomically with its rows
+    if has_rows:
+        delete_site_rows(con, code)
+    inserts.add(code, item.folder)
     con.execute("update ingestion.depots set en_vigueur = false where code_pre = ? and en_vigueur", [code])
     _record(home, con, item, "accepte", True, chemin)
     return _Loaded(item, code, "accepte", destination, v["rows"])

@@ -363,14 +363,15 @@ def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, genera
     valid = sorted((f for f in generated if f.expected_rule is None), key=lambda f: f.code_pre)[:4]
     assert len({f.code_pre for f in valid}) == 4
     _drop(home, *[f.path for f in valid])
-    real = lifecycle.replace_site_rows
+    real = lifecycle.insert_rows
+    fourth = sha256_of(valid[3].path)
 
-    def fails_for_the_fourth(con, code, frames, has_rows=True):
-        real(con, code, frames, has_rows)  # its rows written, then the failure: all must be undone
-        if code == valid[3].code_pre:
+    def fails_for_the_fourth(con, table, sources):
+        real(con, table, sources)  # the transaction's rows written, then the failure: all must be undone
+        if table == "actions" and any(fourth in str(source) for source in sources):
             raise OSError("disque plein (simulé)")
 
-    monkeypatch.setattr(lifecycle, "replace_site_rows", fails_for_the_fourth)
+    monkeypatch.setattr(lifecycle, "insert_rows", fails_for_the_fourth)
     first = process(home)
     assert first.errors and sorted(first.left_in_inbox) == sorted(f.path.name for f in valid[2:])
     con = duckdb.connect(str(home.warehouse), read_only=True)
@@ -384,11 +385,41 @@ def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, genera
     assert ledger == sorted(f.path.name for f in valid[:2])
     assert sorted(p.name.split("_", 2)[2] for p in home.archive.rglob("*") if p.is_file()) == ledger
 
-    monkeypatch.setattr(lifecycle, "replace_site_rows", real)
+    monkeypatch.setattr(lifecycle, "insert_rows", real)
     second = process(home)
     assert second.ok, (second.errors, second.left_in_inbox)
     assert sorted(d["fichier"] for d in _depots(home.warehouse) if d["statut"] == "accepte") == sorted(
         f.path.name for f in valid)
+
+
+def test_two_versions_of_a_site_in_one_run_leave_the_newer_in_force(tmp_path, generated, monkeypatch):
+    """Two files of one site dropped together are loaded in order in one transaction: the newer one's rows
+    alone stay (the older one's rows, inserted first, are deleted before the newer one's go in)."""
+    home = DataHome(tmp_path / "data").ensure()
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    site = next(f for f in generated if f.expected_rule is None and f.path.suffix == ".zip")
+    other = next(f for f in generated if f.expected_rule is None and f.code_pre != site.code_pre)
+    newer = tmp_path / "nouvelle_version.zip"
+    _rewrite_zip(site.path, newer, days=1, motif="AUTRE")
+    _drop(home, site.path, newer, other.path)
+    result = process(home)
+    assert result.ok, (result.errors, result.left_in_inbox)
+    expected = {t: len(rows) for t, rows in _csv_tables(newer).items() if t != "manifeste"}
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        counts = {t: con.execute(f"select count(*) from ingestion.{t} where code_pre = ?",
+                                 [site.code_pre]).fetchone()[0] for t in DATA_TABLES}
+        motifs = con.execute("select distinct motif_orientation from ingestion.parcours where code_pre = ?",
+                             [site.code_pre]).fetchall()
+        in_force = con.execute("select fichier from ingestion.depots where code_pre = ? and en_vigueur",
+                               [site.code_pre]).fetchall()
+    finally:
+        con.close()
+    assert counts == expected
+    assert motifs == [("AUTRE",)] and in_force == [("nouvelle_version.zip",)]
+    assert {d["fichier"]: d["statut"] for d in _depots(home.warehouse)} == {
+        site.path.name: "accepte", "nouvelle_version.zip": "accepte", other.path.name: "accepte"}
 
 
 def test_process_loads_every_valid_submission(loaded):
