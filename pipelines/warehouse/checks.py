@@ -55,9 +55,16 @@ def _examples(rows: list, render) -> str:
 def indicators_consistent(con: duckdb.DuckDBPyConnection) -> Outcome:
     shares = [i.code for i in catalogue() if i.nature == "part"]
     counts = [i.code for i in catalogue() if i.nature == "compte"]
+    # Keys grouped by their hash first (one integer, not five texts: about twice as fast on 5,4 million rows);
+    # only the rows whose hash repeats are then grouped by the key itself, so a collision is never a duplicate.
     duplicates = con.execute(
-        "select indicateur, categorie, niveau, territoire, periode from marts.indicateurs "
-        "group by all having count(*) > 1").fetchall()
+        """
+        with hashed as (
+            select hash(indicateur, categorie, niveau, territoire, periode) as h, * from marts.indicateurs),
+        repeated as (select h from hashed group by h having count(*) > 1)
+        select indicateur, categorie, niveau, territoire, periode from hashed semi join repeated using (h)
+        group by all having count(*) > 1 order by all
+        """).fetchall()
     problems = con.execute(
         """
         select indicateur, categorie, niveau, territoire, periode,
@@ -137,10 +144,15 @@ def no_clear_identifier(con: duckdb.DuckDBPyConnection, mart: str) -> Outcome:
         "and data_type = 'VARCHAR' order by column_index", [mart]).fetchall() if (mart, c) not in EXEMPT]
     if not columns:
         return Outcome(True, f"marts.{mart} : aucune colonne de texte.", {"colonnes": 0})
-    tests = [f"""count(*) filter (where "{c}" is not null and not regexp_matches("{c}", '{PSEUDONYM}'))"""
-             if c in identifiers else f"""count(*) filter (where regexp_matches("{c}", '{PERSONAL}'))"""
+    # Identifiers, one value per row, are tested row by row. Other text columns hold few distinct values
+    # (codes, territories, periods): each distinct value is tested once and counts for its rows (marts.indicateurs,
+    # 5,4 million rows nationally: 1,4 s → 0,1 s).
+    tests = [f"""(select count(*) filter (where "{c}" is not null and not regexp_matches("{c}", '{PSEUDONYM}'))
+                   from marts.{mart})""" if c in identifiers else
+             f"""(select coalesce(sum(n) filter (where regexp_matches(v, '{PERSONAL}')), 0)
+                   from (select "{c}" as v, count(*) as n from marts.{mart} group by 1))"""
              for c in columns]
-    found = con.execute(f"select {', '.join(tests)} from marts.{mart}").fetchone()
+    found = con.execute(f"select {', '.join(tests)}").fetchone()
     bad = [(c, n) for c, n in zip(columns, found, strict=True) if n]
     metadata = {"colonnes": len(columns), "valeurs_suspectes": sum(n for _, n in bad)}
     if not bad:

@@ -102,6 +102,16 @@ def test_an_identifier_in_clear_is_found_and_not_repeated(con, column, value):
     assert value not in outcome.message
 
 
+def test_a_value_in_clear_counts_every_row_that_holds_it(con):
+    """Text columns other than identifiers are tested once per distinct value: the count is still of rows."""
+    con.execute("update ingestion.parcours set code_commune = 'jean.dupont@exemple.fr' where code_pre = ?", [A])
+    con.execute("update ingestion.parcours set niveau_scolaire = '06 12 34 56 78' where id_parcours = ?",
+                [pseudo(f"{B}P0")])
+    outcome = checks.no_clear_identifier(con, "parcours")
+    assert not outcome.passed and outcome.metadata["valeurs_suspectes"] == 4
+    assert "colonne code_commune (3)" in outcome.message and "colonne niveau_scolaire (1)" in outcome.message
+
+
 def test_the_portal_sender_s_address_is_allowed_in_the_ledger(con):
     con.execute("update ingestion.depots set depose_par = 'coordination@reims.fr'")
     build(con)
