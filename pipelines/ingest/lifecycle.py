@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -499,9 +500,9 @@ def apply(home: DataHome, run_id: str, contracts: Contracts | None = None) -> li
                 if len(group) >= LOAD_GROUP:
                     inserts.flush(con)
                     con.commit()
+                    con.begin()  # first: a failure while filing must find a transaction to roll back
                     done += [_file_away(home, loaded) for loaded in group]
                     group = []
-                    con.begin()
             inserts.flush(con)
         except BaseException:
             con.rollback()
@@ -543,7 +544,7 @@ def replace_site_rows(con: duckdb.DuckDBPyConnection, code: str, frames: dict[st
         insert_rows(con, table, [frame])
 
 
-def delete_site_rows(con: duckdb.DuckDBPyConnection, code: str, tables: list[str] = DATA_TABLES) -> None:
+def delete_site_rows(con: duckdb.DuckDBPyConnection, code: str, tables: Iterable[str] = DATA_TABLES) -> None:
     for table in tables:
         con.execute(f"delete from ingestion.{table} where code_pre = ?", [code])
 

@@ -392,6 +392,47 @@ def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, genera
         f.path.name for f in valid)
 
 
+def test_a_failure_while_filing_a_committed_transaction_is_finished_by_the_next_run(tmp_path, generated,
+                                                                                     monkeypatch):
+    """Files are moved once their transaction has committed. A failure while moving one is raised as itself
+    (not hidden behind a failed rollback); the content is recorded, so the next run files it where the
+    ledger says, without loading it again, and loads the rest."""
+    from pipelines.ingest import lifecycle
+
+    home = DataHome(tmp_path / "data").ensure()
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("PRE_PROCESSUS", "1")
+    monkeypatch.setattr(lifecycle, "LOAD_GROUP", 2)
+    valid = sorted((f for f in generated if f.expected_rule is None), key=lambda f: f.code_pre)[:3]
+    outcome, _, _ = _checked(home, [f.path for f in valid], time.time() - 60)  # staged and checked, run « essai »
+    assert all(accepted for accepted, _ in outcome.values())
+    real = lifecycle._move
+
+    def refuses_the_first(home_, item, destination):
+        if item.file.name == valid[0].path.name:
+            raise PermissionError("archive non inscriptible (simulé)")
+        return real(home_, item, destination)
+
+    monkeypatch.setattr(lifecycle, "_move", refuses_the_first)
+    with pytest.raises(PermissionError, match="simulé"):
+        lifecycle.apply(home, "essai")
+    assert sorted(p.name for p in home.inbox.iterdir()) == sorted(f.path.name for f in valid)  # none moved yet
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        recorded = sorted(r[0] for r in con.execute("select fichier from ingestion.depots").fetchall())
+    finally:
+        con.close()
+    assert recorded == sorted(f.path.name for f in valid[:2])  # the first transaction committed
+
+    monkeypatch.setattr(lifecycle, "_move", real)
+    second = process(home)
+    assert second.ok, (second.errors, second.left_in_inbox)
+    depots = _depots(home.warehouse)
+    assert sorted((d["fichier"], d["statut"]) for d in depots) == sorted((f.path.name, "accepte") for f in valid)
+    assert all((home.root / d["chemin"]).is_file() for d in depots) and list(home.inbox.iterdir()) == []
+
+
 def test_two_versions_of_a_site_in_one_run_leave_the_newer_in_force(tmp_path, generated, monkeypatch):
     """Two files of one site dropped together are loaded in order in one transaction: the newer one's rows
     alone stay (the older one's rows, inserted first, are deleted before the newer one's go in)."""
