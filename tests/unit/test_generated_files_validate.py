@@ -49,8 +49,8 @@ def test_flawed_files_are_refused_for_their_rule(checked):
 
 
 def test_each_file_gets_in_the_batch_the_report_it_gets_alone(checked):
-    """Batching is only a cost saving: every flawed file (and one valid file of each kind) has, checked with
-    all the others, the findings it has checked alone. A file whose parcours table is unusable (a column
+    """Batching is only a cost saving: a flawed file (and one valid file of each kind) has, checked with all
+    the others, the findings it has checked alone. A file whose parcours table is unusable (a column
     missing) was once charged, in a batch, with « parcours inconnu » on each of its actions, evaluations and
     requests, from the other files' pathways."""
     checked, context = checked
@@ -58,7 +58,11 @@ def test_each_file_gets_in_the_batch_the_report_it_gets_alone(checked):
     for file, report in checked:
         if file.expected_rule is None:
             kinds.setdefault(file.variant, (file, report))
-    chosen = [(f, r) for f, r in checked if f.expected_rule is not None] + list(kinds.values())
+    # Every flaw of the envelope and of each table's structure (those that make a table unusable, the case that
+    # once differed) and every fourth other flaw: each file checked alone costs a GX run per table.
+    flawed = [(f, r) for f, r in checked if f.expected_rule is not None]
+    chosen = [(f, r) for i, (f, r) in enumerate(flawed) if f.expected_rule.startswith("depot.") or i % 4 == 0]
+    chosen += list(kinds.values())
     assert any(f.expected_rule == "depot.colonne_manquante" for f, _ in chosen)
     for file, report in chosen:
         (alone,) = validate_many([read_submission(file.path)], [context])
