@@ -124,9 +124,10 @@ def read_ahead(job: tuple[str, str, str, dict]) -> tuple[str | None, int]:
     reading to the run: the partial folder is removed and the manifest alone is read for the routing."""
     path, _, folder_name, file_meta = job
     folder = Path(folder_name)
-    with contextlib.suppress(OSError, ValueError):
-        meta = json.loads((folder / "lecture.json").read_text(encoding="utf-8"))
-        if all(meta.get(k) == v for k, v in file_meta.items()) and "code_pre" in meta:
+    file = InboxFile(file_meta["fichier"], file_meta["taille"], file_meta["mtime"], file_meta["sha256"])
+    if precheck.matches(folder, file):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            meta = json.loads((folder / "lecture.json").read_text(encoding="utf-8"))
             return meta["code_pre"], sum(meta["raw_rows"].values())
     shutil.rmtree(folder, ignore_errors=True)
     try:

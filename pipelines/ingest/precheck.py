@@ -84,10 +84,11 @@ def still_valid(staged: Path, in_force: dict[str, int]) -> bool:
 
 def done(home: DataHome, file: InboxFile) -> bool:
     """This file was read and checked by the sensor, and its run has not taken it over yet."""
-    return _matches(folder(home, file.sha256), file) and (folder(home, file.sha256) / "verdict.json").is_file()
+    return matches(folder(home, file.sha256), file) and (folder(home, file.sha256) / "verdict.json").is_file()
 
 
-def _matches(staged: Path, file: InboxFile) -> bool:
+def matches(staged: Path, file: InboxFile) -> bool:
+    """The folder holds a complete reading of this very file (same name, size, time and content)."""
     try:
         meta = json.loads((staged / "lecture.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -100,7 +101,7 @@ def adopt(home: DataHome, file: InboxFile, target: Path) -> bool:
     """Move the folder read for this very file (same name, size, time and content) to a run's staging,
     with its verdict when the sensor checked it (`pre-eval process` reads files ahead without checking
     them: `lifecycle.read_ahead`); False when there is none (the run reads the file itself)."""
-    if not _matches(folder(home, file.sha256), file):
+    if not matches(folder(home, file.sha256), file):
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -359,10 +359,9 @@ def test_process_reads_each_file_once_before_its_run(tmp_path, generated, monkey
     assert [p.name for p in (home.root / "staging" / "controle").iterdir()] == ["en_vigueur.json"]
 
 
-def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, generated, monkeypatch):
-    """Submissions are loaded in transactions of `LOAD_GROUP`: a failure while loading one undoes every
-    submission of its transaction (rows and ledger rows), whose files stay in the inbox, while the
-    transactions committed before it stand, their files archived. The next run loads the rest."""
+def _two_per_transaction(tmp_path: Path, generated, monkeypatch, count: int):
+    """A new data home loading two files per transaction, all in this process (where the tests inject their
+    failures), and `count` valid files of distinct sites in site order."""
     from pipelines.ingest import lifecycle
 
     home = DataHome(tmp_path / "data").ensure()
@@ -370,7 +369,16 @@ def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, genera
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("PRE_PROCESSUS", "1")
     monkeypatch.setattr(lifecycle, "LOAD_GROUP", 2)
-    valid = sorted((f for f in generated if f.expected_rule is None), key=lambda f: f.code_pre)[:4]
+    return home, sorted((f for f in generated if f.expected_rule is None), key=lambda f: f.code_pre)[:count]
+
+
+def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, generated, monkeypatch):
+    """Submissions are loaded in transactions of `LOAD_GROUP`: a failure while loading one undoes every
+    submission of its transaction (rows and ledger rows), whose files stay in the inbox, while the
+    transactions committed before it stand, their files archived. The next run loads the rest."""
+    from pipelines.ingest import lifecycle
+
+    home, valid = _two_per_transaction(tmp_path, generated, monkeypatch, 4)
     assert len({f.code_pre for f in valid}) == 4
     _drop(home, *[f.path for f in valid])
     real = lifecycle.insert_rows
@@ -409,12 +417,7 @@ def test_a_failure_while_filing_a_committed_transaction_is_finished_by_the_next_
     ledger says, without loading it again, and loads the rest."""
     from pipelines.ingest import lifecycle
 
-    home = DataHome(tmp_path / "data").ensure()
-    monkeypatch.setenv("PRE_HOME", str(home.root))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
-    monkeypatch.setenv("PRE_PROCESSUS", "1")
-    monkeypatch.setattr(lifecycle, "LOAD_GROUP", 2)
-    valid = sorted((f for f in generated if f.expected_rule is None), key=lambda f: f.code_pre)[:3]
+    home, valid = _two_per_transaction(tmp_path, generated, monkeypatch, 3)
     outcome, _, _ = _checked(home, [f.path for f in valid], time.time() - 60)  # staged and checked, run « essai »
     assert all(accepted for accepted, _ in outcome.values())
     real = lifecycle._move
