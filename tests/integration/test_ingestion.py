@@ -381,15 +381,15 @@ def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, genera
     home, valid = _two_per_transaction(tmp_path, generated, monkeypatch, 4)
     assert len({f.code_pre for f in valid}) == 4
     _drop(home, *[f.path for f in valid])
-    real = lifecycle.insert_staged
+    real = lifecycle.insert_rows
     fourth = sha256_of(valid[3].path)
 
-    def fails_for_the_fourth(con, table, staged, *args):
-        real(con, table, staged, *args)  # the transaction's rows written, then the failure: all must be undone
-        if table == "actions" and any(fourth in str(path) for _, path in staged):
+    def fails_for_the_fourth(con, table, sources):
+        real(con, table, sources)  # the transaction's rows written, then the failure: all must be undone
+        if table == "actions" and any(fourth in str(source) for source in sources):
             raise OSError("disque plein (simulé)")
 
-    monkeypatch.setattr(lifecycle, "insert_staged", fails_for_the_fourth)
+    monkeypatch.setattr(lifecycle, "insert_rows", fails_for_the_fourth)
     first = process(home)
     assert first.errors and sorted(first.left_in_inbox) == sorted(f.path.name for f in valid[2:])
     con = duckdb.connect(str(home.warehouse), read_only=True)
@@ -403,7 +403,7 @@ def test_a_failed_load_undoes_its_transaction_and_loses_no_file(tmp_path, genera
     assert ledger == sorted(f.path.name for f in valid[:2])
     assert sorted(p.name.split("_", 2)[2] for p in home.archive.rglob("*") if p.is_file()) == ledger
 
-    monkeypatch.setattr(lifecycle, "insert_staged", real)
+    monkeypatch.setattr(lifecycle, "insert_rows", real)
     second = process(home)
     assert second.ok, (second.errors, second.left_in_inbox)
     assert sorted(d["fichier"] for d in _depots(home.warehouse) if d["statut"] == "accepte") == sorted(
