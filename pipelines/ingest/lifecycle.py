@@ -120,8 +120,9 @@ def read_ahead(job: tuple[str, str, str, dict]) -> tuple[str | None, int]:
     its run takes over (`precheck.adopt`) instead of reading the file again. Returns the site code its
     manifest names (as `peek_site` would) and its rows. A folder already read for this very file is kept.
 
-    Anything that stops the folder being written (the sensor clearing the area meanwhile…) leaves the
-    reading to the run: the partial folder is removed and the manifest alone is read for the routing."""
+    The reading is written in a private folder and put in place whole (`precheck.settle`): the sensor may
+    read the same file at the same moment, and neither clears nor half-writes the other's folder. Anything
+    that stops the writing leaves the reading to the run: the manifest alone is read for the routing."""
     path, _, folder_name, file_meta = job
     folder = Path(folder_name)
     file = InboxFile(file_meta["fichier"], file_meta["taille"], file_meta["mtime"], file_meta["sha256"])
@@ -129,14 +130,15 @@ def read_ahead(job: tuple[str, str, str, dict]) -> tuple[str | None, int]:
         with contextlib.suppress(OSError, ValueError, KeyError):
             meta = json.loads((folder / "lecture.json").read_text(encoding="utf-8"))
             return meta["code_pre"], sum(meta["raw_rows"].values())
-    shutil.rmtree(folder, ignore_errors=True)
+    written = precheck.temporary(folder)
     try:
-        rows = _read_to_staging(job)
-        meta = json.loads((folder / "lecture.json").read_text(encoding="utf-8"))
+        rows = _read_to_staging((path, job[1], str(written), file_meta))
+        code = json.loads((written / "lecture.json").read_text(encoding="utf-8"))["code_pre"]
     except OSError:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(written, ignore_errors=True)
         return peek_site(path), 0
-    return meta["code_pre"], rows
+    precheck.settle(written, folder, file)  # or the sensor's reading of the same file, if it came first
+    return code, rows
 
 
 def _read_to_staging(job: tuple[str, str, str, dict]) -> int:
@@ -288,12 +290,18 @@ def check_early(home: DataHome, files: list[InboxFile], *, budget_s: float = pre
             break
         if file.size > precheck.MAX_BYTES or precheck.done(home, file) or not file.path(home).is_file():
             continue
+        # Read and checked in a private folder, put in place whole once its verdict is written: a run (or
+        # `pre-eval process` reading ahead) never meets a half-written folder.
         target = precheck.folder(home, file.sha256)
-        shutil.rmtree(target, ignore_errors=True)  # a partial folder of an interrupted tick
-        _read_to_staging((str(file.path(home)), file.name, str(target),
-                          {"fichier": file.name, "sha256": file.sha256, "taille": file.size, "mtime": file.mtime}))
-        item = Staged(file, target)
-        verdicts += judge(home, [item], [load_staged(item, contracts)], contracts, known, names, in_force)
+        written = precheck.temporary(target)
+        try:
+            _read_to_staging(read_job(home, file, written))
+            item = Staged(file, written)
+            verdicts += judge(home, [item], [load_staged(item, contracts)], contracts, known, names, in_force)
+        except BaseException:
+            shutil.rmtree(written, ignore_errors=True)
+            raise
+        precheck.settle(written, target, file)
     return verdicts
 
 

@@ -21,6 +21,8 @@ import contextlib
 import json
 import os
 import shutil
+import time
+import uuid
 from pathlib import Path
 
 from pipelines.common.datahome import DataHome
@@ -32,6 +34,10 @@ IN_FORCE_USED = "en_vigueur_parcours"  # in verdict.json: what the check knew of
 # or found once this much of the tick is spent, are checked by their run as before.
 MAX_BYTES = 20 * 1024 * 1024
 BUDGET_S = 15.0
+# A reading is written in a private folder (`temporary`), then put in place whole (`settle`). One still
+# there after this long belongs to a writer that died: a leftover.
+WRITING_SUFFIX = ".tmp"
+WRITING_GRACE_S = 3600
 
 
 def root(home: DataHome) -> Path:
@@ -97,6 +103,45 @@ def matches(staged: Path, file: InboxFile) -> bool:
         file.sha256, file.name, file.size, file.mtime)
 
 
+def temporary(target: Path) -> Path:
+    """A private folder, beside `target`, to write a reading into. Two writers may read one file at once
+    (the sensor, and `pre-eval process` reading ahead): each writes its own folder, which nobody else
+    reads, takes over or clears, and `settle` puts a whole reading in place in one rename."""
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}{WRITING_SUFFIX}")
+
+
+def settle(written: Path, target: Path, file: InboxFile) -> bool:
+    """Put the reading written in `written` in place as `target` (one rename), unless a whole reading of
+    this very file is there already (another writer's, kept: `written` is removed). A folder there for
+    anything else (another name or time of the content) is moved aside and removed first. True when a
+    whole reading of the file stands in place."""
+    if target.exists() and not matches(target, file):
+        discard(target)
+    try:
+        os.rename(written, target)
+    except OSError:  # another writer's reading got there first (only whole readings are put in place)
+        shutil.rmtree(written, ignore_errors=True)
+    return matches(target, file)
+
+
+def discard(path: Path) -> None:
+    """Remove a folder of this area: renamed aside first, so that a run never takes over half of it."""
+    aside = temporary(path)
+    try:
+        os.rename(path, aside)
+    except OSError:  # gone or taken meanwhile
+        return
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _being_written(entry: Path) -> bool:
+    try:
+        age = time.time() - entry.stat().st_mtime
+    except OSError:
+        return False
+    return entry.name.startswith(".") and entry.name.endswith(WRITING_SUFFIX) and age < WRITING_GRACE_S
+
+
 def adopt(home: DataHome, file: InboxFile, target: Path) -> bool:
     """Move the folder read for this very file (same name, size, time and content) to a run's staging,
     with its verdict when the sensor checked it (`pre-eval process` reads files ahead without checking
@@ -113,13 +158,14 @@ def adopt(home: DataHome, file: InboxFile, target: Path) -> bool:
 
 def leftovers(home: DataHome) -> list[Path]:
     """Folders of the sensor whose file is no longer waiting in the inbox as it was read (handled,
-    replaced, removed), or that are incomplete: raw values no run will take over."""
+    replaced, removed), or that are incomplete: raw values no run will take over. A reading being written
+    (`temporary`) is left to its writer for `WRITING_GRACE_S`."""
     base = root(home)
     if not base.is_dir():
         return []
     found = []
     for entry in base.iterdir():
-        if entry.is_symlink() or not entry.is_dir():
+        if entry.is_symlink() or not entry.is_dir() or _being_written(entry):
             continue
         try:
             meta = json.loads((entry / "lecture.json").read_text(encoding="utf-8"))

@@ -137,3 +137,74 @@ def test_a_check_no_run_will_take_over_is_purged_and_journaled(tmp_path, files, 
     # A file replaced in place by another content of the same name: its old check goes too.
     (home.inbox / kept.path.name).write_bytes(gone.path.read_bytes())
     assert precheck.leftovers(home) == [precheck.folder(home, sha256_of(kept.path))]
+
+
+@pytest.mark.parametrize("first", ["capteur", "lecture_anticipee"])
+def test_two_readers_of_one_file_never_show_a_half_written_folder(tmp_path, files, monkeypatch, first):
+    """The sensor and `pre-eval process` reading ahead may read the same new file at the same moment. Each
+    writes its own private folder and puts it in place whole: whenever the file's folder exists, it is a
+    whole reading of the file (what a run takes over), even while the other reader writes. Here one reader
+    runs whole in the middle of the other's writing; then the run takes the folder over and loads the file."""
+    import polars as pl
+
+    from pipelines.ingest import lifecycle
+    from pipelines.ingest.inbox import ready_files
+
+    valid, _ = files
+    home = DataHome(tmp_path / "data").ensure()
+    monkeypatch.setenv("PRE_HOME", str(home.root))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    _drop(home, valid[0].path)
+    (file,) = ready_files(home, stable_seconds=0)
+    target = precheck.folder(home, file.sha256)
+
+    def sensor():
+        return lifecycle.check_early(home, [file])
+
+    def ahead():
+        return lifecycle.read_ahead(lifecycle.read_job(home, file, target))
+
+    outer, inner = (sensor, ahead) if first == "capteur" else (ahead, sensor)
+    seen, nested = [], []
+    real_write = pl.DataFrame.write_parquet
+
+    def write_parquet(frame, path, *args, **kwargs):
+        # At every table written by either reader: the folder in place is absent or whole.
+        seen.append(not target.exists() or (precheck.matches(target, file) and all(
+            (target / f"{t}.parquet").is_file() for t in json.loads((target / "lecture.json").read_text())["tables"])))
+        if not nested:
+            nested.append(None)
+            nested[0] = inner()  # the other reader, whole, in the middle of this one's writing
+        return real_write(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", write_parquet)
+    result = outer()
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", real_write)
+    assert len(seen) >= 10 and all(seen)  # both readers' five tables
+    assert precheck.matches(target, file)
+    assert [p.name for p in precheck.root(home).iterdir() if p.is_dir()] == [file.sha256]  # no private folder left
+    code = result[0] if first == "lecture_anticipee" else nested[0][0]
+    assert code == valid[0].code_pre  # the reading ahead routes the file by its manifest
+    assert notices.read(home, file.sha256)["statut"] == "accepte"  # the sensor's verdict, told at once
+
+    done = process(home)
+    assert done.ok, (done.errors, done.left_in_inbox)
+    assert [d["statut"] for d in [notices.read(home, file.sha256)]] == ["accepte"]
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        assert con.execute("select fichier, statut from ingestion.depots").fetchall() == [(file.name, "accepte")]
+    finally:
+        con.close()
+
+
+def test_a_reading_being_written_is_left_to_its_writer_until_it_is_long_gone(tmp_path):
+    home = DataHome(tmp_path / "data").ensure()
+    target = precheck.folder(home, "a" * 64)
+    target.parent.mkdir(parents=True)
+    writing = precheck.temporary(target)
+    writing.mkdir()
+    (writing / "parcours.parquet").write_bytes(b"...")
+    assert precheck.leftovers(home) == []  # being written: not a leftover
+    old = time.time() - precheck.WRITING_GRACE_S - 60
+    os.utime(writing, (old, old))
+    assert precheck.leftovers(home) == [writing]  # its writer died long ago
