@@ -17,7 +17,6 @@ submitted file or writes the ledger: the run alone does, in the writer's queue.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -110,21 +109,19 @@ def temporary(target: Path) -> Path:
     return target.with_name(f".{target.name}.{uuid.uuid4().hex}{WRITING_SUFFIX}")
 
 
-def settle(written: Path, target: Path, file: InboxFile) -> bool:
+def settle(written: Path, target: Path, file: InboxFile) -> None:
     """Put the reading written in `written` in place as `target` (one rename), unless a whole reading of
     this very file is there already (another writer's, kept: `written` is removed). A folder there for
-    anything else (another name or time of the content) is moved aside and removed first. True when a
-    whole reading of the file stands in place."""
+    anything else (another name or time of the content) is removed first."""
     if target.exists() and not matches(target, file):
-        discard(target)
+        _discard(target)
     try:
         os.rename(written, target)
     except OSError:  # another writer's reading got there first (only whole readings are put in place)
         shutil.rmtree(written, ignore_errors=True)
-    return matches(target, file)
 
 
-def discard(path: Path) -> None:
+def _discard(path: Path) -> None:
     """Remove a folder of this area: renamed aside first, so that a run never takes over half of it."""
     aside = temporary(path)
     try:
@@ -135,11 +132,12 @@ def discard(path: Path) -> None:
 
 
 def _being_written(entry: Path) -> bool:
+    if not (entry.name.startswith(".") and entry.name.endswith(WRITING_SUFFIX)):
+        return False
     try:
-        age = time.time() - entry.stat().st_mtime
+        return time.time() - entry.stat().st_mtime < WRITING_GRACE_S
     except OSError:
         return False
-    return entry.name.startswith(".") and entry.name.endswith(WRITING_SUFFIX) and age < WRITING_GRACE_S
 
 
 def adopt(home: DataHome, file: InboxFile, target: Path) -> bool:
@@ -179,5 +177,4 @@ def leftovers(home: DataHome) -> list[Path]:
 
 def remove(paths: list[Path]) -> None:
     for path in paths:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(path)
+        _discard(path)
